@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-diagnosis"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "mw-diagnosis.h"
+#include "mw-error.h"
+#include "mw-history-private.h"
+
+/*
+ * Diagnosis: which of the closed set of states a database is in, read without
+ * changing anything and without scanning tables, so that the after-update start of
+ * an up-to-date shop costs milliseconds whatever the database's size.
+ *
+ * The order of the checks is the order of what a person must fix first: a packaging
+ * fault before anything about the database; a database that cannot be read; a history
+ * that forbids migrating (newer, unknown, changed, untracked); and only for a database
+ * with work to do, whether it can be had for writing (locked) and the disk space.
+ */
+
+#define DIAGNOSE_BUSY_TIMEOUT_MS 2000
+#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
+
+G_DEFINE_BOXED_TYPE (MwDiagnosis, mw_diagnosis, mw_diagnosis_ref, mw_diagnosis_unref)
+
+static const char *state_names[MW_N_STATES] = {
+  [MW_STATE_MISSING] = "missing",
+  [MW_STATE_UP_TO_DATE] = "up-to-date",
+  [MW_STATE_PENDING] = "pending",
+  [MW_STATE_NEWER] = "newer",
+  [MW_STATE_HASH_MISMATCH] = "hash-mismatch",
+  [MW_STATE_UNKNOWN_HISTORY] = "unknown-history",
+  [MW_STATE_UNTRACKED] = "untracked",
+  [MW_STATE_LOCKED] = "locked",
+  [MW_STATE_NO_SPACE] = "no-space",
+  [MW_STATE_CORRUPT] = "corrupt",
+  [MW_STATE_NOT_A_DATABASE] = "not-a-database",
+  [MW_STATE_UNREADABLE] = "unreadable",
+  [MW_STATE_NO_MIGRATIONS] = "no-migrations",
+  [MW_STATE_INVALID_MIGRATIONS] = "invalid-migrations",
+};
+
+/**
+ * mw_state_to_string:
+ *
+ * Returns: the state's stable name, as printed by `status --json`
+ */
+const char *
+mw_state_to_string (MwState state)
+{
+  g_return_val_if_fail (state < MW_N_STATES, "unknown");
+  return state_names[state];
+}
+
+const char *
+mw_migration_status_to_string (MwMigrationStatus status)
+{
+  switch (status)
+    {
+    case MW_MIGRATION_STATUS_APPLIED:
+      return "applied";
+    case MW_MIGRATION_STATUS_PENDING:
+      return "pending";
+    case MW_MIGRATION_STATUS_MODIFIED:
+      return "modified";
+    case MW_MIGRATION_STATUS_OUT_OF_ORDER:
+      return "out-of-order";
+    default:
+      g_return_val_if_reached ("unknown");
+    }
+}
+
+/**
+ * mw_space_required_for:
+ *
+ * The free space an update needs: a backup, the rollback journal and room for the
+ * migrations themselves — max(50 MiB, 2.5 × (database + its -wal)).
+ */
+guint64
+mw_space_required_for (goffset database_size,
+                       goffset wal_size)
+{
+  guint64 scaled = (guint64) ((database_size + wal_size) * 5 / 2);
+
+  return MAX (50 * MIB, scaled);
+}
+
+static MwDiagnosis *
+mw_diagnosis_new (const char *database_path)
+{
+  MwDiagnosis *self = g_new0 (MwDiagnosis, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->database_path = g_strdup (database_path);
+  self->migrations = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
+  self->unknown = mw_applied_rows_new ();
+  return self;
+}
+
+MwDiagnosis *
+mw_diagnosis_ref (MwDiagnosis *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+mw_diagnosis_unref (MwDiagnosis *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  /* The states borrow the set's migrations: free them before the set. */
+  g_clear_pointer (&self->migrations, g_array_unref);
+  g_clear_pointer (&self->unknown, g_ptr_array_unref);
+  g_clear_object (&self->set);
+  g_free (self->database_path);
+  g_free (self->message);
+  g_free (self->detail);
+  g_free (self->lock_process);
+  g_free (self);
+}
+
+static goffset
+file_size (const char *path,
+           gboolean   *exists)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      if (exists != NULL)
+        *exists = FALSE;
+      return 0;
+    }
+  if (exists != NULL)
+    *exists = TRUE;
+  return st.st_size;
+}
+
+static guint64
+space_available (const char *database_path)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+  g_autoptr(GFile) file = g_file_new_for_path (dir);
+  g_autoptr(GFileInfo) info = NULL;
+
+  info = g_file_query_filesystem_info (file, G_FILE_ATTRIBUTE_FILESYSTEM_FREE, NULL, NULL);
+  if (info == NULL ||
+      !g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE))
+    return G_MAXUINT64;
+  return g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE);
+}
+
+static void
+count_statuses (MwDiagnosis *self)
+{
+  for (guint i = 0; i < self->migrations->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (self->migrations, MwMigrationState, i);
+
+      switch (state->status)
+        {
+        case MW_MIGRATION_STATUS_APPLIED:
+          self->n_applied++;
+          self->last_applied = state->migration;
+          break;
+        case MW_MIGRATION_STATUS_MODIFIED:
+          self->n_modified++;
+          self->n_applied++;
+          self->last_applied = state->migration;
+          break;
+        case MW_MIGRATION_STATUS_OUT_OF_ORDER:
+          self->n_out_of_order++;
+          self->n_pending++;
+          break;
+        case MW_MIGRATION_STATUS_PENDING:
+        default:
+          self->n_pending++;
+          break;
+        }
+    }
+}
+
+static void
+describe (MwDiagnosis *self)
+{
+  g_autofree char *db_mb = g_strdup_printf ("%.1f", (double) self->database_size / MIB);
+
+  switch (self->state)
+    {
+    case MW_STATE_MISSING:
+      self->message = g_strdup_printf (_("There is no database yet at %s. It will be created "
+                                         "and set up (%u updates)."),
+                                       self->database_path, self->n_pending);
+      break;
+
+    case MW_STATE_UP_TO_DATE:
+      self->message = g_strdup (_("The database is up to date. Nothing needs to be done."));
+      break;
+
+    case MW_STATE_PENDING:
+      self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                    "%u update is waiting to be applied to "
+                                                    "the database.",
+                                                    "%u updates are waiting to be applied to "
+                                                    "the database.",
+                                                    self->n_pending),
+                                       self->n_pending);
+      break;
+
+    case MW_STATE_NEWER:
+      self->message = g_strdup (_("This database was set up by a newer version of the app. "
+                                  "Install the latest version of the app. Nothing has been "
+                                  "changed."));
+      break;
+
+    case MW_STATE_HASH_MISMATCH:
+      self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                    "%u update that was already applied to "
+                                                    "this database has since been changed in "
+                                                    "the app. Nothing has been changed; "
+                                                    "restore a backup or contact support.",
+                                                    "%u updates that were already applied to "
+                                                    "this database have since been changed in "
+                                                    "the app. Nothing has been changed; "
+                                                    "restore a backup or contact support.",
+                                                    self->n_modified),
+                                       self->n_modified);
+      break;
+
+    case MW_STATE_UNKNOWN_HISTORY:
+      self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                    "The database's update history does not "
+                                                    "match this app: %u recorded update is "
+                                                    "unknown to it. Nothing has been changed; "
+                                                    "contact support.",
+                                                    "The database's update history does not "
+                                                    "match this app: %u recorded updates are "
+                                                    "unknown to it. Nothing has been changed; "
+                                                    "contact support.",
+                                                    self->unknown->len),
+                                       self->unknown->len);
+      break;
+
+    case MW_STATE_UNTRACKED:
+      self->message = g_strdup (_("The database has tables but no record of its updates, so "
+                                  "it cannot be updated safely. Nothing has been changed; "
+                                  "contact support."));
+      break;
+
+    case MW_STATE_LOCKED:
+      if (self->lock_pid > 0)
+        self->message = g_strdup_printf (_("The database is in use by another program (%s, "
+                                           "process %d). Close it — usually the POS app — "
+                                           "and try again."),
+                                         self->lock_process ? self->lock_process : _("unknown"),
+                                         self->lock_pid);
+      else
+        self->message = g_strdup (_("The database is in use by another program. Close it — "
+                                    "usually the POS app — and try again."));
+      break;
+
+    case MW_STATE_NO_SPACE:
+      self->message = g_strdup_printf (_("Not enough disk space to update safely: the database "
+                                         "is %s MB, %.1f MB are needed and %.1f MB are "
+                                         "available. Free some disk space and try again."),
+                                       db_mb,
+                                       (double) self->space_required / MIB,
+                                       (double) self->space_available / MIB);
+      break;
+
+    case MW_STATE_CORRUPT:
+      self->message = g_strdup (_("The database is damaged. Nothing has been changed."));
+      break;
+
+    case MW_STATE_NOT_A_DATABASE:
+      self->message = g_strdup_printf (_("The file %s is not a database (or it is encrypted). "
+                                         "Nothing has been changed."),
+                                       self->database_path);
+      break;
+
+    case MW_STATE_UNREADABLE:
+      self->message = g_strdup_printf (_("The database %s cannot be opened for updating. "
+                                         "Check that it is readable and writable by this "
+                                         "user."),
+                                       self->database_path);
+      break;
+
+    case MW_STATE_NO_MIGRATIONS:
+    case MW_STATE_INVALID_MIGRATIONS:
+      self->message = g_strdup (_("The app's installation is incomplete: its database "
+                                  "updates are missing or damaged. This is not a problem with "
+                                  "your data. Reinstall the app."));
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static MwState
+state_for_error (const GError *error)
+{
+  switch (error->code)
+    {
+    case MW_ENGINE_ERROR_NOT_A_DATABASE:
+      return MW_STATE_NOT_A_DATABASE;
+    case MW_ENGINE_ERROR_CORRUPT:
+      return MW_STATE_CORRUPT;
+    case MW_ENGINE_ERROR_LOCKED:
+      return MW_STATE_LOCKED;
+    default:
+      return MW_STATE_UNREADABLE;
+    }
+}
+
+static void
+check_lock_holder (MwDiagnosis *self)
+{
+  g_clear_pointer (&self->lock_process, g_free);
+  mw_lock_holder (self->database_path, &self->lock_pid, &self->lock_process);
+}
+
+/* Can the write lock be had? Nothing is written: BEGIN IMMEDIATE only takes the
+ * reserved lock, and the transaction is rolled back at once. */
+static MwState
+probe_write_lock (MwDiagnosis *self,
+                  sqlite3     *db)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mw_db_exec (db, "BEGIN IMMEDIATE", &error))
+    {
+      self->detail = g_strdup (error->message);
+      if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
+        {
+          check_lock_holder (self);
+          return MW_STATE_LOCKED;
+        }
+      return MW_STATE_UNREADABLE;
+    }
+  mw_db_exec (db, "ROLLBACK", NULL);
+  return MW_STATE_PENDING;
+}
+
+static void
+check_space (MwDiagnosis *self)
+{
+  self->space_required = mw_space_required_for (self->database_size, self->wal_size);
+  self->space_available = space_available (self->database_path);
+  if (self->space_available < self->space_required)
+    self->state = MW_STATE_NO_SPACE;
+}
+
+/**
+ * mw_diagnose:
+ * @database_path: the database file; it need not exist
+ * @set: the app's migrations
+ *
+ * Tells which state the database is in. Never fails: a problem is a state, with its
+ * message and, for technicians, the exact error in `detail`. Changes nothing.
+ *
+ * Returns: (transfer full): the diagnosis
+ */
+MwDiagnosis *
+mw_diagnose (const char     *database_path,
+             MwMigrationSet *set,
+             GCancellable   *cancellable)
+{
+  g_autoptr(MwDiagnosis) self = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3) db = NULL;
+  g_autofree char *wal_path = NULL;
+  MwHistory history = { 0 };
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (set), NULL);
+
+  self = mw_diagnosis_new (database_path);
+  self->set = g_object_ref (set);
+  wal_path = g_strconcat (database_path, "-wal", NULL);
+  self->database_size = file_size (database_path, &self->exists);
+  self->wal_size = file_size (wal_path, NULL);
+
+  if (!self->exists)
+    {
+      mw_history_match (set, &history, self->migrations, self->unknown);
+      count_statuses (self);
+      self->state = MW_STATE_MISSING;
+      check_space (self);
+      describe (self);
+      mw_history_clear (&history);
+      return g_steal_pointer (&self);
+    }
+
+  db = mw_db_open (database_path, SQLITE_OPEN_READWRITE, DIAGNOSE_BUSY_TIMEOUT_MS, &error);
+  if (db != NULL)
+    {
+      mw_db_exec (db, "PRAGMA query_only = ON", NULL);
+      mw_history_read (db, &history, &error);
+    }
+
+  if (error != NULL)
+    {
+      self->state = state_for_error (error);
+      self->detail = g_strdup (error->message);
+      if (self->state == MW_STATE_LOCKED)
+        check_lock_holder (self);
+      describe (self);
+      mw_history_clear (&history);
+      return g_steal_pointer (&self);
+    }
+
+  self->has_migrations_table = history.has_table;
+  self->n_user_tables = history.n_user_tables;
+  mw_history_match (set, &history, self->migrations, self->unknown);
+  count_statuses (self);
+  self->state = mw_history_classify (set, &history, self->migrations, self->unknown);
+  mw_history_clear (&history);
+
+  if (self->state == MW_STATE_PENDING)
+    {
+      mw_db_exec (db, "PRAGMA query_only = OFF", NULL);
+      self->state = probe_write_lock (self, db);
+    }
+  if (self->state == MW_STATE_PENDING)
+    check_space (self);
+
+  describe (self);
+  return g_steal_pointer (&self);
+}
+
+/**
+ * mw_diagnosis_new_for_error:
+ * @migrations_error: why the migrations could not be found or read
+ *
+ * The diagnosis when the app's migrations are missing or malformed: a packaging
+ * fault, reported as such and never as a problem with the database.
+ */
+MwDiagnosis *
+mw_diagnosis_new_for_error (const char   *database_path,
+                            const GError *migrations_error)
+{
+  MwDiagnosis *self;
+
+  g_return_val_if_fail (migrations_error != NULL, NULL);
+
+  self = mw_diagnosis_new (database_path);
+  self->exists = g_file_test (database_path, G_FILE_TEST_EXISTS);
+  self->state = g_error_matches (migrations_error, MW_ENGINE_ERROR,
+                                 MW_ENGINE_ERROR_MIGRATIONS_INVALID)
+                ? MW_STATE_INVALID_MIGRATIONS : MW_STATE_NO_MIGRATIONS;
+  self->detail = g_strdup (migrations_error->message);
+  describe (self);
+  return self;
+}
+
+static void
+diagnose_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  MwMigrationSet *set = g_object_get_data (G_OBJECT (task), "mw-set");
+
+  g_task_return_pointer (task,
+                         mw_diagnose (task_data, set, cancellable),
+                         (GDestroyNotify) mw_diagnosis_unref);
+}
+
+/**
+ * mw_diagnose_async:
+ *
+ * Runs mw_diagnose() in a worker thread.
+ */
+void
+mw_diagnose_async (const char          *database_path,
+                   MwMigrationSet      *set,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (database_path != NULL);
+  g_return_if_fail (MW_IS_MIGRATION_SET (set));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mw_diagnose_async);
+  g_task_set_task_data (task, g_strdup (database_path), g_free);
+  g_object_set_data_full (G_OBJECT (task), "mw-set", g_object_ref (set), g_object_unref);
+  g_task_run_in_thread (task, diagnose_thread);
+}
+
+MwDiagnosis *
+mw_diagnose_finish (GAsyncResult  *result,
+                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+add_string_or_null (JsonBuilder *builder,
+                    const char  *name,
+                    const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+/**
+ * mw_diagnosis_to_json:
+ *
+ * Adds the diagnosis as one object, the format `status --json` prints.
+ */
+void
+mw_diagnosis_to_json (MwDiagnosis *self,
+                      JsonBuilder *builder)
+{
+  g_return_if_fail (self != NULL);
+
+  json_builder_begin_object (builder);
+  add_string_or_null (builder, "state", mw_state_to_string (self->state));
+  add_string_or_null (builder, "message", self->message);
+  add_string_or_null (builder, "detail", self->detail);
+  add_string_or_null (builder, "database", self->database_path);
+  json_builder_set_member_name (builder, "exists");
+  json_builder_add_boolean_value (builder, self->exists);
+  json_builder_set_member_name (builder, "database_size");
+  json_builder_add_int_value (builder, self->database_size);
+  json_builder_set_member_name (builder, "wal_size");
+  json_builder_add_int_value (builder, self->wal_size);
+  add_string_or_null (builder, "migrations_folder",
+                      self->set ? mw_migration_set_get_folder (self->set) : NULL);
+  add_string_or_null (builder, "format",
+                      self->set == NULL ? NULL
+                      : mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1
+                      ? "v1" : "journal");
+  json_builder_set_member_name (builder, "pending");
+  json_builder_add_int_value (builder, self->n_pending);
+  json_builder_set_member_name (builder, "applied");
+  json_builder_add_int_value (builder, self->n_applied);
+  add_string_or_null (builder, "last_applied",
+                      self->last_applied ? self->last_applied->tag : NULL);
+
+  if (self->space_required > 0)
+    {
+      json_builder_set_member_name (builder, "space_required");
+      json_builder_add_int_value (builder, (gint64) self->space_required);
+      json_builder_set_member_name (builder, "space_available");
+      json_builder_add_int_value (builder, (gint64) MIN (self->space_available, G_MAXINT64));
+    }
+  if (self->lock_pid > 0)
+    {
+      json_builder_set_member_name (builder, "lock_pid");
+      json_builder_add_int_value (builder, self->lock_pid);
+      add_string_or_null (builder, "lock_process", self->lock_process);
+    }
+
+  json_builder_set_member_name (builder, "migrations");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->migrations->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (self->migrations, MwMigrationState, i);
+
+      json_builder_begin_object (builder);
+      add_string_or_null (builder, "tag", state->migration->tag);
+      json_builder_set_member_name (builder, "when");
+      json_builder_add_int_value (builder, state->migration->when);
+      add_string_or_null (builder, "hash", state->migration->hash);
+      add_string_or_null (builder, "status", mw_migration_status_to_string (state->status));
+      if (state->applied_hash != NULL)
+        {
+          add_string_or_null (builder, "applied_hash", state->applied_hash);
+          json_builder_set_member_name (builder, "applied_when");
+          json_builder_add_int_value (builder, state->applied_when);
+        }
+      if (state->line_endings_only)
+        {
+          json_builder_set_member_name (builder, "line_endings_only");
+          json_builder_add_boolean_value (builder, TRUE);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "unknown");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->unknown->len; i++)
+    {
+      const MwAppliedRow *row = g_ptr_array_index (self->unknown, i);
+
+      json_builder_begin_object (builder);
+      add_string_or_null (builder, "hash", row->hash);
+      json_builder_set_member_name (builder, "created_at");
+      if (row->created_at_is_null)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, row->created_at);
+      if (row->name != NULL)
+        add_string_or_null (builder, "name", row->name);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  json_builder_end_object (builder);
+}

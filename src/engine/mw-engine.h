@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "mw-diagnosis.h"
+#include "mw-error.h"
+#include "mw-migration-set.h"
+#include "mw-migrator.h"
+#include "mw-progress.h"

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "mw-diagnosis.h"
+#include "mw-migration-set.h"
+
+G_BEGIN_DECLS
+
+#define MW_MIGRATIONS_TABLE "__drizzle_migrations"
+
+/* The exact DDL drizzle-orm runs, so that sqlite_schema ends up byte-for-byte the
+ * same as after its own migrate(): SQLite keeps the text from the table name on. */
+#define MW_MIGRATIONS_TABLE_DDL_JOURNAL \
+  "CREATE TABLE IF NOT EXISTS \"__drizzle_migrations\" (\n" \
+  "\t\t\t\tid SERIAL PRIMARY KEY,\n" \
+  "\t\t\t\thash text NOT NULL,\n" \
+  "\t\t\t\tcreated_at numeric\n" \
+  "\t\t\t)\n\t\t"
+
+#define MW_MIGRATIONS_TABLE_DDL_V1 \
+  "CREATE TABLE IF NOT EXISTS \"__drizzle_migrations\" (\n" \
+  "\t\t\t\tid INTEGER PRIMARY KEY,\n" \
+  "\t\t\t\thash text NOT NULL,\n" \
+  "\t\t\t\tcreated_at numeric,\n" \
+  "\t\t\t\tname text,\n" \
+  "\t\t\t\tapplied_at TEXT\n" \
+  "\t\t\t)"
+
+/* What the database says about its migrations. */
+typedef struct
+{
+  gboolean   has_table;
+  gboolean   has_name_column;   /* the v1 table layout */
+  guint      n_user_tables;     /* tables other than sqlite_* and the migrations table */
+  GPtrArray *rows;              /* (element-type MwAppliedRow), in insertion order */
+} MwHistory;
+
+GPtrArray   *mw_applied_rows_new       (void);
+void         mw_history_clear          (MwHistory       *history);
+gboolean     mw_history_read           (sqlite3         *db,
+                                        MwHistory       *history,
+                                        GError         **error);
+void         mw_history_match          (MwMigrationSet  *set,
+                                        MwHistory       *history,
+                                        GArray          *states,
+                                        GPtrArray       *unknown);
+MwState      mw_history_classify       (MwMigrationSet  *set,
+                                        MwHistory       *history,
+                                        GArray          *states,
+                                        GPtrArray       *unknown);
+
+sqlite3     *mw_db_open                (const char      *path,
+                                        int              flags,
+                                        int              busy_timeout_ms,
+                                        GError         **error);
+void         mw_db_close               (sqlite3         *db);
+gboolean     mw_db_exec                (sqlite3         *db,
+                                        const char      *sql,
+                                        GError         **error);
+void         mw_db_set_error           (GError         **error,
+                                        sqlite3         *db,
+                                        int              rc,
+                                        int              fallback_code,
+                                        const char      *doing);
+int          mw_engine_error_from_sqlite (int            rc,
+                                        int              fallback_code);
+
+gboolean     mw_lock_holder            (const char      *database_path,
+                                        int             *out_pid,
+                                        char           **out_name);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3, mw_db_close)
+
+G_END_DECLS

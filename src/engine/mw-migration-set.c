@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-migrations"
+
+#include "config.h"
+
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#ifdef G_OS_WIN32
+# include <windows.h>
+#endif
+
+#include "mw-error.h"
+#include "mw-migration-set.h"
+
+/*
+ * Reading a migrations folder exactly as drizzle-orm's readMigrationFiles() does.
+ *
+ * drizzle-orm (0.x) walks meta/_journal.json's entries in array order, reads
+ * <tag>.sql, hashes the text with SHA-256 and splits it with a plain
+ * String.split("--> statement-breakpoint"): no trimming, and the split also fires
+ * inside comments and strings. Each piece is then prepared as ONE statement. The
+ * v1 line (1.0) instead lists sub-folders holding migration.sql, sorted by name,
+ * and takes the timestamp from the first 14 characters of the name.
+ *
+ * Where drizzle-orm would fail at run time (a missing file, an empty piece) we fail
+ * here, before the database is touched, with the file and entry named. Tags come
+ * from a file, so they are checked to stay inside the folder.
+ */
+
+#define BREAKPOINT "--> statement-breakpoint"
+
+struct _MwMigrationSet
+{
+  GObject         parent_instance;
+
+  char           *folder;
+  GPtrArray      *migrations;   /* (element-type MwMigration) */
+  GHashTable     *by_tag;       /* tag -> MwMigration, borrowed */
+  MwFolderFormat  format;
+};
+
+G_DEFINE_FINAL_TYPE (MwMigrationSet, mw_migration_set, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (mw-engine-error-quark, mw_engine_error)
+
+static void
+mw_migration_free (MwMigration *migration)
+{
+  g_free (migration->tag);
+  g_free (migration->hash);
+  g_free (migration->path);
+  g_free (migration->alt_hashes[0]);
+  g_free (migration->alt_hashes[1]);
+  g_clear_pointer (&migration->statements, g_ptr_array_unref);
+  g_free (migration);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwMigration, mw_migration_free)
+
+static void
+mw_migration_set_finalize (GObject *object)
+{
+  MwMigrationSet *self = MW_MIGRATION_SET (object);
+
+  g_clear_pointer (&self->by_tag, g_hash_table_unref);
+  g_clear_pointer (&self->migrations, g_ptr_array_unref);
+  g_clear_pointer (&self->folder, g_free);
+
+  G_OBJECT_CLASS (mw_migration_set_parent_class)->finalize (object);
+}
+
+static void
+mw_migration_set_class_init (MwMigrationSetClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mw_migration_set_finalize;
+}
+
+static void
+mw_migration_set_init (MwMigrationSet *self)
+{
+  self->migrations = g_ptr_array_new_with_free_func ((GDestroyNotify) mw_migration_free);
+  self->by_tag = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+/* ---- text rules shared with drizzle-orm ------------------------------------------------ */
+
+/**
+ * mw_sha256_hex:
+ *
+ * Returns: (transfer full): the lower-case hex SHA-256 of @data, as node's
+ * crypto.createHash("sha256").update(text).digest("hex") gives for valid UTF-8.
+ */
+char *
+mw_sha256_hex (const char *data,
+               gsize       len)
+{
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+/**
+ * mw_sql_split:
+ *
+ * Splits like JavaScript's String.prototype.split with a string separator: every
+ * occurrence splits, adjacent separators give empty pieces, and no piece is trimmed.
+ *
+ * Returns: (transfer full) (element-type utf8): the pieces
+ */
+GPtrArray *
+mw_sql_split (const char *text)
+{
+  GPtrArray *pieces = g_ptr_array_new_with_free_func (g_free);
+  const gsize seplen = strlen (BREAKPOINT);
+  const char *start = text;
+  const char *hit;
+
+  while ((hit = strstr (start, BREAKPOINT)) != NULL)
+    {
+      g_ptr_array_add (pieces, g_strndup (start, hit - start));
+      start = hit + seplen;
+    }
+  g_ptr_array_add (pieces, g_strdup (start));
+
+  return pieces;
+}
+
+/**
+ * mw_sql_is_blank:
+ *
+ * Returns: %TRUE if @sql holds nothing SQLite would prepare: only white space,
+ * `-- line` comments and `/ * block * /` comments.
+ */
+gboolean
+mw_sql_is_blank (const char *sql)
+{
+  const char *p = sql;
+
+  while (*p != '\0')
+    {
+      if (g_ascii_isspace (*p))
+        p++;
+      else if (p[0] == '-' && p[1] == '-')
+        {
+          while (*p != '\0' && *p != '\n')
+            p++;
+        }
+      else if (p[0] == '/' && p[1] == '*')
+        {
+          const char *end = strstr (p + 2, "*/");
+
+          /* SQLite treats an unterminated block comment as running to the end. */
+          if (end == NULL)
+            return TRUE;
+          p = end + 2;
+        }
+      else if (*p == ';')
+        p++;
+      else
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char *
+replace_all (const char *text,
+             const char *from,
+             const char *to)
+{
+  g_auto(GStrv) parts = g_strsplit (text, from, -1);
+
+  return g_strjoinv (to, parts);
+}
+
+/* Hashes of the same text with other line endings: a file that only went through
+ * git's autocrlf is not a changed migration. */
+static void
+compute_alt_hashes (MwMigration *migration,
+                    const char  *text)
+{
+  g_autofree char *lf = replace_all (text, "\r\n", "\n");
+  g_autofree char *crlf = replace_all (lf, "\n", "\r\n");
+
+  if (strcmp (lf, text) != 0)
+    migration->alt_hashes[0] = mw_sha256_hex (lf, strlen (lf));
+  if (strcmp (crlf, text) != 0)
+    migration->alt_hashes[1] = mw_sha256_hex (crlf, strlen (crlf));
+}
+
+static guint
+line_of_offset (const char *text,
+                gsize       offset)
+{
+  guint line = 1;
+
+  for (gsize i = 0; i < offset && text[i] != '\0'; i++)
+    if (text[i] == '\n')
+      line++;
+
+  return line;
+}
+
+static MwMigration *
+read_migration (const char  *path,
+                const char  *tag,
+                gint64       when,
+                guint        idx,
+                GError     **error)
+{
+  g_autoptr(MwMigration) migration = g_new0 (MwMigration, 1);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  gsize offset = 0;
+
+  if (!g_file_get_contents (path, &text, &len, &local_error))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                   "Migration “%s” cannot be read: %s. The app's installation is incomplete; "
+                   "reinstall the app.",
+                   tag, local_error->message);
+      return NULL;
+    }
+
+  if (!g_utf8_validate_len (text, len, NULL))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                   "Migration file %s is not valid UTF-8 text (damaged or binary). "
+                   "The app's installation is damaged; reinstall the app.",
+                   path);
+      return NULL;
+    }
+
+  migration->idx = idx;
+  migration->tag = g_strdup (tag);
+  migration->when = when;
+  migration->path = g_strdup (path);
+  migration->hash = mw_sha256_hex (text, len);
+  migration->statements = mw_sql_split (text);
+  compute_alt_hashes (migration, text);
+
+  for (guint i = 0; i < migration->statements->len; i++)
+    {
+      const char *piece = g_ptr_array_index (migration->statements, i);
+
+      if (mw_sql_is_blank (piece))
+        {
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                       "Migration file %s has an empty statement (piece %u of %u, from line %u): "
+                       "drizzle-orm would fail on it too. Remove the stray "
+                       "“" BREAKPOINT "” or write the statement.",
+                       path, i + 1, migration->statements->len, line_of_offset (text, offset));
+          return NULL;
+        }
+      offset += strlen (piece) + strlen (BREAKPOINT);
+    }
+
+  return g_steal_pointer (&migration);
+}
+
+/* A tag names a file inside the folder; anything that could leave it is refused. */
+static gboolean
+tag_is_safe (const char *tag)
+{
+  if (tag[0] == '\0' || strcmp (tag, ".") == 0 || strcmp (tag, "..") == 0)
+    return FALSE;
+  if (g_path_is_absolute (tag))
+    return FALSE;
+  if (strchr (tag, '/') != NULL || strchr (tag, '\\') != NULL || strchr (tag, ':') != NULL)
+    return FALSE;
+  for (const char *p = tag; *p; p++)
+    if ((guchar) *p < 0x20)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+add_migration (MwMigrationSet  *self,
+               MwMigration     *migration,
+               GError         **error)
+{
+  if (g_hash_table_contains (self->by_tag, migration->tag))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                   "The migrations folder %s lists “%s” twice (entries %u and %u). "
+                   "The app's installation is damaged; reinstall the app.",
+                   self->folder, migration->tag,
+                   ((MwMigration *) g_hash_table_lookup (self->by_tag, migration->tag))->idx,
+                   migration->idx);
+      mw_migration_free (migration);
+      return FALSE;
+    }
+
+  g_hash_table_insert (self->by_tag, migration->tag, migration);
+  g_ptr_array_add (self->migrations, migration);
+  return TRUE;
+}
+
+static gboolean
+invalid_journal (GError     **error,
+                 const char  *journal_path,
+                 const char  *format,
+                 ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+invalid_journal (GError     **error,
+                 const char  *journal_path,
+                 const char  *format,
+                 ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+               "The migrations journal %s is malformed: %s. "
+               "The app's installation is damaged; reinstall the app.",
+               journal_path, what);
+  return FALSE;
+}
+
+static gboolean
+load_journal (MwMigrationSet  *self,
+              const char      *journal_path,
+              GError         **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *root;
+  JsonArray *entries;
+  JsonNode *node;
+
+  if (!json_parser_load_from_file (parser, journal_path, &local_error))
+    return invalid_journal (error, journal_path, "%s", local_error->message);
+
+  node = json_parser_get_root (parser);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return invalid_journal (error, journal_path, "it is not a JSON object");
+  root = json_node_get_object (node);
+
+  if (json_object_has_member (root, "dialect"))
+    {
+      const char *dialect = json_object_get_string_member_with_default (root, "dialect", "");
+
+      if (g_strcmp0 (dialect, "sqlite") != 0 && g_strcmp0 (dialect, "turso") != 0)
+        return invalid_journal (error, journal_path,
+                                "its dialect is “%s”, not “sqlite”", dialect);
+    }
+
+  node = json_object_get_member (root, "entries");
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return invalid_journal (error, journal_path, "it has no “entries” array");
+  entries = json_node_get_array (node);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *entry_node = json_array_get_element (entries, i);
+      g_autofree char *sql_path = NULL;
+      g_autofree char *file_name = NULL;
+      MwMigration *migration;
+      JsonObject *entry;
+      JsonNode *member;
+      const char *tag;
+      gint64 when;
+
+      if (!JSON_NODE_HOLDS_OBJECT (entry_node))
+        return invalid_journal (error, journal_path, "entry %u is not an object", i);
+      entry = json_node_get_object (entry_node);
+
+      member = json_object_get_member (entry, "tag");
+      if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+        return invalid_journal (error, journal_path, "entry %u has no “tag” string", i);
+      tag = json_node_get_string (member);
+      if (!tag_is_safe (tag))
+        return invalid_journal (error, journal_path,
+                                "entry %u has the tag “%s”, which would point outside the "
+                                "migrations folder", i, tag);
+
+      member = json_object_get_member (entry, "when");
+      if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
+          json_node_get_value_type (member) != G_TYPE_INT64)
+        return invalid_journal (error, journal_path,
+                                "entry %u (“%s”) has no whole-number “when” timestamp", i, tag);
+      when = json_node_get_int (member);
+
+      file_name = g_strconcat (tag, ".sql", NULL);
+      sql_path = g_build_filename (self->folder, file_name, NULL);
+      migration = read_migration (sql_path, tag, when, i, error);
+      if (migration == NULL)
+        return FALSE;
+      if (!add_migration (self, migration, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * mw_v1_name_to_millis:
+ *
+ * drizzle-orm 1.x takes a migration's time from its folder name's first 14 characters
+ * (YYYYMMDDHHMMSS, UTC).
+ */
+gboolean
+mw_v1_name_to_millis (const char *name,
+                      gint64     *out_millis)
+{
+  g_autoptr(GDateTime) dt = NULL;
+  int f[6];
+  static const int widths[6] = { 4, 2, 2, 2, 2, 2 };
+  const char *p = name;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      int v = 0;
+
+      for (int w = 0; w < widths[i]; w++, p++)
+        {
+          if (!g_ascii_isdigit (*p))
+            return FALSE;
+          v = v * 10 + (*p - '0');
+        }
+      f[i] = v;
+    }
+
+  dt = g_date_time_new_utc (f[0], f[1], f[2], f[3], f[4], f[5]);
+  if (dt == NULL)
+    return FALSE;
+
+  *out_millis = g_date_time_to_unix (dt) * 1000;
+  return TRUE;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+static gboolean
+load_v1 (MwMigrationSet  *self,
+         GError         **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  dir = g_dir_open (self->folder, 0, &local_error);
+  if (dir == NULL)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                   "The migrations folder %s cannot be read: %s",
+                   self->folder, local_error->message);
+      return FALSE;
+    }
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *sql_path = g_build_filename (self->folder, name, "migration.sql", NULL);
+
+      if (g_file_test (sql_path, G_FILE_TEST_EXISTS))
+        g_ptr_array_add (names, g_strdup (name));
+    }
+
+  /* drizzle-orm sorts with localeCompare; for its names (digits, lower case and
+   * underscores) byte order gives the same result. */
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *dir_name = g_ptr_array_index (names, i);
+      g_autofree char *sql_path = g_build_filename (self->folder, dir_name, "migration.sql", NULL);
+      MwMigration *migration;
+      gint64 when;
+
+      if (!mw_v1_name_to_millis (dir_name, &when))
+        {
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                       "The migration folder %s%s%s does not start with a YYYYMMDDHHMMSS "
+                       "timestamp. The app's installation is damaged; reinstall the app.",
+                       self->folder, G_DIR_SEPARATOR_S, dir_name);
+          return FALSE;
+        }
+
+      migration = read_migration (sql_path, dir_name, when, i, error);
+      if (migration == NULL || !add_migration (self, migration, error))
+        return FALSE;
+    }
+
+  if (names->len == 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
+                   "The folder %s holds no migrations (no meta/_journal.json and no "
+                   "*/migration.sql). The app's installation is incomplete; reinstall the app.",
+                   self->folder);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * mw_migration_set_load:
+ * @folder: a drizzle-kit output folder
+ *
+ * Reads every migration of @folder, in the order drizzle-orm applies them.
+ *
+ * Returns: (transfer full): the set, or %NULL with @error set
+ *   (%MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND or %MW_ENGINE_ERROR_MIGRATIONS_INVALID)
+ */
+MwMigrationSet *
+mw_migration_set_load (const char  *folder,
+                       GError     **error)
+{
+  g_autoptr(MwMigrationSet) self = NULL;
+  g_autofree char *journal = NULL;
+
+  g_return_val_if_fail (folder != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
+                   "The migrations folder %s does not exist. The app's installation is "
+                   "incomplete; reinstall the app.", folder);
+      return NULL;
+    }
+
+  self = g_object_new (MW_TYPE_MIGRATION_SET, NULL);
+  self->folder = g_canonicalize_filename (folder, NULL);
+
+  journal = g_build_filename (self->folder, "meta", "_journal.json", NULL);
+  if (g_file_test (journal, G_FILE_TEST_EXISTS))
+    {
+      self->format = MW_FOLDER_FORMAT_JOURNAL;
+      if (!load_journal (self, journal, error))
+        return NULL;
+    }
+  else
+    {
+      self->format = MW_FOLDER_FORMAT_V1;
+      if (!load_v1 (self, error))
+        return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+const char *
+mw_migration_set_get_folder (MwMigrationSet *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), NULL);
+  return self->folder;
+}
+
+MwFolderFormat
+mw_migration_set_get_format (MwMigrationSet *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), MW_FOLDER_FORMAT_JOURNAL);
+  return self->format;
+}
+
+guint
+mw_migration_set_get_n_migrations (MwMigrationSet *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), 0);
+  return self->migrations->len;
+}
+
+/**
+ * mw_migration_set_get_migration:
+ *
+ * Returns: (transfer none): the @idx-th migration in application order
+ */
+const MwMigration *
+mw_migration_set_get_migration (MwMigrationSet *self,
+                                guint           idx)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), NULL);
+  g_return_val_if_fail (idx < self->migrations->len, NULL);
+  return g_ptr_array_index (self->migrations, idx);
+}
+
+/**
+ * mw_migration_set_lookup_tag:
+ *
+ * Returns: (transfer none) (nullable): the migration with @tag
+ */
+const MwMigration *
+mw_migration_set_lookup_tag (MwMigrationSet *self,
+                             const char     *tag)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), NULL);
+  return g_hash_table_lookup (self->by_tag, tag);
+}
+
+/**
+ * mw_migration_set_get_newest_when:
+ *
+ * Returns: the largest `when` of the set, or 0 when it is empty
+ */
+gint64
+mw_migration_set_get_newest_when (MwMigrationSet *self)
+{
+  gint64 newest = 0;
+
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), 0);
+
+  for (guint i = 0; i < self->migrations->len; i++)
+    newest = MAX (newest, ((MwMigration *) g_ptr_array_index (self->migrations, i))->when);
+
+  return newest;
+}
+
+guint
+mw_migration_set_get_n_statements (MwMigrationSet *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), 0);
+
+  for (guint i = 0; i < self->migrations->len; i++)
+    n += ((MwMigration *) g_ptr_array_index (self->migrations, i))->statements->len;
+
+  return n;
+}
+
+/* ---- finding the folder ---------------------------------------------------------------- */
+
+static char *
+get_executable_dir (void)
+{
+#if defined(G_OS_WIN32)
+  return g_win32_get_package_installation_directory_of_module (NULL);
+#elif defined(__linux__)
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+
+  return exe != NULL ? g_path_get_dirname (exe) : NULL;
+#else
+  return NULL;
+#endif
+}
+
+/**
+ * mw_migrations_search_list:
+ *
+ * The places a migrations folder is looked for when neither the command line nor the
+ * configuration names one: the installed data folder, next to the program, and the
+ * layouts an Electron app is packaged in (resources/migrations; on macOS
+ * Contents/Resources/migrations).
+ *
+ * Returns: (transfer full): the folders, most preferred first
+ */
+GStrv
+mw_migrations_search_list (void)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *exe_dir = get_executable_dir ();
+
+  g_strv_builder_add (builder, MW_PKGDATADIR G_DIR_SEPARATOR_S "migrations");
+  if (exe_dir != NULL)
+    {
+      g_autofree char *a = g_build_filename (exe_dir, "migrations", NULL);
+      g_autofree char *b = g_build_filename (exe_dir, "resources", "migrations", NULL);
+      g_autofree char *c = g_build_filename (exe_dir, "..", "resources", "migrations", NULL);
+      g_autofree char *d = g_build_filename (exe_dir, "..", "Resources", "migrations", NULL);
+      g_autofree char *e = g_build_filename (exe_dir, "..", "share", "migration-wizard",
+                                             "migrations", NULL);
+
+      g_strv_builder_add_many (builder, a, b, c, d, e, NULL);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+static gboolean
+looks_like_migrations (const char *folder)
+{
+  g_autofree char *journal = g_build_filename (folder, "meta", "_journal.json", NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (journal, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+
+  dir = g_dir_open (folder, 0, NULL);
+  if (dir == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *sql = g_build_filename (folder, name, "migration.sql", NULL);
+
+      if (g_file_test (sql, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * mw_migrations_locate:
+ * @explicit_folder: (nullable): from the command line
+ * @configured_folder: (nullable): from the configuration file
+ *
+ * Finds the migrations folder. A folder named explicitly must be right: it is never
+ * replaced by a guess. Not finding one is a packaging fault, reported as such with
+ * every place tried, never as a problem with the database.
+ *
+ * Returns: (transfer full): the folder, or %NULL with
+ *   %MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND
+ */
+char *
+mw_migrations_locate (const char  *explicit_folder,
+                      const char  *configured_folder,
+                      GError     **error)
+{
+  g_autoptr(GString) tried = NULL;
+  g_auto(GStrv) list = NULL;
+  const char *given = explicit_folder != NULL ? explicit_folder : configured_folder;
+
+  if (given != NULL)
+    {
+      if (looks_like_migrations (given))
+        return g_canonicalize_filename (given, NULL);
+
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
+                   "No migrations were found in %s (%s): it has neither meta/_journal.json "
+                   "nor */migration.sql. Check the path, or reinstall the app.",
+                   given,
+                   explicit_folder != NULL ? "given with --migrations" : "from the configuration");
+      return NULL;
+    }
+
+  tried = g_string_new (NULL);
+  list = mw_migrations_search_list ();
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      g_autofree char *canonical = g_canonicalize_filename (list[i], NULL);
+
+      if (looks_like_migrations (canonical))
+        return g_steal_pointer (&canonical);
+      g_string_append_printf (tried, "\n  %s", canonical);
+    }
+
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
+               "The app's database migrations were not found. This is a packaging fault, not a "
+               "problem with your data: reinstall the app, or give the folder with "
+               "--migrations. Places tried:%s",
+               tried->str);
+  return NULL;
+}

@@ -1,0 +1,872 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-migrator"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "mw-diagnosis.h"
+#include "mw-error.h"
+#include "mw-history-private.h"
+#include "mw-migrator.h"
+
+/*
+ * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
+ *
+ * What ends up in the database is what drizzle-orm's migrate() would leave — the
+ * same statements in the same order, the same __drizzle_migrations DDL and rows —
+ * so that the POS, which still calls migrate() at start-up, finds nothing to do.
+ * What differs is how it gets there:
+ *
+ *  - foreign keys are turned off BEFORE the transaction (SQLite ignores the pragma
+ *    inside one, so drizzle-kit's own "PRAGMA foreign_keys=OFF" piece is a no-op and
+ *    a table rebuild's DROP TABLE would cascade-delete child rows: drizzle-orm
+ *    #5782), `PRAGMA foreign_key_check` decides whether to commit, and the setting is
+ *    restored afterwards;
+ *  - back-dated (out-of-order) migrations are applied, where drizzle-orm's
+ *    high-water-mark rule skips them forever;
+ *  - the whole run is one BEGIN IMMEDIATE transaction: the write lock is taken
+ *    before anything is read, the history is re-read under it, and any failure or a
+ *    cancel rolls everything back, the migrations table included;
+ *  - a statement that would end our transaction (BEGIN, COMMIT, ...) is refused before
+ *    anything runs, and a piece holding two statements is refused as better-sqlite3
+ *    (the POS's driver) refuses it, instead of running half of it as sql.js would.
+ */
+
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+#define PROGRESS_HANDLER_OPS 10000
+
+struct _MwMigrator
+{
+  GObject         parent_instance;
+
+  char           *database_path;
+  MwMigrationSet *set;
+  MwProgress     *progress;
+  char           *target;
+  GPtrArray      *applied;        /* (element-type utf8) tags applied by the last run */
+  GPtrArray      *violations;     /* (element-type utf8) "child → parent: N rows" */
+  char           *failed_tag;
+  char           *failed_sql;
+  guint           failed_statement;
+  guint           busy_timeout_ms;
+  guint           accept_modified : 1;
+};
+
+G_DEFINE_FINAL_TYPE (MwMigrator, mw_migrator, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PROGRESS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+mw_migrator_finalize (GObject *object)
+{
+  MwMigrator *self = MW_MIGRATOR (object);
+
+  g_clear_pointer (&self->database_path, g_free);
+  g_clear_pointer (&self->target, g_free);
+  g_clear_pointer (&self->applied, g_ptr_array_unref);
+  g_clear_pointer (&self->violations, g_ptr_array_unref);
+  g_clear_pointer (&self->failed_tag, g_free);
+  g_clear_pointer (&self->failed_sql, g_free);
+  g_clear_object (&self->set);
+  g_clear_object (&self->progress);
+
+  G_OBJECT_CLASS (mw_migrator_parent_class)->finalize (object);
+}
+
+static void
+mw_migrator_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  MwMigrator *self = MW_MIGRATOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROGRESS:
+      g_value_set_object (value, self->progress);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mw_migrator_class_init (MwMigratorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mw_migrator_finalize;
+  object_class->get_property = mw_migrator_get_property;
+
+  properties[PROP_PROGRESS] =
+    g_param_spec_object ("progress", NULL, NULL,
+                         MW_TYPE_PROGRESS,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+mw_migrator_init (MwMigrator *self)
+{
+  self->progress = mw_progress_new ();
+  self->applied = g_ptr_array_new_with_free_func (g_free);
+  self->violations = g_ptr_array_new_with_free_func (g_free);
+  self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  MwMigrator   *self;
+  GCancellable *cancellable;
+} RunContext;
+
+static int
+progress_handler_cb (void *data)
+{
+  RunContext *ctx = data;
+
+  /* Non-zero makes SQLite abandon the statement with SQLITE_INTERRUPT. */
+  return g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+}
+
+static const char *
+skip_blank (const char *sql)
+{
+  const char *p = sql;
+
+  for (;;)
+    {
+      while (g_ascii_isspace (*p))
+        p++;
+      if (p[0] == '-' && p[1] == '-')
+        {
+          while (*p && *p != '\n')
+            p++;
+        }
+      else if (p[0] == '/' && p[1] == '*')
+        {
+          const char *end = strstr (p + 2, "*/");
+
+          if (end == NULL)
+            return p + strlen (p);
+          p = end + 2;
+        }
+      else
+        return p;
+    }
+}
+
+/* Statements that would end or escape the one transaction everything runs in. */
+static gboolean
+is_transaction_control (const char *piece)
+{
+  static const char *keywords[] = {
+    "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ATTACH", "DETACH",
+  };
+  const char *p = skip_blank (piece);
+  gsize len = 0;
+
+  while (g_ascii_isalpha (p[len]))
+    len++;
+  for (guint i = 0; i < G_N_ELEMENTS (keywords); i++)
+    if (len == strlen (keywords[i]) && g_ascii_strncasecmp (p, keywords[i], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+excerpt (const char *sql)
+{
+  g_autofree char *copy = g_strstrip (g_strdup (skip_blank (sql)));
+
+  if (g_utf8_strlen (copy, -1) > 200)
+    {
+      g_autofree char *cut = g_utf8_substring (copy, 0, 200);
+
+      return g_strconcat (cut, "…", NULL);
+    }
+  return g_steal_pointer (&copy);
+}
+
+static gboolean
+cancelled_error (GCancellable  *cancellable,
+                 GError       **error)
+{
+  return g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+static gboolean
+run_piece (MwMigrator         *self,
+           sqlite3            *db,
+           const MwMigration  *migration,
+           guint               piece_idx,
+           GCancellable       *cancellable,
+           GError            **error)
+{
+  const char *piece = g_ptr_array_index (migration->statements, piece_idx);
+  sqlite3_stmt *stmt = NULL;
+  const char *tail = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, piece, -1, &stmt, &tail);
+  if (rc == SQLITE_OK && stmt == NULL)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                   "Update “%s”, statement %u, is empty.", migration->tag, piece_idx + 1);
+      return FALSE;
+    }
+  if (rc == SQLITE_OK && tail != NULL && !mw_sql_is_blank (tail))
+    {
+      sqlite3_finalize (stmt);
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                   "Update “%s”, statement %u, holds more than one SQL statement: a "
+                   "“--> statement-breakpoint” is missing (the POS's driver rejects this "
+                   "too). The migration must be fixed by its developers.",
+                   migration->tag, piece_idx + 1);
+      return FALSE;
+    }
+
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    ;
+  if (rc == SQLITE_DONE)
+    rc = SQLITE_OK;
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_OK)
+    {
+      g_autofree char *doing = NULL;
+
+      if ((rc & 0xff) == SQLITE_INTERRUPT && cancelled_error (cancellable, error))
+        return FALSE;
+      doing = g_strdup_printf ("Update “%s”, statement %u, failed", migration->tag,
+                               piece_idx + 1);
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, doing);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+record_applied (MwMigrator         *self,
+                sqlite3            *db,
+                const MwMigration  *migration,
+                GError            **error)
+{
+  gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  /* The very statements drizzle-orm runs, with the same parameter types. */
+  rc = sqlite3_prepare_v2 (db,
+                           v1
+                           ? "insert into \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\", "
+                             "\"name\", \"applied_at\") values(?, ?, ?, ?)"
+                           : "INSERT INTO \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\") "
+                             "VALUES(?, ?)",
+                           -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, migration->hash, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, migration->when);
+      if (v1)
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+          g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
+          g_autofree char *iso = g_strdup_printf ("%s.%03dZ", stamp,
+                                                  g_date_time_get_microsecond (now) / 1000);
+
+          sqlite3_bind_text (stmt, 3, migration->tag, -1, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 4, iso, -1, SQLITE_TRANSIENT);
+        }
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    }
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_OK)
+    {
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                       "Recording an applied update in " MW_MIGRATIONS_TABLE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* drizzle-orm 1.x upgrades a 0.x migrations table in place: two new columns, and each
+ * recognised row given its migration's name. Done the same way, inside our
+ * transaction. */
+static gboolean
+upgrade_table_to_v1 (MwMigrator  *self,
+                     sqlite3     *db,
+                     GArray      *states,
+                     GError     **error)
+{
+  if (!mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"name\" text", error) ||
+      !mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"applied_at\" TEXT",
+                   error))
+    return FALSE;
+
+  for (guint i = 0; i < states->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (states, MwMigrationState, i);
+      sqlite3_stmt *stmt = NULL;
+      int rc;
+
+      if (state->applied_hash == NULL)
+        continue;
+
+      rc = sqlite3_prepare_v2 (db,
+                               "UPDATE \"" MW_MIGRATIONS_TABLE "\" SET \"name\" = ?, "
+                               "\"applied_at\" = NULL WHERE rowid = ?",
+                               -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        {
+          sqlite3_bind_text (stmt, 1, state->migration->tag, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (stmt, 2, state->applied_rowid);
+          rc = sqlite3_step (stmt);
+          if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_OK)
+        {
+          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                           "Upgrading the layout of " MW_MIGRATIONS_TABLE);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gboolean
+check_foreign_keys (MwMigrator  *self,
+                    sqlite3     *db,
+                    GError     **error)
+{
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GString) summary = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint64 total = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autofree char *pair = g_strdup_printf ("%s → %s",
+                                               (const char *) sqlite3_column_text (stmt, 0),
+                                               (const char *) sqlite3_column_text (stmt, 2));
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
+
+      g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (n + 1));
+      total++;
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                       "Checking foreign keys after the updates");
+      return FALSE;
+    }
+
+  if (total == 0)
+    return TRUE;
+
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autofree char *line = g_strdup_printf ("%s: %u rows", (const char *) key,
+                                               GPOINTER_TO_UINT (value));
+
+      g_string_append_printf (summary, "%s%s", summary->len ? "; " : "", line);
+      g_ptr_array_add (self->violations, g_steal_pointer (&line));
+    }
+  g_ptr_array_sort (self->violations, compare_strings);
+
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION,
+               "The updates would leave %" G_GUINT64_FORMAT " rows pointing at rows that do not "
+               "exist (%s). Nothing was changed: everything was rolled back.",
+               total, summary->str);
+  return FALSE;
+}
+
+static gboolean
+read_int_pragma (sqlite3    *db,
+                 const char *sql,
+                 int        *out)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+
+  if (rc == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      *out = sqlite3_column_int (stmt, 0);
+      sqlite3_finalize (stmt);
+      return TRUE;
+    }
+  sqlite3_finalize (stmt);
+  return FALSE;
+}
+
+static gboolean
+refuse_for_state (MwMigrator  *self,
+                  MwState      state,
+                  GError     **error)
+{
+  switch (state)
+    {
+    case MW_STATE_NEWER:
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
+                   "The database was set up by a newer version of the app; this version "
+                   "cannot update it. Install the latest app. Nothing was changed.");
+      return TRUE;
+    case MW_STATE_UNKNOWN_HISTORY:
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
+                   "The database records updates this app does not know. Nothing was "
+                   "changed; contact support.");
+      return TRUE;
+    case MW_STATE_UNTRACKED:
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
+                   "The database has tables but no record of its updates. Nothing was "
+                   "changed; contact support.");
+      return TRUE;
+    case MW_STATE_HASH_MISMATCH:
+      if (self->accept_modified)
+        return FALSE;
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
+                   "Updates already applied to the database have since been changed in the "
+                   "app. Nothing was changed; restore a backup or contact support.");
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+remember_failure (MwMigrator        *self,
+                  const MwMigration *migration,
+                  guint              piece_idx)
+{
+  g_free (self->failed_tag);
+  g_free (self->failed_sql);
+  self->failed_tag = g_strdup (migration->tag);
+  self->failed_statement = piece_idx + 1;
+  self->failed_sql = piece_idx < migration->statements->len
+                     ? excerpt (g_ptr_array_index (migration->statements, piece_idx))
+                     : NULL;
+}
+
+static gboolean
+apply_in_transaction (MwMigrator    *self,
+                      sqlite3       *db,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GArray) states = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
+  g_autoptr(GPtrArray) unknown = mw_applied_rows_new ();
+  g_autoptr(GPtrArray) todo = g_ptr_array_new ();
+  gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
+  const MwMigration *target = NULL;
+  MwHistory history = { 0 };
+  guint total = 0, done = 0;
+  MwState state;
+
+  if (self->target != NULL)
+    {
+      target = mw_migration_set_lookup_tag (self->set, self->target);
+      if (target == NULL)
+        {
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
+                       "There is no migration “%s” in %s.", self->target,
+                       mw_migration_set_get_folder (self->set));
+          return FALSE;
+        }
+    }
+
+  if (!mw_history_read (db, &history, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
+    }
+  mw_history_match (self->set, &history, states, unknown);
+  state = mw_history_classify (self->set, &history, states, unknown);
+  if (refuse_for_state (self, state, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < states->len; i++)
+    {
+      const MwMigrationState *s = &g_array_index (states, MwMigrationState, i);
+
+      if (target != NULL && s->migration->idx > target->idx)
+        break;
+      if (s->status != MW_MIGRATION_STATUS_PENDING &&
+          s->status != MW_MIGRATION_STATUS_OUT_OF_ORDER)
+        continue;
+
+      for (guint p = 0; p < s->migration->statements->len; p++)
+        if (is_transaction_control (g_ptr_array_index (s->migration->statements, p)))
+          {
+            remember_failure (self, s->migration, p);
+            g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                         "Update “%s”, statement %u, controls transactions itself (%s); it "
+                         "cannot run safely inside the update's transaction. Nothing was "
+                         "changed. The migration must be fixed by its developers.",
+                         s->migration->tag, p + 1, self->failed_sql);
+            mw_history_clear (&history);
+            return FALSE;
+          }
+
+      g_ptr_array_add (todo, (gpointer) s->migration);
+      total += s->migration->statements->len;
+    }
+
+  if (todo->len == 0)
+    {
+      mw_history_clear (&history);
+      return TRUE;
+    }
+
+  if (!history.has_table)
+    {
+      if (!mw_db_exec (db, v1 ? MW_MIGRATIONS_TABLE_DDL_V1 : MW_MIGRATIONS_TABLE_DDL_JOURNAL,
+                       error))
+        {
+          mw_history_clear (&history);
+          return FALSE;
+        }
+    }
+  else if (v1 && !history.has_name_column)
+    {
+      if (!upgrade_table_to_v1 (self, db, states, error))
+        {
+          mw_history_clear (&history);
+          return FALSE;
+        }
+    }
+  mw_history_clear (&history);
+
+  for (guint m = 0; m < todo->len; m++)
+    {
+      const MwMigration *migration = g_ptr_array_index (todo, m);
+      g_autofree char *message = g_strdup_printf (_("Applying update %u of %u: %s"),
+                                                  m + 1, todo->len, migration->tag);
+
+      mw_progress_update (self->progress, total ? (double) done / total : 0.0, message);
+
+      for (guint p = 0; p < migration->statements->len; p++)
+        {
+          if (cancelled_error (cancellable, error) ||
+              !run_piece (self, db, migration, p, cancellable, error))
+            {
+              remember_failure (self, migration, p);
+              return FALSE;
+            }
+          done++;
+          mw_progress_set_fraction (self->progress, (double) done / total);
+        }
+
+      if (!record_applied (self, db, migration, error))
+        {
+          remember_failure (self, migration, migration->statements->len);
+          return FALSE;
+        }
+      g_ptr_array_add (self->applied, g_strdup (migration->tag));
+    }
+
+  mw_progress_update (self->progress, 1.0, _("Checking the database's links between tables"));
+  return check_foreign_keys (self, db, error);
+}
+
+static void
+reset_result (MwMigrator *self)
+{
+  g_ptr_array_set_size (self->applied, 0);
+  g_ptr_array_set_size (self->violations, 0);
+  g_clear_pointer (&self->failed_tag, g_free);
+  g_clear_pointer (&self->failed_sql, g_free);
+  self->failed_statement = 0;
+}
+
+/**
+ * mw_migrator_run:
+ *
+ * Applies every pending migration (out-of-order ones included) in one transaction, or
+ * nothing. Blocks; may be called from any thread, one run at a time per migrator.
+ * Creates the database if it does not exist.
+ *
+ * Returns: %TRUE on success (also when there was nothing to do); %FALSE with @error
+ *   set, and the database exactly as it was
+ */
+gboolean
+mw_migrator_run (MwMigrator    *self,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(GError) local_error = NULL;
+  RunContext ctx = { self, cancellable };
+  int foreign_keys = 0;
+  gboolean ok;
+
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  reset_result (self);
+  mw_progress_update (self->progress, 0.0, _("Opening the database"));
+
+  db = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                   (int) self->busy_timeout_ms, error);
+  if (db == NULL)
+    return FALSE;
+
+  if (!read_int_pragma (db, "PRAGMA foreign_keys", &foreign_keys))
+    foreign_keys = 0;
+  /* Must happen outside the transaction to have any effect. */
+  if (!mw_db_exec (db, "PRAGMA foreign_keys = OFF", error))
+    return FALSE;
+
+  sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, &ctx);
+
+  if (!mw_db_exec (db, "BEGIN IMMEDIATE", &local_error))
+    {
+      if (g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
+        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
+                     "The database is in use by another program and could not be locked "
+                     "within %u seconds. Close the POS app and try again. (%s)",
+                     self->busy_timeout_ms / 1000, local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  ok = apply_in_transaction (self, db, cancellable, &local_error);
+  if (ok)
+    {
+      mw_progress_update (self->progress, 1.0, _("Saving"));
+      ok = mw_db_exec (db, "COMMIT", &local_error);
+    }
+  if (!ok)
+    {
+      g_ptr_array_set_size (self->applied, 0);
+      /* ROLLBACK fails only when SQLite already rolled back (e.g. SQLITE_FULL). */
+      if (!sqlite3_get_autocommit (db))
+        mw_db_exec (db, "ROLLBACK", NULL);
+    }
+
+  sqlite3_progress_handler (db, 0, NULL, NULL);
+  if (foreign_keys)
+    mw_db_exec (db, "PRAGMA foreign_keys = ON", NULL);
+
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  mw_progress_update (self->progress, 1.0,
+                      self->applied->len ? _("All updates applied") : _("Nothing to do"));
+  mw_progress_flush (self->progress);
+  return TRUE;
+}
+
+static void
+run_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (mw_migrator_run (source_object, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * mw_migrator_run_async:
+ *
+ * Runs mw_migrator_run() in a worker thread. Progress is reported through
+ * mw_migrator_get_progress() in the caller's main context.
+ */
+void
+mw_migrator_run_async (MwMigrator          *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mw_migrator_run_async);
+  /* The outcome is decided by the database, not by whether the caller still waits. */
+  g_task_set_return_on_cancel (task, FALSE);
+  g_task_run_in_thread (task, run_thread);
+}
+
+gboolean
+mw_migrator_run_finish (MwMigrator    *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * mw_migrator_new:
+ *
+ * Returns: (transfer full): a migrator for @database_path with the migrations of @set
+ */
+MwMigrator *
+mw_migrator_new (const char     *database_path,
+                 MwMigrationSet *set)
+{
+  MwMigrator *self;
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (set), NULL);
+
+  self = g_object_new (MW_TYPE_MIGRATOR, NULL);
+  self->database_path = g_strdup (database_path);
+  self->set = g_object_ref (set);
+  return self;
+}
+
+/**
+ * mw_migrator_set_target:
+ * @tag: (nullable): the last migration to apply, or %NULL for all
+ *
+ * Stops after @tag: used to build databases at an older level (demo data, tests).
+ */
+void
+mw_migrator_set_target (MwMigrator *self,
+                        const char *tag)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  g_free (self->target);
+  self->target = g_strdup (tag);
+}
+
+void
+mw_migrator_set_busy_timeout (MwMigrator *self,
+                              guint       milliseconds)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  self->busy_timeout_ms = milliseconds;
+}
+
+/**
+ * mw_migrator_set_accept_modified:
+ *
+ * Lets a technician apply pending migrations although applied ones changed since.
+ */
+void
+mw_migrator_set_accept_modified (MwMigrator *self,
+                                 gboolean    accept_modified)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  self->accept_modified = !!accept_modified;
+}
+
+/**
+ * mw_migrator_get_progress:
+ *
+ * Returns: (transfer none): the progress of the current or last run
+ */
+MwProgress *
+mw_migrator_get_progress (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->progress;
+}
+
+/**
+ * mw_migrator_get_applied:
+ *
+ * Returns: (transfer none) (element-type utf8): the tags the last successful run applied
+ */
+GPtrArray *
+mw_migrator_get_applied (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->applied;
+}
+
+/**
+ * mw_migrator_get_failed_tag:
+ *
+ * Returns: (nullable): the migration the last run failed in
+ */
+const char *
+mw_migrator_get_failed_tag (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->failed_tag;
+}
+
+/**
+ * mw_migrator_get_failed_statement:
+ *
+ * Returns: the 1-based statement the last run failed at; past the last statement
+ *   when recording the migration failed; 0 when nothing failed
+ */
+guint
+mw_migrator_get_failed_statement (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), 0);
+  return self->failed_statement;
+}
+
+/**
+ * mw_migrator_get_failed_sql:
+ *
+ * Returns: (nullable): the start of the failing statement's text
+ */
+const char *
+mw_migrator_get_failed_sql (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->failed_sql;
+}
+
+/**
+ * mw_migrator_get_violations:
+ *
+ * Returns: (transfer none) (element-type utf8): "child → parent: N rows" for each
+ *   foreign key the last run would have broken
+ */
+GPtrArray *
+mw_migrator_get_violations (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->violations;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mw-migration-set.h"
+#include "mw-progress.h"
+
+G_BEGIN_DECLS
+
+#define MW_TYPE_MIGRATOR (mw_migrator_get_type ())
+
+G_DECLARE_FINAL_TYPE (MwMigrator, mw_migrator, MW, MIGRATOR, GObject)
+
+MwMigrator   *mw_migrator_new                 (const char           *database_path,
+                                               MwMigrationSet       *set);
+void          mw_migrator_set_target          (MwMigrator           *self,
+                                               const char           *tag);
+void          mw_migrator_set_busy_timeout    (MwMigrator           *self,
+                                               guint                 milliseconds);
+void          mw_migrator_set_accept_modified (MwMigrator           *self,
+                                               gboolean              accept_modified);
+MwProgress   *mw_migrator_get_progress        (MwMigrator           *self);
+
+gboolean      mw_migrator_run                 (MwMigrator           *self,
+                                               GCancellable         *cancellable,
+                                               GError              **error);
+void          mw_migrator_run_async           (MwMigrator           *self,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+gboolean      mw_migrator_run_finish          (MwMigrator           *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
+
+GPtrArray    *mw_migrator_get_applied         (MwMigrator           *self);
+const char   *mw_migrator_get_failed_tag      (MwMigrator           *self);
+guint         mw_migrator_get_failed_statement (MwMigrator          *self);
+const char   *mw_migrator_get_failed_sql      (MwMigrator           *self);
+GPtrArray    *mw_migrator_get_violations      (MwMigrator           *self);
+
+G_END_DECLS
