@@ -6,3 +6,4 @@
 #include "mw-migration-set.h"
 #include "mw-migrator.h"
 #include "mw-progress.h"
+#include "mw-config.h"

@@ -161,15 +161,16 @@ mw_history_read (sqlite3    *db,
   rc = sqlite3_prepare_v2 (db,
                            "SELECT name FROM sqlite_schema WHERE type = 'table'",
                            -1, &stmt, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        const char *name = (const char *) sqlite3_column_text (stmt, 0);
 
-      if (g_strcmp0 (name, MW_MIGRATIONS_TABLE) == 0)
-        history->has_table = TRUE;
-      else if (name != NULL && g_ascii_strncasecmp (name, "sqlite_", 7) != 0)
-        history->n_user_tables++;
-    }
+        if (g_strcmp0 (name, MW_MIGRATIONS_TABLE) == 0)
+          history->has_table = TRUE;
+        else if (name != NULL && g_ascii_strncasecmp (name, "sqlite_", 7) != 0)
+          history->n_user_tables++;
+      }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {
@@ -205,23 +206,24 @@ mw_history_read (sqlite3    *db,
   g_string_append (query, " FROM \"" MW_MIGRATIONS_TABLE "\" ORDER BY rowid");
 
   rc = sqlite3_prepare_v2 (db, query->str, -1, &stmt, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      MwAppliedRow *row = g_new0 (MwAppliedRow, 1);
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        MwAppliedRow *row = g_new0 (MwAppliedRow, 1);
 
-      row->rowid = sqlite3_column_int64 (stmt, 0);
-      row->hash = dup_column_text (stmt, 1);
-      row->created_at_is_null = sqlite3_column_type (stmt, 2) == SQLITE_NULL;
-      /* drizzle-orm compares Number(created_at); journal times are whole milliseconds,
-       * so reading it as an integer loses nothing drizzle-orm would see. */
-      row->created_at = sqlite3_column_int64 (stmt, 2);
-      if (history->has_name_column)
-        {
-          row->name = dup_column_text (stmt, 3);
-          row->applied_at = dup_column_text (stmt, 4);
-        }
-      g_ptr_array_add (history->rows, row);
-    }
+        row->rowid = sqlite3_column_int64 (stmt, 0);
+        row->hash = dup_column_text (stmt, 1);
+        row->created_at_is_null = sqlite3_column_type (stmt, 2) == SQLITE_NULL;
+        /* drizzle-orm compares Number(created_at); journal times are whole milliseconds,
+         * so reading it as an integer loses nothing drizzle-orm would see. */
+        row->created_at = sqlite3_column_int64 (stmt, 2);
+        if (history->has_name_column)
+          {
+            row->name = dup_column_text (stmt, 3);
+            row->applied_at = dup_column_text (stmt, 4);
+          }
+        g_ptr_array_add (history->rows, row);
+      }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {

@@ -239,8 +239,9 @@ run_piece (MwMigrator         *self,
       return FALSE;
     }
 
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    ;
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      ;
   if (rc == SQLITE_DONE)
     rc = SQLITE_OK;
   sqlite3_finalize (stmt);
@@ -374,16 +375,17 @@ check_foreign_keys (MwMigrator  *self,
   int rc;
 
   rc = sqlite3_prepare_v2 (db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      g_autofree char *pair = g_strdup_printf ("%s → %s",
-                                               (const char *) sqlite3_column_text (stmt, 0),
-                                               (const char *) sqlite3_column_text (stmt, 2));
-      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        g_autofree char *pair = g_strdup_printf ("%s → %s",
+                                                 (const char *) sqlite3_column_text (stmt, 0),
+                                                 (const char *) sqlite3_column_text (stmt, 2));
+        guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
 
-      g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (n + 1));
-      total++;
-    }
+        g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (n + 1));
+        total++;
+      }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {

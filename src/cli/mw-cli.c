@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-cli"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <sqlite3.h>
+#include <glib/gi18n.h>
+#ifdef G_OS_UNIX
+# include <glib-unix.h>
+# include <unistd.h>
+#endif
+
+#include "mw-cli.h"
+#include "mw-engine.h"
+
+/*
+ * The headless front: the same engine as the wizard, for terminals, scripts and
+ * remote sessions without a display. Every outcome has its own exit status, and
+ * --json prints one object a script can read.
+ */
+
+typedef struct
+{
+  char      *command;
+  char      *database;
+  char      *migrations;
+  char      *config_path;
+  char      *target;
+  int        busy_timeout_ms;
+  gboolean   json;
+  gboolean   quiet;
+  gboolean   accept_modified;
+  gboolean   version;
+
+  MwConfig       *config;
+  MwMigrationSet *set;
+  GError         *set_error;
+} Options;
+
+static void
+options_clear (Options *o);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
+static void
+options_clear (Options *o)
+{
+  g_free (o->command);
+  g_free (o->database);
+  g_free (o->migrations);
+  g_free (o->config_path);
+  g_free (o->target);
+  g_clear_pointer (&o->config, mw_config_free);
+  g_clear_object (&o->set);
+  g_clear_error (&o->set_error);
+}
+
+static MwExitCode
+exit_code_for_state (MwState state)
+{
+  switch (state)
+    {
+    case MW_STATE_UP_TO_DATE:         return MW_EXIT_OK;
+    case MW_STATE_PENDING:            return MW_EXIT_PENDING;
+    case MW_STATE_MISSING:            return MW_EXIT_MISSING;
+    case MW_STATE_NEWER:              return MW_EXIT_NEWER;
+    case MW_STATE_HASH_MISMATCH:      return MW_EXIT_HASH_MISMATCH;
+    case MW_STATE_UNKNOWN_HISTORY:    return MW_EXIT_UNKNOWN_HISTORY;
+    case MW_STATE_UNTRACKED:          return MW_EXIT_UNTRACKED;
+    case MW_STATE_LOCKED:             return MW_EXIT_LOCKED;
+    case MW_STATE_NO_SPACE:           return MW_EXIT_NO_SPACE;
+    case MW_STATE_CORRUPT:            return MW_EXIT_CORRUPT;
+    case MW_STATE_NOT_A_DATABASE:     return MW_EXIT_NOT_A_DATABASE;
+    case MW_STATE_UNREADABLE:         return MW_EXIT_UNREADABLE;
+    case MW_STATE_NO_MIGRATIONS:      return MW_EXIT_NO_MIGRATIONS;
+    case MW_STATE_INVALID_MIGRATIONS: return MW_EXIT_INVALID_MIGRATIONS;
+    default:                          return MW_EXIT_INTERNAL;
+    }
+}
+
+static MwExitCode
+exit_code_for_error (const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return MW_EXIT_CANCELLED;
+  if (error->domain != MW_ENGINE_ERROR)
+    return MW_EXIT_INTERNAL;
+
+  switch ((MwEngineError) error->code)
+    {
+    case MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND:  return MW_EXIT_NO_MIGRATIONS;
+    case MW_ENGINE_ERROR_MIGRATIONS_INVALID:    return MW_EXIT_INVALID_MIGRATIONS;
+    case MW_ENGINE_ERROR_DATABASE_MISSING:      return MW_EXIT_MISSING;
+    case MW_ENGINE_ERROR_NOT_A_DATABASE:        return MW_EXIT_NOT_A_DATABASE;
+    case MW_ENGINE_ERROR_CORRUPT:               return MW_EXIT_CORRUPT;
+    case MW_ENGINE_ERROR_LOCKED:                return MW_EXIT_LOCKED;
+    case MW_ENGINE_ERROR_UNREADABLE:            return MW_EXIT_UNREADABLE;
+    case MW_ENGINE_ERROR_READ_ONLY:             return MW_EXIT_UNREADABLE;
+    case MW_ENGINE_ERROR_NO_SPACE:              return MW_EXIT_NO_SPACE;
+    case MW_ENGINE_ERROR_REFUSED:               return MW_EXIT_MIGRATION_FAILED;
+    case MW_ENGINE_ERROR_MIGRATION_FAILED:      return MW_EXIT_MIGRATION_FAILED;
+    case MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION: return MW_EXIT_FOREIGN_KEYS;
+    default:                                    return MW_EXIT_INTERNAL;
+    }
+}
+
+static void
+print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static const char *
+status_label (MwMigrationStatus status)
+{
+  switch (status)
+    {
+    case MW_MIGRATION_STATUS_APPLIED:      return _("applied");
+    case MW_MIGRATION_STATUS_PENDING:      return _("pending");
+    case MW_MIGRATION_STATUS_MODIFIED:     return _("MODIFIED");
+    case MW_MIGRATION_STATUS_OUT_OF_ORDER: return _("pending (out of order)");
+    default:                               return "?";
+    }
+}
+
+static void
+print_diagnosis_text (MwDiagnosis *diagnosis)
+{
+  g_print ("%s: %s\n", _("Database"), diagnosis->database_path);
+  if (diagnosis->set != NULL)
+    g_print ("%s: %s\n", _("Migrations"), mw_migration_set_get_folder (diagnosis->set));
+  g_print ("%s: %s\n\n", _("State"), mw_state_to_string (diagnosis->state));
+  g_print ("%s\n", diagnosis->message);
+  if (diagnosis->detail != NULL)
+    g_print ("\n%s: %s\n", _("Details"), diagnosis->detail);
+
+  if (diagnosis->migrations->len > 0)
+    {
+      g_print ("\n");
+      for (guint i = 0; i < diagnosis->migrations->len; i++)
+        {
+          const MwMigrationState *state = &g_array_index (diagnosis->migrations,
+                                                          MwMigrationState, i);
+          g_autoptr(GDateTime) dt =
+            g_date_time_new_from_unix_utc (state->migration->when / 1000);
+          g_autofree char *date = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : g_strdup ("?");
+
+          g_print ("  %-40s %s  %.12s  %s%s\n",
+                   state->migration->tag, date, state->migration->hash,
+                   status_label (state->status),
+                   state->line_endings_only ? _(" (line endings differ)") : "");
+        }
+    }
+
+  for (guint i = 0; i < diagnosis->unknown->len; i++)
+    {
+      const MwAppliedRow *row = g_ptr_array_index (diagnosis->unknown, i);
+
+      g_print ("  %-40s %" G_GINT64_FORMAT "  %.12s  %s\n",
+               row->name ? row->name : _("(unknown to this app)"),
+               row->created_at, row->hash ? row->hash : "", _("not in this app"));
+    }
+}
+
+static gboolean
+load_migrations (Options *o)
+{
+  g_autofree char *folder = NULL;
+
+  folder = mw_migrations_locate (o->migrations,
+                                 o->config ? o->config->migrations : NULL,
+                                 &o->set_error);
+  if (folder == NULL)
+    return FALSE;
+  o->set = mw_migration_set_load (folder, &o->set_error);
+  return o->set != NULL;
+}
+
+static MwDiagnosis *
+diagnose (Options *o)
+{
+  if (!load_migrations (o))
+    return mw_diagnosis_new_for_error (o->database, o->set_error);
+  return mw_diagnose (o->database, o->set, NULL);
+}
+
+static int
+cmd_status (Options *o)
+{
+  g_autoptr(MwDiagnosis) diagnosis = diagnose (o);
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      mw_diagnosis_to_json (diagnosis, builder);
+      print_json (builder);
+    }
+  else if (!o->quiet)
+    print_diagnosis_text (diagnosis);
+
+  return exit_code_for_state (diagnosis->state);
+}
+
+/* ---- migrate ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GMainLoop    *loop;
+  GCancellable *cancellable;
+  GError       *error;
+  gboolean      ok;
+  gboolean      tty;
+  guint         signal_count;
+} MigrateRun;
+
+static void
+progress_notify_cb (MwProgress *progress,
+                    GParamSpec *pspec,
+                    MigrateRun *run)
+{
+  g_autofree char *message = NULL;
+
+  if (!run->tty)
+    return;
+  message = mw_progress_dup_message (progress);
+  g_printerr ("\r\033[K%3.0f%%  %s", mw_progress_get_fraction (progress) * 100.0,
+              message ? message : "");
+}
+
+static void
+migrate_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  MigrateRun *run = user_data;
+
+  run->ok = mw_migrator_run_finish (MW_MIGRATOR (object), result, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+#ifdef G_OS_UNIX
+static gboolean
+signal_cb (gpointer user_data)
+{
+  MigrateRun *run = user_data;
+
+  /* Cancelling rolls the transaction back; the database stays exactly as it was. */
+  if (run->signal_count++ == 0)
+    g_printerr ("\n%s\n", _("Stopping: undoing the changes made so far…"));
+  g_cancellable_cancel (run->cancellable);
+  return G_SOURCE_CONTINUE;
+}
+#endif
+
+static void
+add_migrate_json (JsonBuilder  *builder,
+                  const char   *result,
+                  MwMigrator   *migrator,
+                  const GError *error,
+                  MwDiagnosis  *before,
+                  MwDiagnosis  *after)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "result");
+  json_builder_add_string_value (builder, result);
+
+  json_builder_set_member_name (builder, "applied");
+  json_builder_begin_array (builder);
+  if (migrator != NULL)
+    {
+      GPtrArray *applied = mw_migrator_get_applied (migrator);
+
+      for (guint i = 0; i < applied->len; i++)
+        json_builder_add_string_value (builder, g_ptr_array_index (applied, i));
+    }
+  json_builder_end_array (builder);
+
+  if (error != NULL)
+    {
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, error->message);
+      if (migrator != NULL && mw_migrator_get_failed_tag (migrator) != NULL)
+        {
+          json_builder_set_member_name (builder, "migration");
+          json_builder_add_string_value (builder, mw_migrator_get_failed_tag (migrator));
+          json_builder_set_member_name (builder, "statement");
+          json_builder_add_int_value (builder, mw_migrator_get_failed_statement (migrator));
+          if (mw_migrator_get_failed_sql (migrator) != NULL)
+            {
+              json_builder_set_member_name (builder, "sql");
+              json_builder_add_string_value (builder, mw_migrator_get_failed_sql (migrator));
+            }
+        }
+      if (migrator != NULL && mw_migrator_get_violations (migrator)->len > 0)
+        {
+          GPtrArray *violations = mw_migrator_get_violations (migrator);
+
+          json_builder_set_member_name (builder, "violations");
+          json_builder_begin_array (builder);
+          for (guint i = 0; i < violations->len; i++)
+            json_builder_add_string_value (builder, g_ptr_array_index (violations, i));
+          json_builder_end_array (builder);
+        }
+      json_builder_end_object (builder);
+    }
+
+  json_builder_set_member_name (builder, "before");
+  mw_diagnosis_to_json (before, builder);
+  if (after != NULL)
+    {
+      json_builder_set_member_name (builder, "after");
+      mw_diagnosis_to_json (after, builder);
+    }
+  json_builder_end_object (builder);
+}
+
+static int
+report_refusal (Options     *o,
+                MwDiagnosis *before)
+{
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      add_migrate_json (builder, "refused", NULL, NULL, before, NULL);
+      print_json (builder);
+    }
+  else
+    {
+      g_printerr ("%s\n", before->message);
+      if (before->detail != NULL)
+        g_printerr ("%s: %s\n", _("Details"), before->detail);
+    }
+  return exit_code_for_state (before->state);
+}
+
+static int
+cmd_migrate (Options *o)
+{
+  g_autoptr(MwDiagnosis) before = diagnose (o);
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0 };
+  gboolean forced = o->accept_modified && before->state == MW_STATE_HASH_MISMATCH;
+  guint sigint = 0, sigterm = 0;
+  int status;
+
+  if (before->state == MW_STATE_UP_TO_DATE)
+    {
+      if (o->json)
+        {
+          g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+          add_migrate_json (builder, "up-to-date", NULL, NULL, before, NULL);
+          print_json (builder);
+        }
+      else if (!o->quiet)
+        g_print ("%s\n", before->message);
+      return MW_EXIT_OK;
+    }
+
+  if (before->state != MW_STATE_PENDING && before->state != MW_STATE_MISSING && !forced)
+    return report_refusal (o, before);
+
+  migrator = mw_migrator_new (o->database, o->set);
+  mw_migrator_set_target (migrator, o->target);
+  mw_migrator_set_accept_modified (migrator, o->accept_modified);
+  if (o->busy_timeout_ms > 0)
+    mw_migrator_set_busy_timeout (migrator, (guint) o->busy_timeout_ms);
+
+#ifdef G_OS_UNIX
+  run.tty = !o->json && !o->quiet && isatty (STDERR_FILENO);
+  sigint = g_unix_signal_add (SIGINT, signal_cb, &run);
+  sigterm = g_unix_signal_add (SIGTERM, signal_cb, &run);
+#endif
+  g_signal_connect (mw_migrator_get_progress (migrator), "notify::message",
+                    G_CALLBACK (progress_notify_cb), &run);
+
+  mw_migrator_run_async (migrator, cancellable, migrate_done_cb, &run);
+  g_main_loop_run (loop);
+
+  g_clear_handle_id (&sigint, g_source_remove);
+  g_clear_handle_id (&sigterm, g_source_remove);
+  if (run.tty)
+    g_printerr ("\r\033[K");
+
+  after = mw_diagnose (o->database, o->set, NULL);
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      add_migrate_json (builder, run.ok ? "migrated" : "failed", migrator, run.error,
+                        before, after);
+      print_json (builder);
+    }
+  else if (run.ok)
+    {
+      GPtrArray *applied = mw_migrator_get_applied (migrator);
+
+      if (!o->quiet)
+        {
+          g_print (g_dngettext (GETTEXT_PACKAGE, "Applied %u update:", "Applied %u updates:",
+                                applied->len),
+                   applied->len);
+          for (guint i = 0; i < applied->len; i++)
+            g_print (" %s", (const char *) g_ptr_array_index (applied, i));
+          g_print ("\n%s\n", after->message);
+        }
+    }
+  else
+    {
+      g_printerr ("%s\n", run.error->message);
+      if (mw_migrator_get_failed_tag (migrator) != NULL)
+        g_printerr ("%s: %s, %s %u%s%s\n", _("Failed in"),
+                    mw_migrator_get_failed_tag (migrator), _("statement"),
+                    mw_migrator_get_failed_statement (migrator),
+                    mw_migrator_get_failed_sql (migrator) ? ": " : "",
+                    mw_migrator_get_failed_sql (migrator) ? mw_migrator_get_failed_sql (migrator)
+                                                          : "");
+      g_printerr ("%s\n", _("Nothing was changed: the database is exactly as it was."));
+    }
+
+  status = run.ok ? MW_EXIT_OK : exit_code_for_error (run.error);
+  g_clear_error (&run.error);
+  return status;
+}
+
+/* ---- options ------------------------------------------------------------------------- */
+
+static const char *summary =
+  "Commands:\n"
+  "  status     Tell which state the database is in (the default)\n"
+  "  migrate    Apply the app's pending database updates, safely\n"
+  "\n"
+  "Exit status:\n"
+  "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
+  "  10 newer than this app       11 applied updates changed   12 unknown update history\n"
+  "  13 no update history         14 locked by another program 15 not enough disk space\n"
+  "  16 damaged                   17 not a database            18 cannot be opened/written\n"
+  "  19 migrations not found      20 migrations malformed      21 an update failed\n"
+  "  22 foreign keys broken       23 cancelled                  2 usage   1 internal error\n"
+  "  (21-23: everything was rolled back; the database is exactly as it was)";
+
+int
+mw_cli_run (int    argc,
+            char **argv)
+{
+  g_auto(Options) o = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "database", 'd', 0, G_OPTION_ARG_FILENAME, &o.database,
+      N_("The database file (default: from the configuration, else the app's)"), N_("PATH") },
+    { "migrations", 'm', 0, G_OPTION_ARG_FILENAME, &o.migrations,
+      N_("The app's migrations folder (default: searched)"), N_("DIR") },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config_path,
+      N_("A configuration file"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+      N_("Print one JSON object"), NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
+      N_("Print only errors"), NULL },
+    { "busy-timeout", 0, 0, G_OPTION_ARG_INT, &o.busy_timeout_ms,
+      N_("How long to wait for another program to release the database (ms)"), N_("MS") },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &o.target,
+      N_("migrate: stop after this migration (for building test databases)"), N_("TAG") },
+    { "accept-modified", 0, 0, G_OPTION_ARG_NONE, &o.accept_modified,
+      N_("migrate: apply pending updates although applied ones changed since"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version"), NULL },
+    { NULL }
+  };
+  g_auto(GStrv) args = NULL;
+  int status;
+
+  context = g_option_context_new (N_("[COMMAND] - bring the AurSwift POS database up to date"));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_description (context, summary);
+
+  args = g_strdupv (argv);
+  (void) argc;
+  if (!g_option_context_parse_strv (context, &args, &error))
+    {
+      g_printerr ("%s\n%s\n", error->message,
+                  _("Run “migration-wizard --help” to see the commands and options."));
+      return MW_EXIT_USAGE;
+    }
+
+  if (o.version)
+    {
+      g_print ("migration-wizard %s (SQLite %s)\n", PACKAGE_VERSION, sqlite3_libversion ());
+      return MW_EXIT_OK;
+    }
+
+  if (g_strv_length (args) > 2)
+    {
+      g_printerr (_("Unexpected argument “%s”.\n"), args[2]);
+      return MW_EXIT_USAGE;
+    }
+  o.command = g_strdup (args[1] != NULL ? args[1] : "status");
+
+  o.config = mw_config_load (o.config_path, &error);
+  if (o.config == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_USAGE;
+    }
+  if (o.database == NULL)
+    o.database = g_strdup (o.config->database);
+  if (o.database == NULL)
+    o.database = mw_config_default_database ();
+  if (o.busy_timeout_ms <= 0)
+    o.busy_timeout_ms = (int) o.config->busy_timeout_ms;
+
+  if (g_str_equal (o.command, "status"))
+    status = cmd_status (&o);
+  else if (g_str_equal (o.command, "migrate"))
+    status = cmd_migrate (&o);
+  else
+    {
+      g_printerr (_("Unknown command “%s”. Commands: status, migrate.\n"), o.command);
+      status = MW_EXIT_USAGE;
+    }
+
+  return status;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * MwExitCode:
+ *
+ * The headless front's exit statuses: one per situation, stable, documented in
+ * README.md, so that launchers and scripts can act on them.
+ */
+typedef enum
+{
+  MW_EXIT_OK                 = 0,   /* up to date, or the command succeeded */
+  MW_EXIT_INTERNAL           = 1,
+  MW_EXIT_USAGE              = 2,
+  MW_EXIT_PENDING            = 3,   /* status: updates to apply */
+  MW_EXIT_MISSING            = 4,   /* status: no database yet */
+  MW_EXIT_NEWER              = 10,
+  MW_EXIT_HASH_MISMATCH      = 11,
+  MW_EXIT_UNKNOWN_HISTORY    = 12,
+  MW_EXIT_UNTRACKED          = 13,
+  MW_EXIT_LOCKED             = 14,
+  MW_EXIT_NO_SPACE           = 15,
+  MW_EXIT_CORRUPT            = 16,
+  MW_EXIT_NOT_A_DATABASE     = 17,
+  MW_EXIT_UNREADABLE         = 18,
+  MW_EXIT_NO_MIGRATIONS      = 19,
+  MW_EXIT_INVALID_MIGRATIONS = 20,
+  MW_EXIT_MIGRATION_FAILED   = 21,  /* rolled back: the database is as it was */
+  MW_EXIT_FOREIGN_KEYS       = 22,  /* rolled back: the database is as it was */
+  MW_EXIT_CANCELLED          = 23,  /* rolled back: the database is as it was */
+} MwExitCode;
+
+int mw_cli_run (int    argc,
+                char **argv);
+
+G_END_DECLS

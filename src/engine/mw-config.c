@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-config"
+
+#include "config.h"
+
+#include "mw-config.h"
+
+/*
+ * The configuration file, for installations whose database or migrations are not
+ * where the app puts them by default:
+ *
+ *   [migration-wizard]
+ *   database=/srv/pos/pos_system.db
+ *   migrations=/opt/AurSwift/resources/migrations
+ *   backup-dir=/srv/pos/backups
+ *   busy-timeout=5000
+ *
+ * Relative paths are taken from the file's folder.
+ */
+
+#define GROUP "migration-wizard"
+#define FILE_NAME "migration-wizard.ini"
+
+void
+mw_config_free (MwConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->path);
+  g_free (config->database);
+  g_free (config->migrations);
+  g_free (config->backup_dir);
+  g_free (config);
+}
+
+/**
+ * mw_config_search_list:
+ *
+ * Returns: (transfer full): where a configuration file is looked for, in order
+ */
+GStrv
+mw_config_search_list (void)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char * const *system_dirs = g_get_system_config_dirs ();
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "migration-wizard",
+                                            FILE_NAME, NULL);
+
+  g_strv_builder_add (builder, user);
+  for (guint i = 0; system_dirs[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (system_dirs[i], "migration-wizard", FILE_NAME,
+                                                NULL);
+
+      g_strv_builder_add (builder, path);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static char *
+resolve (const char *base_dir,
+         char       *value)
+{
+  char *resolved;
+
+  if (value == NULL || value[0] == '\0')
+    {
+      g_free (value);
+      return NULL;
+    }
+  resolved = g_canonicalize_filename (value, base_dir);
+  g_free (value);
+  return resolved;
+}
+
+/**
+ * mw_config_load:
+ * @explicit_path: (nullable): a file named on the command line; it must exist
+ *
+ * Returns: (transfer full): the settings; all unset when no file was found
+ */
+MwConfig *
+mw_config_load (const char  *explicit_path,
+                GError     **error)
+{
+  g_autoptr(MwConfig) config = g_new0 (MwConfig, 1);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autofree char *dir = NULL;
+  g_auto(GStrv) list = NULL;
+  const char *path = explicit_path;
+  GError *local_error = NULL;
+  int timeout;
+
+  if (path == NULL)
+    {
+      list = mw_config_search_list ();
+      for (guint i = 0; list[i] != NULL && path == NULL; i++)
+        if (g_file_test (list[i], G_FILE_TEST_IS_REGULAR))
+          path = list[i];
+      if (path == NULL)
+        return g_steal_pointer (&config);
+    }
+
+  if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "Cannot read the configuration file %s: %s", path, local_error->message);
+      g_error_free (local_error);
+      return NULL;
+    }
+
+  config->path = g_canonicalize_filename (path, NULL);
+  dir = g_path_get_dirname (config->path);
+  config->database = resolve (dir, g_key_file_get_string (keyfile, GROUP, "database", NULL));
+  config->migrations = resolve (dir, g_key_file_get_string (keyfile, GROUP, "migrations", NULL));
+  config->backup_dir = resolve (dir, g_key_file_get_string (keyfile, GROUP, "backup-dir", NULL));
+  timeout = g_key_file_get_integer (keyfile, GROUP, "busy-timeout", NULL);
+  config->busy_timeout_ms = timeout > 0 ? (guint) timeout : 0;
+
+  return g_steal_pointer (&config);
+}
+
+/**
+ * mw_config_default_database:
+ *
+ * Where the AurSwift app keeps its database: Electron's userData folder for the
+ * app ("AurSwift" under the user's configuration folder).
+ *
+ * Returns: (transfer full): the path
+ */
+char *
+mw_config_default_database (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "AurSwift", "pos_system.db", NULL);
+}

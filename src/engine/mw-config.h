@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Settings from a configuration file; command-line options override each of them. */
+typedef struct
+{
+  char  *path;             /* (nullable) the file they came from */
+  char  *database;         /* (nullable) */
+  char  *migrations;       /* (nullable) */
+  char  *backup_dir;       /* (nullable) */
+  guint  busy_timeout_ms;  /* 0: the default */
+} MwConfig;
+
+MwConfig *mw_config_load              (const char  *explicit_path,
+                                       GError     **error);
+void      mw_config_free              (MwConfig    *config);
+char     *mw_config_default_database  (void);
+GStrv     mw_config_search_list       (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwConfig, mw_config_free)
+
+G_END_DECLS
