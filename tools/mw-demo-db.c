@@ -746,7 +746,7 @@ main (int argc, char **argv)
     { "database", 'd', 0, G_OPTION_ARG_FILENAME, &database, "Database to create", "PATH" },
     { "migrations", 'm', 0, G_OPTION_ARG_FILENAME, &migrations, "Migrations folder", "DIR" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level,
-      "Last migration to apply (default: all)", "TAG" },
+      "Last migration to apply, as a tag or a count (default: all)", "TAG|N" },
     { "size", 's', 0, G_OPTION_ARG_STRING, &size_text,
       "Approximate database size, e.g. 50M, 1G (default 20M)", "SIZE" },
     { "months", 0, 0, G_OPTION_ARG_INT64, &months, "Months of trading (default 9)", "N" },
@@ -795,6 +795,21 @@ main (int argc, char **argv)
       g_printerr ("%s\n", error->message);
       return 1;
     }
+  /* A level given as a number counts migrations: "3" is the first three. */
+  if (level != NULL && level[0] != '\0' && strspn (level, "0123456789") == strlen (level))
+    {
+      guint64 n = g_ascii_strtoull (level, NULL, 10);
+
+      if (n == 0 || n > mw_migration_set_get_n_migrations (set))
+        {
+          g_printerr ("--level %s: the folder has %u migrations\n", level,
+                      mw_migration_set_get_n_migrations (set));
+          return 2;
+        }
+      g_free (level);
+      level = g_strdup (mw_migration_set_get_migration (set, (guint) n - 1)->tag);
+    }
+
   migrator = mw_migrator_new (database, set);
   mw_migrator_set_target (migrator, level);
   if (!mw_migrator_run (migrator, NULL, &error))
