@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The headless front as a script or a technician uses it: the real binary, real files,
+ * and what they look at — exit status, the JSON printed, the rows in the database.
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+typedef struct
+{
+  char *dir;          /* a fresh temp dir, with a space and non-ASCII in its name */
+  char *migrations;
+  char *db;
+} Fixture;
+
+static const char *cli_path;
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static void
+write_file (const char *path, const char *text)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_mkdir_with_parents (dir, 0755);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* Writes a 0.x drizzle folder: tags/whens/sql triples. */
+static void
+write_journal (const char *folder, guint n, const char *tags[], const gint64 whens[],
+               const char *sqls[])
+{
+  g_autoptr(GString) json = g_string_new ("{\"version\":\"7\",\"dialect\":\"sqlite\",\"entries\":[");
+  g_autofree char *journal = g_build_filename (folder, "meta", "_journal.json", NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strconcat (tags[i], ".sql", NULL);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      g_string_append_printf (json, "%s{\"idx\":%u,\"version\":\"6\",\"when\":%" G_GINT64_FORMAT
+                              ",\"tag\":\"%s\",\"breakpoints\":true}",
+                              i ? "," : "", i, whens[i], tags[i]);
+      write_file (path, sqls[i]);
+    }
+  g_string_append (json, "]}");
+  write_file (journal, json->str);
+}
+
+static const char *shop_tags[] = { "0000_init", "0001_items", "0002_rebuild_parent" };
+static const gint64 shop_whens[] = { 1700000000000, 1700000100000, 1700000200000 };
+static const char *shop_sqls[] = {
+  "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL, `name` text);\n"
+  "--> statement-breakpoint\n"
+  "CREATE TABLE `sales` (`id` text PRIMARY KEY NOT NULL, `shop_id` text NOT NULL "
+  "REFERENCES shops(id) ON DELETE CASCADE, `total` integer);",
+  "ALTER TABLE `sales` ADD `note` text;",
+  "PRAGMA foreign_keys=OFF;--> statement-breakpoint\n"
+  "CREATE TABLE `__new_shops` (`id` text PRIMARY KEY NOT NULL, `name` text NOT NULL DEFAULT 'Shop');\n"
+  "--> statement-breakpoint\n"
+  "INSERT INTO `__new_shops`(\"id\", \"name\") SELECT \"id\", coalesce(\"name\", 'Shop') FROM `shops`;"
+  "--> statement-breakpoint\n"
+  "DROP TABLE `shops`;--> statement-breakpoint\n"
+  "ALTER TABLE `__new_shops` RENAME TO `shops`;--> statement-breakpoint\n"
+  "PRAGMA foreign_keys=ON;",
+};
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("mw-cli-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  f->dir = g_build_filename (base, "Kassé Daten", NULL);
+  g_mkdir_with_parents (f->dir, 0755);
+
+  f->migrations = g_build_filename (f->dir, "migrations", NULL);
+  f->db = g_build_filename (f->dir, "pos system.db", NULL);
+  write_journal (f->migrations, G_N_ELEMENTS (shop_tags), shop_tags, shop_whens, shop_sqls);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_autofree char *base = g_path_get_dirname (f->dir);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", base);
+
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_free (f->dir);
+  g_free (f->migrations);
+  g_free (f->db);
+}
+
+/* Runs the CLI; returns its exit status, stdout in *out (may be NULL). */
+static int
+run_cli (char **out, char **err, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sout = NULL, *serr = NULL;
+  const char *arg;
+  int wait_status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) cli_path);
+  va_start (ap, err);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &sout, &serr, &wait_status, &error);
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_printerr ("--- stdout:\n%s--- stderr:\n%s", sout, serr);
+  if (out)
+    *out = g_steal_pointer (&sout);
+  if (err)
+    *err = g_steal_pointer (&serr);
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
+static JsonObject *
+parse_object (const char *text, JsonParser **keep)
+{
+  g_autoptr(GError) error = NULL;
+  JsonParser *parser = json_parser_new ();
+  JsonNode *root;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  *keep = parser;
+  return json_node_get_object (root);
+}
+
+static void
+sql_exec (const char *db_path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s", sql, msg);
+  sqlite3_close (db);
+}
+
+static gint64
+sql_int (const char *db_path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 v;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  v = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return v;
+}
+
+static const char *
+sql_text (const char *db_path, const char *sql)
+{
+  static char result[256];
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_strlcpy (result, (const char *) sqlite3_column_text (stmt, 0), sizeof result);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return result;
+}
+
+static char *
+file_digest (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return g_strdup ("(missing)");
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data, len);
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void
+test_help (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_cli (&out, NULL, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "migrate"));
+  g_assert_nonnull (strstr (out, "status"));
+  g_assert_nonnull (strstr (out, "Exit status"));
+  g_assert_cmpint (run_cli (NULL, NULL, "frobnicate", NULL), ==, 2);
+  g_assert_cmpint (run_cli (NULL, NULL, "--no-such-option", NULL), ==, 2);
+}
+
+static void
+test_missing_then_migrate (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonParser) p1 = NULL, p2 = NULL;
+  g_autofree char *out = NULL, *out2 = NULL;
+  JsonObject *obj;
+  JsonArray *migrations;
+
+  /* status on a missing database says so and creates nothing */
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 4);
+  obj = parse_object (out, &p1);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "missing");
+  g_assert_cmpint (json_object_get_int_member (obj, "pending"), ==, 3);
+  g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  g_assert_true (g_file_test (f->db, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+
+  g_assert_cmpint (run_cli (&out2, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  obj = parse_object (out2, &p2);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "up-to-date");
+  g_assert_cmpint (json_object_get_int_member (obj, "pending"), ==, 0);
+  migrations = json_object_get_array_member (obj, "migrations");
+  g_assert_cmpint (json_array_get_length (migrations), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      JsonObject *m = json_array_get_object_element (migrations, i);
+
+      g_assert_cmpstr (json_object_get_string_member (m, "tag"), ==, shop_tags[i]);
+      g_assert_cmpint (json_object_get_int_member (m, "when"), ==, shop_whens[i]);
+      g_assert_cmpint (strlen (json_object_get_string_member (m, "hash")), ==, 64);
+      g_assert_cmpstr (json_object_get_string_member (m, "status"), ==, "applied");
+    }
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (obj, "unknown")), ==, 0);
+}
+
+static void
+test_partial_keeps_children (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *out = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0001_items", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  /* The shop's data, written the way the POS writes it: foreign keys on. */
+  sql_exec (f->db,
+            "PRAGMA foreign_keys=ON;"
+            "INSERT INTO shops VALUES ('s1', NULL), ('s2', 'Corner');"
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 500) "
+            "INSERT INTO sales SELECT 'sale' || i, CASE i % 2 WHEN 0 THEN 's1' ELSE 's2' END, "
+            "i * 100, NULL FROM n;");
+
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 3);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "pending");
+  g_assert_cmpint (json_object_get_int_member (obj, "pending"), ==, 1);
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  /* The rebuild of the parent table kept every child row. */
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sales"), ==, 500);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM shops WHERE name = 'Shop'"), ==, 1);
+}
+
+static void
+test_no_migrations (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *nowhere = g_build_filename (f->dir, "not-there", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", nowhere, NULL), ==, 19);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "no-migrations");
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "detail"), nowhere));
+
+  /* Not given at all: every place tried is named. */
+  g_assert_cmpint (run_cli (&out, &err, "migrate", "--database", f->db, NULL), ==, 19);
+  g_assert_nonnull (strstr (err, "Places tried"));
+  g_assert_nonnull (strstr (err, "resources"));
+  g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_invalid_migrations (Fixture *f, gconstpointer data)
+{
+  g_autofree char *journal = g_build_filename (f->migrations, "meta", "_journal.json", NULL);
+  g_autofree char *err = NULL;
+
+  write_file (journal, "{\"entries\": [ {\"tag\": \"../../etc/passwd\", \"when\": 1} ]}");
+  g_assert_cmpint (run_cli (NULL, &err, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 20);
+  g_assert_nonnull (strstr (err, "outside"));
+  g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_not_a_database (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL, *after = NULL;
+
+  write_file (f->db, "Daily takings: 1,234.56\nThis is a spreadsheet export, not SQLite.\n");
+  before = file_digest (f->db);
+  g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 17);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 17);
+  after = file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+}
+
+static void
+test_failure_rolls_back (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_items", "0002_rebuild_parent", "0003_broken" };
+  const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000, 1700000300000 };
+  const char *sqls[] = { shop_sqls[0], shop_sqls[1], shop_sqls[2],
+                         "CREATE TABLE ok_table (x);\n--> statement-breakpoint\n"
+                         "INSERT INTO no_such_table VALUES (1);" };
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *out = NULL, *before = NULL, *after = NULL;
+  JsonObject *obj, *error;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'A'); INSERT INTO sales VALUES ('x', 's1', 5);");
+  write_journal (f->migrations, 4, tags, whens, sqls);
+  before = file_digest (f->db);
+
+  g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 21);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "result"), ==, "failed");
+  error = json_object_get_object_member (obj, "error");
+  g_assert_cmpstr (json_object_get_string_member (error, "migration"), ==, "0003_broken");
+  g_assert_cmpint (json_object_get_int_member (error, "statement"), ==, 2);
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "no_such_table"));
+
+  /* Nothing of the three migrations before it stayed either. */
+  after = file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM pragma_table_info('sales') WHERE name = 'note'"), ==, 0);
+}
+
+static void
+test_foreign_key_violation (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_orphans" };
+  const gint64 whens[] = { 1700000000000, 1700000100000 };
+  const char *sqls[] = { shop_sqls[0], "INSERT INTO sales VALUES ('orphan', 'no-such-shop', 1);" };
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *out = NULL;
+  JsonObject *obj, *error;
+  JsonArray *violations;
+
+  write_journal (f->migrations, 2, tags, whens, sqls);
+  g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 22);
+  obj = parse_object (out, &parser);
+  error = json_object_get_object_member (obj, "error");
+  violations = json_object_get_array_member (error, "violations");
+  g_assert_cmpint (json_array_get_length (violations), ==, 1);
+  g_assert_nonnull (strstr (json_array_get_string_element (violations, 0), "sales"));
+  /* Rolled back: not even the first migration's tables exist (the file was created empty). */
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
+}
+
+static void
+test_locked (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *out = NULL;
+  sqlite3 *holder = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+
+  /* This test process plays the POS, in the middle of writing a sale. */
+  g_assert_cmpint (sqlite3_open (f->db, &holder), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (holder, "BEGIN IMMEDIATE; INSERT INTO shops VALUES ('s', 'x');",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 14);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "locked");
+#ifdef __linux__
+  g_assert_cmpint (json_object_get_int_member (obj, "lock_pid"), ==, getpid ());
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "message"), "process"));
+#endif
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--busy-timeout", "300", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 14);
+
+  sqlite3_exec (holder, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close (holder);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
+}
+
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_huge" };
+  const gint64 whens[] = { 1700000000000, 1700000100000 };
+  const char *sqls[] = { shop_sqls[0],
+                         "CREATE TABLE big (i integer, pad text);\n--> statement-breakpoint\n"
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n "
+                         "WHERE i < 200000000) INSERT INTO big SELECT i, 'x' FROM n;" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  const char *argv[] = { cli_path, "migrate", "--database", f->db, "--migrations",
+                         f->migrations, NULL };
+  GPid pid;
+  int wait_status = 0;
+
+  write_journal (f->migrations, 2, tags, whens, sqls);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  before = file_digest (f->db);
+
+  g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                 G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                 NULL, NULL, &pid, &error);
+  g_assert_no_error (error);
+  g_usleep (700 * 1000);   /* well inside the 200-million-row statement */
+  kill (pid, SIGINT);
+  g_assert_cmpint (waitpid (pid, &wait_status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 23);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'big'"), ==, 0);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+  g_assert_cmpstr (sql_text (f->db, "PRAGMA integrity_check"), ==, "ok");
+}
+
+static void
+test_hash_mismatch_refused (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->migrations, "0000_init.sql", NULL);
+  g_autofree char *out = NULL, *before = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  write_file (path, "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL, `name` text, `x` int);\n"
+                    "--> statement-breakpoint\n"
+                    "CREATE TABLE `sales` (`id` text PRIMARY KEY NOT NULL, `shop_id` text);");
+  before = file_digest (f->db);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 11);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "hash-mismatch");
+  g_assert_cmpstr (json_object_get_string_member (
+                     json_array_get_object_element (json_object_get_array_member (obj, "migrations"), 0),
+                     "status"), ==, "modified");
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 11);
+  {
+    g_autofree char *after = file_digest (f->db);
+    g_assert_cmpstr (before, ==, after);
+  }
+  /* A technician may go ahead deliberately. */
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--accept-modified", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  cli_path = g_getenv ("MW_CLI");
+  if (cli_path == NULL)
+    g_error ("MW_CLI must point at the migration-wizard binary");
+
+  g_test_add_func ("/mw/cli/help-and-usage", test_help);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/mw/cli/missing-then-migrate", test_missing_then_migrate);
+  ADD ("/mw/cli/partial-then-rebuild-keeps-children", test_partial_keeps_children);
+  ADD ("/mw/cli/no-migrations-is-a-packaging-fault", test_no_migrations);
+  ADD ("/mw/cli/invalid-migrations", test_invalid_migrations);
+  ADD ("/mw/cli/not-a-database-untouched", test_not_a_database);
+  ADD ("/mw/cli/failure-rolls-back", test_failure_rolls_back);
+  ADD ("/mw/cli/foreign-key-violation-rolls-back", test_foreign_key_violation);
+  ADD ("/mw/cli/locked-names-holder", test_locked);
+  ADD ("/mw/cli/sigint-cancels-cleanly", test_cancel);
+  ADD ("/mw/cli/hash-mismatch-refused", test_hash_mismatch_refused);
+#undef ADD
+
+  return g_test_run ();
+}
