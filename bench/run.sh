@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Benchmarks, side by side with the peers in one run, reported as ratios.
+#
+#   bench/run.sh                 on a 1 GiB demo database (created once, cached in _build/bench/)
+#   MW_BENCH_SIZE=200M bench/run.sh   a smaller one, for a quick look
+#
+# 1. After an update, nothing to do (database up to date):
+#      migration-wizard migrate  vs  drizzle-orm migrate() under node (better-sqlite3,
+#      the POS's driver)  vs  the floor: sqlite3 DB 'select count(*) from __drizzle_migrations'
+# 2. Applying the pending migrations (including the users table rebuild):
+#      migration-wizard migrate  vs  the sqlite3 CLI running the same SQL in one transaction;
+#      peak RSS of each from /usr/bin/time -v.
+# Results: a markdown table on stdout and in _build/bench/results.md.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${MW_BUILD_DIR:-$top/_build}
+size=${MW_BENCH_SIZE:-1G}
+level=${MW_BENCH_LEVEL:-3}
+runs=${MW_BENCH_RUNS:-10}
+"$top/tools/setup.sh"
+
+work="$build/bench"
+mkdir -p "$work"
+wizard="$build/src/cli/migration-wizard"
+migrations="$top/migrations"
+base="$work/demo-$size-level$level.db"
+current="$work/demo-$size-current.db"
+run_db="$work/run.db"
+
+if [ ! -f "$base" ]; then
+  echo "Creating the $size demo database at level $level (once)…" >&2
+  "$build/tools/mw-demo-db" --database "$base" --migrations "$migrations" --level "$level" \
+    --size "$size" --journal-mode delete
+fi
+if [ ! -f "$current" ]; then
+  cp "$base" "$current"
+  "$wizard" migrate --quiet --database "$current" --migrations "$migrations"
+fi
+
+# The SQL the pending migrations amount to, for the sqlite3 CLI: the same pieces, in one
+# transaction, with the same bookkeeping rows.
+pending_sql="$work/pending.sql"
+"$wizard" status --json --database "$base" --migrations "$migrations" | python3 -c '
+import json, sys, os
+d = json.load(sys.stdin)
+folder = d["migrations_folder"]
+out = ["PRAGMA foreign_keys=OFF;", "BEGIN IMMEDIATE;"]
+for m in d["migrations"]:
+    if m["status"] not in ("pending", "out-of-order"):
+        continue
+    text = open(os.path.join(folder, m["tag"] + ".sql"), encoding="utf-8").read()
+    for piece in text.split("--> statement-breakpoint"):
+        piece = piece.strip()
+        if piece:
+            out.append(piece if piece.endswith(";") else piece + ";")
+    out.append("INSERT INTO \"__drizzle_migrations\" (\"hash\", \"created_at\") VALUES(\x27%s\x27, %d);" % (m["hash"], m["when"]))
+out.append("PRAGMA foreign_key_check;")
+out.append("COMMIT;")
+print("\n".join(out))
+' > "$pending_sql"
+
+results="$work/results.md"
+noop_json="$work/noop.json"
+apply_json="$work/apply.json"
+peer="$top/tools/drizzle/peer.mjs"
+
+echo "== after-update no-op ==" >&2
+hyperfine --warmup 3 --runs "$runs" --export-json "$noop_json" -N \
+  -n migration-wizard "$wizard migrate --quiet --database $current --migrations $migrations" \
+  -n "drizzle-orm (node)" "node $peer migrate --driver better-sqlite3 --db $current --migrations $migrations" \
+  -n "sqlite3 floor" "sqlite3 $current 'select count(*) from __drizzle_migrations'" >&2
+
+echo "== applying the pending migrations ==" >&2
+hyperfine --runs "${MW_BENCH_APPLY_RUNS:-3}" --export-json "$apply_json" \
+  --prepare "cp $base $run_db && rm -f $run_db-journal $run_db-wal" \
+  -n migration-wizard "$wizard migrate --quiet --database $run_db --migrations $migrations" \
+  -n "sqlite3 CLI" "sqlite3 $run_db < $pending_sql > /dev/null" >&2
+
+rss () {
+  cp "$base" "$run_db"; rm -f "$run_db-journal" "$run_db-wal"
+  /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/ { print $6 }'
+}
+rss_mw=$(rss "$wizard" migrate --quiet --database "$run_db" --migrations "$migrations")
+rss_cli=$(rss sh -c "sqlite3 $run_db < $pending_sql")
+rss_noop_mw=$( /usr/bin/time -v "$wizard" migrate --quiet --database "$current" --migrations "$migrations" 2>&1 >/dev/null | awk '/Maximum resident set size/ { print $6 }')
+rss_noop_node=$( /usr/bin/time -v node "$peer" migrate --driver better-sqlite3 --db "$current" --migrations "$migrations" 2>&1 >/dev/null | awk '/Maximum resident set size/ { print $6 }')
+rm -f "$run_db" "$run_db-journal" "$run_db-wal"
+
+db_mb=$(( $(stat -c %s "$base") / 1048576 ))
+python3 - "$noop_json" "$apply_json" "$db_mb" "$rss_mw" "$rss_cli" "$rss_noop_mw" "$rss_noop_node" <<'PY' | tee "$results"
+import json, sys
+noop = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+apply = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
+db_mb, rss_mw, rss_cli, rss_noop_mw, rss_noop_node = sys.argv[3:8]
+def ms(r): return r["mean"] * 1000
+mw = ms(noop["migration-wizard"]); dz = ms(noop["drizzle-orm (node)"]); fl = ms(noop["sqlite3 floor"])
+ma = ms(apply["migration-wizard"]); ca = ms(apply["sqlite3 CLI"])
+print(f"Database: {db_mb} MB demo shop database.\n")
+print("| benchmark | migration-wizard | peer | ratio | target | peak RSS (wizard / peer) |")
+print("|---|---|---|---|---|---|")
+print(f"| after-update no-op vs drizzle-orm migrate() | {mw:.1f} ms | {dz:.1f} ms | {mw/dz:.3f}× | ≤ 0.1× | {int(rss_noop_mw)//1024} MiB / {int(rss_noop_node)//1024} MiB |")
+print(f"| after-update no-op vs sqlite3 floor | {mw:.1f} ms | {fl:.1f} ms | {mw/fl:.2f}× | ≤ 2× | |")
+print(f"| apply pending migrations vs sqlite3 CLI | {ma:.0f} ms | {ca:.0f} ms | {ma/ca:.2f}× | ≤ 1.1× | {int(rss_mw)//1024} MiB / {int(rss_cli)//1024} MiB |")
+PY

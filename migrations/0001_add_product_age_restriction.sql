@@ -1,0 +1,1 @@
+ALTER TABLE `products` ADD `age_restriction` integer DEFAULT 0 NOT NULL;
