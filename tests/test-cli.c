@@ -14,6 +14,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "mw-testlib.h"
+
 typedef struct
 {
   char *dir;          /* a fresh temp dir, with a space and non-ASCII in its name */
@@ -24,39 +26,6 @@ typedef struct
 static const char *cli_path;
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-static void
-write_file (const char *path, const char *text)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_mkdir_with_parents (dir, 0755);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
-/* Writes a 0.x drizzle folder: tags/whens/sql triples. */
-static void
-write_journal (const char *folder, guint n, const char *tags[], const gint64 whens[],
-               const char *sqls[])
-{
-  g_autoptr(GString) json = g_string_new ("{\"version\":\"7\",\"dialect\":\"sqlite\",\"entries\":[");
-  g_autofree char *journal = g_build_filename (folder, "meta", "_journal.json", NULL);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *name = g_strconcat (tags[i], ".sql", NULL);
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-
-      g_string_append_printf (json, "%s{\"idx\":%u,\"version\":\"6\",\"when\":%" G_GINT64_FORMAT
-                              ",\"tag\":\"%s\",\"breakpoints\":true}",
-                              i ? "," : "", i, whens[i], tags[i]);
-      write_file (path, sqls[i]);
-    }
-  g_string_append (json, "]}");
-  write_file (journal, json->str);
-}
 
 static const char *shop_tags[] = { "0000_init", "0001_items", "0002_rebuild_parent" };
 static const gint64 shop_whens[] = { 1700000000000, 1700000100000, 1700000200000 };
@@ -79,60 +48,22 @@ static const char *shop_sqls[] = {
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *base = g_dir_make_tmp ("mw-cli-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  f->dir = g_build_filename (base, "Kassé Daten", NULL);
-  g_mkdir_with_parents (f->dir, 0755);
-
+  f->dir = mw_test_make_tmp_dir ("Kassé Daten");
   f->migrations = g_build_filename (f->dir, "migrations", NULL);
   f->db = g_build_filename (f->dir, "pos system.db", NULL);
-  write_journal (f->migrations, G_N_ELEMENTS (shop_tags), shop_tags, shop_whens, shop_sqls);
+  mw_test_write_journal (f->migrations, G_N_ELEMENTS (shop_tags), shop_tags, shop_whens, shop_sqls);
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  g_autofree char *base = g_path_get_dirname (f->dir);
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", base);
-
-  g_assert_cmpint (system (cmd), ==, 0);
+  mw_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->migrations);
   g_free (f->db);
 }
 
-/* Runs the CLI; returns its exit status, stdout in *out (may be NULL). */
-static int
-run_cli (char **out, char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *sout = NULL, *serr = NULL;
-  const char *arg;
-  int wait_status = 0;
-  va_list ap;
-
-  g_ptr_array_add (argv, (char *) cli_path);
-  va_start (ap, err);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &sout, &serr, &wait_status, &error);
-  g_assert_no_error (error);
-  if (g_test_verbose ())
-    g_printerr ("--- stdout:\n%s--- stderr:\n%s", sout, serr);
-  if (out)
-    *out = g_steal_pointer (&sout);
-  if (err)
-    *err = g_steal_pointer (&serr);
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
-}
+#define run_cli(out, err, ...) mw_test_spawn (out, err, cli_path, __VA_ARGS__)
 
 static JsonObject *
 parse_object (const char *text, JsonParser **keep)
@@ -147,61 +78,6 @@ parse_object (const char *text, JsonParser **keep)
   g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
   *keep = parser;
   return json_node_get_object (root);
-}
-
-static void
-sql_exec (const char *db_path, const char *sql)
-{
-  sqlite3 *db = NULL;
-  char *msg = NULL;
-
-  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
-  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
-    g_error ("%s: %s", sql, msg);
-  sqlite3_close (db);
-}
-
-static gint64
-sql_int (const char *db_path, const char *sql)
-{
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 v;
-
-  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  v = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return v;
-}
-
-static const char *
-sql_text (const char *db_path, const char *sql)
-{
-  static char result[256];
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  g_strlcpy (result, (const char *) sqlite3_column_text (stmt, 0), sizeof result);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return result;
-}
-
-static char *
-file_digest (const char *path)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &data, &len, NULL))
-    return g_strdup ("(missing)");
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data, len);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
@@ -238,7 +114,7 @@ test_missing_then_migrate (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 0);
   g_assert_true (g_file_test (f->db, G_FILE_TEST_EXISTS));
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
 
   g_assert_cmpint (run_cli (&out2, NULL, "status", "--json", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
@@ -269,7 +145,7 @@ test_partial_keeps_children (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0001_items", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
   /* The shop's data, written the way the POS writes it: foreign keys on. */
-  sql_exec (f->db,
+  mw_test_sql_exec (f->db,
             "PRAGMA foreign_keys=ON;"
             "INSERT INTO shops VALUES ('s1', NULL), ('s2', 'Corner');"
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 500) "
@@ -285,8 +161,8 @@ test_partial_keeps_children (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 0);
   /* The rebuild of the parent table kept every child row. */
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sales"), ==, 500);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM shops WHERE name = 'Shop'"), ==, 1);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 500);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE name = 'Shop'"), ==, 1);
 }
 
 static void
@@ -316,7 +192,7 @@ test_invalid_migrations (Fixture *f, gconstpointer data)
   g_autofree char *journal = g_build_filename (f->migrations, "meta", "_journal.json", NULL);
   g_autofree char *err = NULL;
 
-  write_file (journal, "{\"entries\": [ {\"tag\": \"../../etc/passwd\", \"when\": 1} ]}");
+  mw_test_write_file (journal, "{\"entries\": [ {\"tag\": \"../../etc/passwd\", \"when\": 1} ]}");
   g_assert_cmpint (run_cli (NULL, &err, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 20);
   g_assert_nonnull (strstr (err, "outside"));
@@ -328,13 +204,13 @@ test_not_a_database (Fixture *f, gconstpointer data)
 {
   g_autofree char *before = NULL, *after = NULL;
 
-  write_file (f->db, "Daily takings: 1,234.56\nThis is a spreadsheet export, not SQLite.\n");
-  before = file_digest (f->db);
+  mw_test_write_file (f->db, "Daily takings: 1,234.56\nThis is a spreadsheet export, not SQLite.\n");
+  before = mw_test_file_digest (f->db);
   g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 17);
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 17);
-  after = file_digest (f->db);
+  after = mw_test_file_digest (f->db);
   g_assert_cmpstr (before, ==, after);
 }
 
@@ -352,9 +228,9 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
-  sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'A'); INSERT INTO sales VALUES ('x', 's1', 5);");
-  write_journal (f->migrations, 4, tags, whens, sqls);
-  before = file_digest (f->db);
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'A'); INSERT INTO sales VALUES ('x', 's1', 5);");
+  mw_test_write_journal (f->migrations, 4, tags, whens, sqls);
+  before = mw_test_file_digest (f->db);
 
   g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 21);
@@ -366,10 +242,10 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "no_such_table"));
 
   /* Nothing of the three migrations before it stayed either. */
-  after = file_digest (f->db);
+  after = mw_test_file_digest (f->db);
   g_assert_cmpstr (before, ==, after);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM pragma_table_info('sales') WHERE name = 'note'"), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pragma_table_info('sales') WHERE name = 'note'"), ==, 0);
 }
 
 static void
@@ -383,7 +259,7 @@ test_foreign_key_violation (Fixture *f, gconstpointer data)
   JsonObject *obj, *error;
   JsonArray *violations;
 
-  write_journal (f->migrations, 2, tags, whens, sqls);
+  mw_test_write_journal (f->migrations, 2, tags, whens, sqls);
   g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 22);
   obj = parse_object (out, &parser);
@@ -392,7 +268,7 @@ test_foreign_key_violation (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_array_get_length (violations), ==, 1);
   g_assert_nonnull (strstr (json_array_get_string_element (violations, 0), "sales"));
   /* Rolled back: not even the first migration's tables exist (the file was created empty). */
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
 }
 
 static void
@@ -426,7 +302,7 @@ test_locked (Fixture *f, gconstpointer data)
   sqlite3_close (holder);
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 0);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
 }
 
 static void
@@ -445,10 +321,10 @@ test_cancel (Fixture *f, gconstpointer data)
   GPid pid;
   int wait_status = 0;
 
-  write_journal (f->migrations, 2, tags, whens, sqls);
+  mw_test_write_journal (f->migrations, 2, tags, whens, sqls);
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
-  before = file_digest (f->db);
+  before = mw_test_file_digest (f->db);
 
   g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
                  G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
@@ -461,9 +337,12 @@ test_cancel (Fixture *f, gconstpointer data)
 
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 23);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'big'"), ==, 0);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
-  g_assert_cmpstr (sql_text (f->db, "PRAGMA integrity_check"), ==, "ok");
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'big'"), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+  {
+    g_autofree char *check = mw_test_sql_text (f->db, "PRAGMA integrity_check");
+    g_assert_cmpstr (check, ==, "ok");
+  }
 }
 
 static void
@@ -476,10 +355,10 @@ test_hash_mismatch_refused (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
-  write_file (path, "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL, `name` text, `x` int);\n"
+  mw_test_write_file (path, "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL, `name` text, `x` int);\n"
                     "--> statement-breakpoint\n"
                     "CREATE TABLE `sales` (`id` text PRIMARY KEY NOT NULL, `shop_id` text);");
-  before = file_digest (f->db);
+  before = mw_test_file_digest (f->db);
   g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 11);
   obj = parse_object (out, &parser);
@@ -490,13 +369,13 @@ test_hash_mismatch_refused (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 11);
   {
-    g_autofree char *after = file_digest (f->db);
+    g_autofree char *after = mw_test_file_digest (f->db);
     g_assert_cmpstr (before, ==, after);
   }
   /* A technician may go ahead deliberately. */
   g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--accept-modified", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
-  g_assert_cmpint (sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
 }
 
 int

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Helpers shared by the test programs: real files, real processes. */
+
+char        *mw_test_make_tmp_dir    (const char  *name);
+void         mw_test_remove_tree     (const char  *path);
+void         mw_test_write_file      (const char  *path,
+                                      const char  *text);
+void         mw_test_write_journal   (const char  *folder,
+                                      guint        n,
+                                      const char  *tags[],
+                                      const gint64 whens[],
+                                      const char  *sqls[]);
+int          mw_test_spawn           (char       **out,
+                                      char       **err,
+                                      const char  *first_arg,
+                                      ...) G_GNUC_NULL_TERMINATED;
+void         mw_test_sql_exec        (const char  *db_path,
+                                      const char  *sql);
+gint64       mw_test_sql_int         (const char  *db_path,
+                                      const char  *sql);
+char        *mw_test_sql_text        (const char  *db_path,
+                                      const char  *sql);
+char        *mw_test_file_digest     (const char  *path);
+char        *mw_test_dump_schema     (const char  *db_path);
+char        *mw_test_dump_migrations (const char  *db_path);
+char        *mw_test_count_rows      (const char  *db_path);
+
+G_END_DECLS
