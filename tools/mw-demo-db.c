@@ -389,10 +389,10 @@ read_schema (sqlite3 *db)
         }
       sqlite3_finalize (stmt);
 
-      /* Single-column unique indexes. */
+      /* Columns of unique indexes get unique values; in a composite index that is more
+       * than needed, and harmless. Foreign keys keep pointing at real parents. */
       sql = sqlite3_mprintf ("SELECT ii.name FROM pragma_index_list(%Q) il, "
-                             "pragma_index_info(il.name) ii WHERE il.\"unique\" AND "
-                             "(SELECT count(*) FROM pragma_index_info(il.name)) = 1",
+                             "pragma_index_info(il.name) ii WHERE il.\"unique\"",
                              t->name);
       sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
       sqlite3_free (g_steal_pointer (&sql));
