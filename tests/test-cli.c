@@ -180,7 +180,7 @@ test_no_migrations (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (json_object_get_string_member (obj, "detail"), nowhere));
 
   /* Not given at all: every place tried is named. */
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--database", f->db, NULL), ==, 19);
+  g_assert_cmpint (run_cli (NULL, &err, "migrate", "--database", f->db, NULL), ==, 19);
   g_assert_nonnull (strstr (err, "Places tried"));
   g_assert_nonnull (strstr (err, "resources"));
   g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
