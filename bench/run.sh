@@ -41,7 +41,9 @@ fi
 # The SQL the pending migrations amount to, for the sqlite3 CLI: the same pieces, in one
 # transaction, with the same bookkeeping rows.
 pending_sql="$work/pending.sql"
-"$wizard" status --json --database "$base" --migrations "$migrations" | python3 -c '
+# (status exits 3: "updates pending", which is the point here)
+"$wizard" status --json --database "$base" --migrations "$migrations" > "$work/status.json" || true
+python3 -c '
 import json, sys, os
 d = json.load(sys.stdin)
 folder = d["migrations_folder"]
@@ -58,7 +60,7 @@ for m in d["migrations"]:
 out.append("PRAGMA foreign_key_check;")
 out.append("COMMIT;")
 print("\n".join(out))
-' > "$pending_sql"
+' < "$work/status.json" > "$pending_sql"
 
 results="$work/results.md"
 noop_json="$work/noop.json"
