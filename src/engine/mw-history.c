@@ -241,9 +241,7 @@ static gboolean
 hash_is_alternative (const MwMigration *migration,
                      const char        *hash)
 {
-  return hash != NULL &&
-         (g_strcmp0 (migration->alt_hashes[0], hash) == 0 ||
-          g_strcmp0 (migration->alt_hashes[1], hash) == 0);
+  return mw_migration_hash_differs_only_in_line_endings (migration, hash);
 }
 
 static int

@@ -50,8 +50,6 @@ mw_migration_free (MwMigration *migration)
   g_free (migration->tag);
   g_free (migration->hash);
   g_free (migration->path);
-  g_free (migration->alt_hashes[0]);
-  g_free (migration->alt_hashes[1]);
   g_clear_pointer (&migration->statements, g_ptr_array_unref);
   g_free (migration);
 }
@@ -172,19 +170,52 @@ replace_all (const char *text,
   return g_strjoinv (to, parts);
 }
 
-/* Hashes of the same text with other line endings: a file that only went through
- * git's autocrlf is not a changed migration. */
-static void
-compute_alt_hashes (MwMigration *migration,
-                    const char  *text)
+/**
+ * mw_migration_hash_differs_only_in_line_endings:
+ * @hash: a hash recorded in the database
+ *
+ * Whether @hash is the hash of this migration's text with its line endings converted
+ * (LF to CRLF or back): a file that only went through git's autocrlf is not a changed
+ * migration. Computed on demand: it is only asked about a hash that did not match.
+ */
+gboolean
+mw_migration_hash_differs_only_in_line_endings (const MwMigration *migration,
+                                                const char        *hash)
 {
-  g_autofree char *lf = replace_all (text, "\r\n", "\n");
-  g_autofree char *crlf = replace_all (lf, "\n", "\r\n");
+  g_autoptr(GString) joined = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *lf = NULL;
+  g_autofree char *crlf = NULL;
 
-  if (strcmp (lf, text) != 0)
-    migration->alt_hashes[0] = mw_sha256_hex (lf, strlen (lf));
-  if (strcmp (crlf, text) != 0)
-    migration->alt_hashes[1] = mw_sha256_hex (crlf, strlen (crlf));
+  g_return_val_if_fail (migration != NULL, FALSE);
+
+  if (hash == NULL)
+    return FALSE;
+
+  /* The pieces joined again are the file's text, byte for byte. */
+  joined = g_string_new (NULL);
+  for (guint i = 0; i < migration->statements->len; i++)
+    {
+      if (i > 0)
+        g_string_append (joined, BREAKPOINT);
+      g_string_append (joined, g_ptr_array_index (migration->statements, i));
+    }
+  text = g_string_free (g_steal_pointer (&joined), FALSE);
+  lf = replace_all (text, "\r\n", "\n");
+  crlf = replace_all (lf, "\n", "\r\n");
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *variant = i == 0 ? lf : crlf;
+      g_autofree char *variant_hash = NULL;
+
+      if (strcmp (variant, text) == 0)
+        continue;
+      variant_hash = mw_sha256_hex (variant, strlen (variant));
+      if (g_strcmp0 (variant_hash, hash) == 0)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static guint
@@ -237,7 +268,6 @@ read_migration (const char  *path,
   migration->path = g_strdup (path);
   migration->hash = mw_sha256_hex (text, len);
   migration->statements = mw_sql_split (text);
-  compute_alt_hashes (migration, text);
 
   for (guint i = 0; i < migration->statements->len; i++)
     {

@@ -29,7 +29,6 @@ typedef struct
   char       *hash;         /* SHA-256 hex of the file, as drizzle-orm computes it */
   char       *path;         /* the .sql file */
   GPtrArray  *statements;   /* (element-type utf8): the file split as drizzle-orm splits it */
-  char       *alt_hashes[2];/* the hash with line endings converted LF->CRLF and CRLF->LF */
 } MwMigration;
 
 #define MW_TYPE_MIGRATION_SET (mw_migration_set_get_type ())
@@ -58,6 +57,9 @@ char              *mw_sha256_hex                      (const char      *data,
                                                        gsize            len);
 GPtrArray         *mw_sql_split                       (const char      *text);
 gboolean           mw_sql_is_blank                    (const char      *sql);
+gboolean           mw_migration_hash_differs_only_in_line_endings
+                                                      (const MwMigration *migration,
+                                                       const char        *hash);
 gboolean           mw_v1_name_to_millis               (const char      *name,
                                                        gint64          *out_millis);
 
