@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <glib/gstdio.h>
@@ -894,11 +895,11 @@ main (int argc, char **argv)
           return 1;
         }
       sqlite3_exec (demo.db, "COMMIT", NULL, NULL, NULL);
-      if (!quiet)
+      if (!quiet && isatty (STDERR_FILENO))
         g_printerr ("\r%6.1f MB of %.1f MB, %" G_GUINT64_FORMAT " sales",
                     db_bytes (&demo) / 1048576.0, target / 1048576.0, demo.sales);
     }
-  if (!quiet)
+  if (!quiet && isatty (STDERR_FILENO))
     g_printerr ("\r\033[K");
 
   pragma = g_strdup_printf ("PRAGMA journal_mode = %s",

@@ -22,11 +22,11 @@ if [ $have_db -eq 0 ]; then
   demo_dir="$build/demo"
   demo_db="$demo_dir/pos_system.db"
   mkdir -p "$demo_dir"
-  if [ ! -f "$demo_db" ]; then
-    echo "Creating a demo shop database at $demo_db (older migration level, ${MW_DEMO_SIZE:-50M})…"
-    "$build/tools/mw-demo-db" --database "$demo_db" --migrations "$top/migrations" \
-      --level "${MW_DEMO_LEVEL:-3}" --size "${MW_DEMO_SIZE:-50M}"
-  fi
+  # A new demo shop each time (it is this script's own file), so there is always work.
+  rm -f "$demo_db" "$demo_db-wal" "$demo_db-shm" "$demo_db-journal"
+  echo "Creating a demo shop database at $demo_db (older migration level, ${MW_DEMO_SIZE:-50M})…"
+  "$build/tools/mw-demo-db" --database "$demo_db" --migrations "$top/migrations" \
+    --level "${MW_DEMO_LEVEL:-3}" --size "${MW_DEMO_SIZE:-50M}"
   args+=(--database "$demo_db")
 fi
 
