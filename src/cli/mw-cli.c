@@ -27,10 +27,14 @@ typedef struct
   char      *migrations;
   char      *config_path;
   char      *target;
+  char      *backup_dir;
+  char      *reason;
   int        busy_timeout_ms;
   gboolean   json;
   gboolean   quiet;
   gboolean   accept_modified;
+  gboolean   no_backup;
+  gboolean   no_verify;
   gboolean   version;
 
   MwConfig       *config;
@@ -50,6 +54,8 @@ options_clear (Options *o)
   g_free (o->migrations);
   g_free (o->config_path);
   g_free (o->target);
+  g_free (o->backup_dir);
+  g_free (o->reason);
   g_clear_pointer (&o->config, mw_config_free);
   g_clear_object (&o->set);
   g_clear_error (&o->set_error);
@@ -100,6 +106,8 @@ exit_code_for_error (const GError *error)
     case MW_ENGINE_ERROR_REFUSED:               return MW_EXIT_MIGRATION_FAILED;
     case MW_ENGINE_ERROR_MIGRATION_FAILED:      return MW_EXIT_MIGRATION_FAILED;
     case MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION: return MW_EXIT_FOREIGN_KEYS;
+    case MW_ENGINE_ERROR_BACKUP_FAILED:         return MW_EXIT_BACKUP_FAILED;
+    case MW_ENGINE_ERROR_CHECK_FAILED:          return MW_EXIT_CHECK_FAILED;
     default:                                    return MW_EXIT_INTERNAL;
     }
 }
@@ -314,6 +322,12 @@ add_migrate_json (JsonBuilder  *builder,
       json_builder_end_object (builder);
     }
 
+  json_builder_set_member_name (builder, "backup");
+  if (migrator != NULL && mw_migrator_get_backup (migrator) != NULL)
+    mw_backup_to_json (mw_migrator_get_backup (migrator), builder);
+  else
+    json_builder_add_null_value (builder);
+
   json_builder_set_member_name (builder, "before");
   mw_diagnosis_to_json (before, builder);
   if (after != NULL)
@@ -377,6 +391,8 @@ cmd_migrate (Options *o)
   migrator = mw_migrator_new (o->database, o->set);
   mw_migrator_set_target (migrator, o->target);
   mw_migrator_set_accept_modified (migrator, o->accept_modified);
+  mw_migrator_set_backup (migrator, !o->no_backup, o->backup_dir);
+  mw_migrator_set_verify (migrator, !o->no_verify);
   if (o->busy_timeout_ms > 0)
     mw_migrator_set_busy_timeout (migrator, (guint) o->busy_timeout_ms);
 
@@ -417,7 +433,10 @@ cmd_migrate (Options *o)
                    applied->len);
           for (guint i = 0; i < applied->len; i++)
             g_print (" %s", (const char *) g_ptr_array_index (applied, i));
-          g_print ("\n%s\n", after->message);
+          g_print ("\n");
+          if (mw_migrator_get_backup (migrator) != NULL)
+            g_print (_("Backup made before updating: %s\n"), mw_migrator_get_backup (migrator)->path);
+          g_print ("%s\n", after->message);
         }
     }
   else
@@ -430,7 +449,11 @@ cmd_migrate (Options *o)
                     mw_migrator_get_failed_sql (migrator) ? ": " : "",
                     mw_migrator_get_failed_sql (migrator) ? mw_migrator_get_failed_sql (migrator)
                                                           : "");
-      g_printerr ("%s\n", _("Nothing was changed: the database is exactly as it was."));
+      if (!g_error_matches (run.error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED))
+        g_printerr ("%s\n", _("Nothing was changed: the database is exactly as it was."));
+      if (mw_migrator_get_backup (migrator) != NULL)
+        g_printerr (_("The backup made before updating is %s\n"),
+                    mw_migrator_get_backup (migrator)->path);
     }
 
   status = run.ok ? MW_EXIT_OK : exit_code_for_error (run.error);
@@ -438,12 +461,106 @@ cmd_migrate (Options *o)
   return status;
 }
 
+/* ---- backups ------------------------------------------------------------------------ */
+
+static char *
+human_size (goffset size)
+{
+  return g_format_size_full ((guint64) size, G_FORMAT_SIZE_DEFAULT);
+}
+
+static int
+cmd_backup (Options *o)
+{
+  g_autoptr(MwBackup) backup = NULL;
+  g_autoptr(GError) error = NULL;
+  MwBackupReason reason = MW_BACKUP_REASON_MANUAL;
+
+  if (o->reason != NULL && !mw_backup_reason_from_string (o->reason, &reason))
+    {
+      g_printerr (_("Unknown reason “%s” (pre-migration, pre-restore, pre-fresh, pre-repair, "
+                    "manual).\n"), o->reason);
+      return MW_EXIT_USAGE;
+    }
+
+  load_migrations (o);   /* optional here: only used to name the backup's level */
+  backup = mw_backup_create (o->database, o->backup_dir, reason, o->set, NULL, NULL, &error);
+  if (backup == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      g_printerr ("%s\n", _("No backup was made; the database was not changed."));
+      if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING))
+        return MW_EXIT_MISSING;
+      return error->domain == MW_ENGINE_ERROR ? (int) exit_code_for_error (error) : MW_EXIT_BACKUP_FAILED;
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      mw_backup_to_json (backup, builder);
+      print_json (builder);
+    }
+  else if (!o->quiet)
+    {
+      g_autofree char *size = human_size (backup->size);
+
+      g_print (_("Backup made and verified: %s (%s)\n"), backup->path, size);
+    }
+  return MW_EXIT_OK;
+}
+
+static int
+cmd_backups (Options *o)
+{
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+
+  list = mw_backup_list (o->backup_dir, &error);
+  if (list == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_UNREADABLE;
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < list->len; i++)
+        mw_backup_to_json (g_ptr_array_index (list, i), builder);
+      json_builder_end_array (builder);
+      print_json (builder);
+      return MW_EXIT_OK;
+    }
+
+  if (list->len == 0)
+    g_print (_("No backups in %s\n"), o->backup_dir);
+  for (guint i = 0; i < list->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (list, i);
+      g_autofree char *when = g_date_time_format (b->created, "%Y-%m-%d %H:%M:%S");
+      g_autofree char *size = human_size (b->size);
+      g_autofree char *name = g_path_get_basename (b->path);
+
+      g_print ("%s  %-14s  %-34s  %9s  %s  %s\n", when, mw_backup_reason_to_string (b->reason),
+               b->level_tag ? b->level_tag : "-", size,
+               b->verified ? _("verified") : _("NOT USABLE"), name);
+      if (b->problem != NULL)
+        g_print ("    %s\n", b->problem);
+    }
+  return MW_EXIT_OK;
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 static const char *summary =
   "Commands:\n"
   "  status     Tell which state the database is in (the default)\n"
-  "  migrate    Apply the app's pending database updates, safely\n"
+  "  migrate    Apply the app's pending database updates, safely (after a verified backup)\n"
+  "  backup     Make a verified backup now\n"
+  "  backups    List the backups, with their date, reason, level, size and check\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -451,8 +568,9 @@ static const char *summary =
   "  13 no update history         14 locked by another program 15 not enough disk space\n"
   "  16 damaged                   17 not a database            18 cannot be opened/written\n"
   "  19 migrations not found      20 migrations malformed      21 an update failed\n"
-  "  22 foreign keys broken       23 cancelled                  2 usage   1 internal error\n"
-  "  (21-23: everything was rolled back; the database is exactly as it was)";
+  "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
+  "  25 damaged after updating     2 usage                      1 internal error\n"
+  "  (21-24: everything was rolled back; the database is exactly as it was)";
 
 int
 mw_cli_run (int    argc,
@@ -474,10 +592,18 @@ mw_cli_run (int    argc,
       N_("Print only errors"), NULL },
     { "busy-timeout", 0, 0, G_OPTION_ARG_INT, &o.busy_timeout_ms,
       N_("How long to wait for another program to release the database (ms)"), N_("MS") },
+    { "backup-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.backup_dir,
+      N_("Where backups are kept (default: backups/ beside the database)"), N_("DIR") },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &o.reason,
+      N_("backup: why it is made (default: manual)"), N_("REASON") },
     { "to", 0, 0, G_OPTION_ARG_STRING, &o.target,
       N_("migrate: stop after this migration (for building test databases)"), N_("TAG") },
     { "accept-modified", 0, 0, G_OPTION_ARG_NONE, &o.accept_modified,
       N_("migrate: apply pending updates although applied ones changed since"), NULL },
+    { "no-backup", 0, 0, G_OPTION_ARG_NONE, &o.no_backup,
+      N_("migrate: no backup first (only when you have your own verified one)"), NULL },
+    { "no-verify", 0, 0, G_OPTION_ARG_NONE, &o.no_verify,
+      N_("migrate: skip the full integrity check after committing"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version"), NULL },
     { NULL }
   };
@@ -523,14 +649,23 @@ mw_cli_run (int    argc,
     o.database = mw_config_default_database ();
   if (o.busy_timeout_ms <= 0)
     o.busy_timeout_ms = (int) o.config->busy_timeout_ms;
+  if (o.backup_dir == NULL)
+    o.backup_dir = g_strdup (o.config->backup_dir);
+  if (o.backup_dir == NULL)
+    o.backup_dir = mw_backup_default_dir (o.database);
 
   if (g_str_equal (o.command, "status"))
     status = cmd_status (&o);
   else if (g_str_equal (o.command, "migrate"))
     status = cmd_migrate (&o);
+  else if (g_str_equal (o.command, "backup"))
+    status = cmd_backup (&o);
+  else if (g_str_equal (o.command, "backups"))
+    status = cmd_backups (&o);
   else
     {
-      g_printerr (_("Unknown command “%s”. Commands: status, migrate.\n"), o.command);
+      g_printerr (_("Unknown command “%s”. Commands: status, migrate, backup, backups.\n"),
+                  o.command);
       status = MW_EXIT_USAGE;
     }
 

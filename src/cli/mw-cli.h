@@ -32,6 +32,8 @@ typedef enum
   MW_EXIT_MIGRATION_FAILED   = 21,  /* rolled back: the database is as it was */
   MW_EXIT_FOREIGN_KEYS       = 22,  /* rolled back: the database is as it was */
   MW_EXIT_CANCELLED          = 23,  /* rolled back: the database is as it was */
+  MW_EXIT_BACKUP_FAILED      = 24,  /* no verified backup: nothing was changed */
+  MW_EXIT_CHECK_FAILED       = 25,  /* applied, but the integrity check failed afterwards */
 } MwExitCode;
 
 int mw_cli_run (int    argc,

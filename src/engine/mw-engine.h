@@ -7,3 +7,4 @@
 #include "mw-migrator.h"
 #include "mw-progress.h"
 #include "mw-config.h"
+#include "mw-backup.h"

@@ -27,6 +27,8 @@ typedef enum
   MW_ENGINE_ERROR_REFUSED,                  /* the database's state forbids migrating */
   MW_ENGINE_ERROR_MIGRATION_FAILED,
   MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION,
+  MW_ENGINE_ERROR_BACKUP_FAILED,            /* no verified backup could be made */
+  MW_ENGINE_ERROR_CHECK_FAILED,             /* integrity check failed after committing */
 } MwEngineError;
 
 GQuark mw_engine_error_quark (void);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "mw-diagnosis.h"
 #include "mw-error.h"
@@ -49,9 +50,14 @@ struct _MwMigrator
   GPtrArray      *violations;     /* (element-type utf8) "child → parent: N rows" */
   char           *failed_tag;
   char           *failed_sql;
+  char           *backup_dir;
+  MwBackup       *backup;         /* the last run's backup */
   guint           failed_statement;
   guint           busy_timeout_ms;
   guint           accept_modified : 1;
+  guint           make_backup : 1;
+  guint           verify : 1;
+  guint           existed : 1;    /* the database file existed, with content, at the start */
 };
 
 G_DEFINE_FINAL_TYPE (MwMigrator, mw_migrator, G_TYPE_OBJECT)
@@ -75,6 +81,8 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->violations, g_ptr_array_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
+  g_clear_pointer (&self->backup_dir, g_free);
+  g_clear_pointer (&self->backup, mw_backup_unref);
   g_clear_object (&self->set);
   g_clear_object (&self->progress);
 
@@ -123,6 +131,8 @@ mw_migrator_init (MwMigrator *self)
   self->applied = g_ptr_array_new_with_free_func (g_free);
   self->violations = g_ptr_array_new_with_free_func (g_free);
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+  self->make_backup = TRUE;
+  self->verify = TRUE;
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -554,6 +564,32 @@ apply_in_transaction (MwMigrator    *self,
       return TRUE;
     }
 
+  /* The backup is taken here, while this connection holds the write lock and has not
+   * written yet: another connection can read the database for the backup, and nobody
+   * can write between the backup and the migration, so restoring it can never lose a
+   * sale. */
+  if (self->make_backup && self->existed)
+    {
+      g_autoptr(GError) backup_error = NULL;
+
+      self->backup = mw_backup_create (self->database_path, self->backup_dir,
+                                       MW_BACKUP_REASON_PRE_MIGRATION, self->set,
+                                       self->progress, cancellable, &backup_error);
+      if (self->backup == NULL)
+        {
+          mw_history_clear (&history);
+          if (g_error_matches (backup_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&backup_error));
+              return FALSE;
+            }
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
+                       "No verified backup could be made, so nothing was changed: %s",
+                       backup_error->message);
+          return FALSE;
+        }
+    }
+
   if (!history.has_table)
     {
       if (!mw_db_exec (db, v1 ? MW_MIGRATIONS_TABLE_DDL_V1 : MW_MIGRATIONS_TABLE_DDL_JOURNAL,
@@ -612,7 +648,44 @@ reset_result (MwMigrator *self)
   g_ptr_array_set_size (self->violations, 0);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
+  g_clear_pointer (&self->backup, mw_backup_unref);
   self->failed_statement = 0;
+}
+
+/* After committing, the whole file is checked: what the migrations did must leave a
+ * sound database. (Foreign keys were checked before the commit.) */
+static gboolean
+check_integrity (MwMigrator  *self,
+                 sqlite3     *db,
+                 GError     **error)
+{
+  g_autoptr(GString) problems = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
+  rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+        if (g_strcmp0 (line, "ok") != 0)
+          g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", line);
+      }
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE || problems->len > 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
+                   "The updates were applied, but the database failed its integrity check "
+                   "afterwards: %s.%s%s",
+                   problems->len ? problems->str : sqlite3_errmsg (db),
+                   self->backup ? " The backup taken just before is " : "",
+                   self->backup ? self->backup->path : "");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -641,6 +714,11 @@ mw_migrator_run (MwMigrator    *self,
 
   reset_result (self);
   mw_progress_update (self->progress, 0.0, _("Opening the database"));
+  {
+    GStatBuf st;
+
+    self->existed = g_stat (self->database_path, &st) == 0 && st.st_size > 0;
+  }
 
   db = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                    (int) self->busy_timeout_ms, error);
@@ -690,6 +768,9 @@ mw_migrator_run (MwMigrator    *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+
+  if (self->verify && self->applied->len > 0 && !check_integrity (self, db, error))
+    return FALSE;
 
   mw_progress_update (self->progress, 1.0,
                       self->applied->len ? _("All updates applied") : _("Nothing to do"));
@@ -871,4 +952,48 @@ mw_migrator_get_violations (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->violations;
+}
+
+/**
+ * mw_migrator_set_backup:
+ * @backup_dir: (nullable): where; default `backups/` beside the database
+ *
+ * Whether a verified backup is made before anything changes (the default), when there
+ * is something to apply to an existing database.
+ */
+void
+mw_migrator_set_backup (MwMigrator *self,
+                        gboolean    make_backup,
+                        const char *backup_dir)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  self->make_backup = !!make_backup;
+  g_free (self->backup_dir);
+  self->backup_dir = g_strdup (backup_dir);
+}
+
+/**
+ * mw_migrator_set_verify:
+ *
+ * Whether the whole database is checked (`integrity_check`) after committing (the
+ * default).
+ */
+void
+mw_migrator_set_verify (MwMigrator *self,
+                        gboolean    verify)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  self->verify = !!verify;
+}
+
+/**
+ * mw_migrator_get_backup:
+ *
+ * Returns: (transfer none) (nullable): the backup the last run made
+ */
+MwBackup *
+mw_migrator_get_backup (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->backup;
 }

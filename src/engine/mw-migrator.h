@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "mw-backup.h"
 #include "mw-migration-set.h"
 #include "mw-progress.h"
 
@@ -20,6 +21,11 @@ void          mw_migrator_set_busy_timeout    (MwMigrator           *self,
                                                guint                 milliseconds);
 void          mw_migrator_set_accept_modified (MwMigrator           *self,
                                                gboolean              accept_modified);
+void          mw_migrator_set_backup          (MwMigrator           *self,
+                                               gboolean              make_backup,
+                                               const char           *backup_dir);
+void          mw_migrator_set_verify          (MwMigrator           *self,
+                                               gboolean              verify);
 MwProgress   *mw_migrator_get_progress        (MwMigrator           *self);
 
 gboolean      mw_migrator_run                 (MwMigrator           *self,
@@ -38,5 +44,6 @@ const char   *mw_migrator_get_failed_tag      (MwMigrator           *self);
 guint         mw_migrator_get_failed_statement (MwMigrator          *self);
 const char   *mw_migrator_get_failed_sql      (MwMigrator           *self);
 GPtrArray    *mw_migrator_get_violations      (MwMigrator           *self);
+MwBackup     *mw_migrator_get_backup          (MwMigrator           *self);
 
 G_END_DECLS

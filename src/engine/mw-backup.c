@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-backup"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
+
+#include "mw-backup.h"
+#include "mw-diagnosis.h"
+#include "mw-error.h"
+#include "mw-history-private.h"
+
+/*
+ * Verified backups.
+ *
+ * A backup is made through SQLite (the backup API), never by copying the file: a copy
+ * of a live database without its -wal loses committed data, and one without its hot
+ * -journal is corrupt. It is written under a temporary name, switched to the rollback
+ * journal (a backup is a single file), fsynced, then opened again and checked
+ * (`quick_check`, the page count) before it is renamed into place and the folder is
+ * fsynced. Its JSON sidecar says what it is; only a backup whose sidecar says it was
+ * verified, and whose file still has the recorded size (and, before a restore, the
+ * recorded SHA-256), is offered for restore.
+ */
+
+#define BACKUP_BUSY_TIMEOUT_MS 5000
+#define BACKUP_STEP_PAGES 1024
+#define BACKUP_PREFIX "aurswift-backup-"
+
+G_DEFINE_BOXED_TYPE (MwBackup, mw_backup, mw_backup_ref, mw_backup_unref)
+
+static const char *reason_names[MW_N_BACKUP_REASONS] = {
+  [MW_BACKUP_REASON_PRE_MIGRATION] = "pre-migration",
+  [MW_BACKUP_REASON_PRE_RESTORE] = "pre-restore",
+  [MW_BACKUP_REASON_PRE_FRESH] = "pre-fresh",
+  [MW_BACKUP_REASON_PRE_REPAIR] = "pre-repair",
+  [MW_BACKUP_REASON_MANUAL] = "manual",
+};
+
+const char *
+mw_backup_reason_to_string (MwBackupReason reason)
+{
+  g_return_val_if_fail (reason < MW_N_BACKUP_REASONS, "manual");
+  return reason_names[reason];
+}
+
+gboolean
+mw_backup_reason_from_string (const char     *text,
+                              MwBackupReason *reason)
+{
+  for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)
+    if (g_strcmp0 (text, reason_names[i]) == 0)
+      {
+        *reason = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+MwBackup *
+mw_backup_ref (MwBackup *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+mw_backup_unref (MwBackup *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_free (self->path);
+  g_free (self->sidecar_path);
+  g_clear_pointer (&self->created, g_date_time_unref);
+  g_free (self->source);
+  g_free (self->sha256);
+  g_free (self->level_tag);
+  g_free (self->sqlite_version);
+  g_free (self->problem);
+  g_free (self);
+}
+
+static MwBackup *
+mw_backup_new (void)
+{
+  MwBackup *self = g_new0 (MwBackup, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * mw_backup_default_dir:
+ *
+ * Returns: (transfer full): `backups/` beside the database
+ */
+char *
+mw_backup_default_dir (const char *database_path)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+
+  return g_build_filename (dir, "backups", NULL);
+}
+
+/* ---- durable files ------------------------------------------------------------------- */
+
+static gboolean
+fsync_path (const char  *path,
+            gboolean     is_dir,
+            GError     **error)
+{
+#ifdef G_OS_UNIX
+  int fd = g_open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC, 0);
+  int saved;
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot flush %s to disk: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+#endif
+  return TRUE;
+}
+
+static char *
+sha256_of_file (const char    *path,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guchar *buffer = g_malloc (1 << 20);
+  FILE *file = g_fopen (path, "rb");
+  size_t n;
+
+  if (file == NULL)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot read %s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  while ((n = fread (buffer, 1, 1 << 20, file)) > 0)
+    {
+      g_checksum_update (checksum, buffer, n);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          fclose (file);
+          return NULL;
+        }
+    }
+  fclose (file);
+  return g_strdup (g_checksum_get_string (checksum));
+}
+
+/* ---- sidecars ------------------------------------------------------------------------ */
+
+void
+mw_backup_to_json (MwBackup    *self,
+                   JsonBuilder *builder)
+{
+  g_autofree char *created = g_date_time_format_iso8601 (self->created);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "file");
+  json_builder_add_string_value (builder, self->path);
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_string_value (builder, created);
+  json_builder_set_member_name (builder, "reason");
+  json_builder_add_string_value (builder, mw_backup_reason_to_string (self->reason));
+  json_builder_set_member_name (builder, "source");
+  json_builder_add_string_value (builder, self->source);
+  json_builder_set_member_name (builder, "size");
+  json_builder_add_int_value (builder, self->size);
+  json_builder_set_member_name (builder, "sha256");
+  json_builder_add_string_value (builder, self->sha256);
+  json_builder_set_member_name (builder, "level");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "tag");
+  if (self->level_tag)
+    json_builder_add_string_value (builder, self->level_tag);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "count");
+  json_builder_add_int_value (builder, self->level_count);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "sqlite_version");
+  json_builder_add_string_value (builder, self->sqlite_version);
+  json_builder_set_member_name (builder, "verified");
+  json_builder_add_boolean_value (builder, self->verified);
+  if (self->problem != NULL)
+    {
+      json_builder_set_member_name (builder, "problem");
+      json_builder_add_string_value (builder, self->problem);
+    }
+  json_builder_end_object (builder);
+}
+
+static gboolean
+write_sidecar (MwBackup  *self,
+               GError   **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tmp = g_strconcat (self->sidecar_path, ".tmp", NULL);
+  g_autofree char *dir = g_path_get_dirname (self->sidecar_path);
+
+  mw_backup_to_json (self, builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+
+  if (!g_file_set_contents_full (tmp, text, -1, G_FILE_SET_CONTENTS_DURABLE, 0600, error))
+    return FALSE;
+  if (g_rename (tmp, self->sidecar_path) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot save %s: %s", self->sidecar_path, g_strerror (saved));
+      return FALSE;
+    }
+  return fsync_path (dir, TRUE, error);
+}
+
+static MwBackup *
+read_sidecar (const char *db_path,
+              const char *sidecar_path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(MwBackup) self = mw_backup_new ();
+  JsonObject *obj, *level;
+  GStatBuf st;
+
+  self->path = g_strdup (db_path);
+  self->sidecar_path = g_strdup (sidecar_path);
+
+  if (!json_parser_load_from_file (parser, sidecar_path, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      self->problem = g_strdup (_("Its description file is missing or unreadable."));
+      if (g_stat (db_path, &st) == 0)
+        {
+          self->size = st.st_size;
+          self->created = g_date_time_new_from_unix_local (st.st_mtime);
+        }
+      else
+        self->created = g_date_time_new_now_local ();
+      self->reason = MW_BACKUP_REASON_MANUAL;
+      return g_steal_pointer (&self);
+    }
+
+  obj = json_node_get_object (json_parser_get_root (parser));
+  self->created = g_date_time_new_from_iso8601 (json_object_get_string_member_with_default (obj, "created", ""), NULL);
+  if (self->created == NULL)
+    self->created = g_date_time_new_from_unix_utc (0);
+  if (!mw_backup_reason_from_string (json_object_get_string_member_with_default (obj, "reason", ""),
+                                     &self->reason))
+    self->reason = MW_BACKUP_REASON_MANUAL;
+  self->source = g_strdup (json_object_get_string_member_with_default (obj, "source", NULL));
+  self->size = json_object_get_int_member_with_default (obj, "size", -1);
+  self->sha256 = g_strdup (json_object_get_string_member_with_default (obj, "sha256", NULL));
+  self->sqlite_version = g_strdup (json_object_get_string_member_with_default (obj, "sqlite_version", NULL));
+  self->verified = json_object_get_boolean_member_with_default (obj, "verified", FALSE);
+  level = json_object_has_member (obj, "level") ? json_object_get_object_member (obj, "level") : NULL;
+  if (level != NULL)
+    {
+      self->level_tag = g_strdup (json_object_get_string_member_with_default (level, "tag", NULL));
+      self->level_count = (guint) json_object_get_int_member_with_default (level, "count", 0);
+    }
+
+  /* Cheap check on every listing; the full one (hash, quick_check) before a restore. */
+  if (g_stat (db_path, &st) != 0)
+    {
+      self->verified = FALSE;
+      self->problem = g_strdup (_("The backup file is missing."));
+    }
+  else if (st.st_size != self->size)
+    {
+      self->verified = FALSE;
+      self->problem = g_strdup_printf (_("The backup file changed size since it was made "
+                                         "(%" G_GINT64_FORMAT " bytes, recorded %" G_GINT64_FORMAT
+                                         ")."), (gint64) st.st_size, (gint64) self->size);
+    }
+  else if (!self->verified)
+    self->problem = g_strdup (_("The backup failed its check when it was made."));
+
+  return g_steal_pointer (&self);
+}
+
+/* ---- making one ---------------------------------------------------------------------- */
+
+static char *
+pick_name (const char *dir,
+           GDateTime  *now)
+{
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+
+  /* Never reuse a name, even within one second. */
+  for (guint i = 1; ; i++)
+    {
+      g_autofree char *name = i == 1
+        ? g_strdup_printf (BACKUP_PREFIX "%s.db", stamp)
+        : g_strdup_printf (BACKUP_PREFIX "%s-%u.db", stamp, i);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *sidecar = g_strconcat (path, ".json", NULL);
+      g_autofree char *tmp_name = g_strconcat (".", name, ".tmp", NULL);
+      g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
+
+      if (!g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (sidecar, G_FILE_TEST_EXISTS) &&
+          !g_file_test (tmp, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&path);
+    }
+}
+
+static gboolean
+read_level (sqlite3         *db,
+            MwMigrationSet  *set,
+            MwBackup        *backup,
+            GError         **error)
+{
+  MwHistory history = { 0 };
+
+  if (!mw_history_read (db, &history, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
+    }
+  backup->level_count = history.rows ? history.rows->len : 0;
+  if (set != NULL)
+    {
+      g_autoptr(GArray) states = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
+      g_autoptr(GPtrArray) unknown = mw_applied_rows_new ();
+
+      mw_history_match (set, &history, states, unknown);
+      for (guint i = 0; i < states->len; i++)
+        {
+          const MwMigrationState *s = &g_array_index (states, MwMigrationState, i);
+
+          if (s->status == MW_MIGRATION_STATUS_APPLIED || s->status == MW_MIGRATION_STATUS_MODIFIED)
+            {
+              g_free (backup->level_tag);
+              backup->level_tag = g_strdup (s->migration->tag);
+            }
+        }
+    }
+  mw_history_clear (&history);
+  return TRUE;
+}
+
+static gboolean
+quick_check (sqlite3     *db,
+             const char  *path,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autofree char *result = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    result = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+
+  if (g_strcmp0 (result, "ok") != 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   "The backup %s failed its check: %s", path,
+                   result ? result : sqlite3_errmsg (db));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+page_count (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  int n = -1;
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  return n;
+}
+
+static gboolean
+copy_through_sqlite (sqlite3       *src,
+                     const char    *tmp,
+                     MwProgress    *progress,
+                     GCancellable  *cancellable,
+                     int           *out_pages,
+                     GError       **error)
+{
+  g_autoptr(sqlite3) dst = NULL;
+  sqlite3_backup *backup;
+  int rc;
+
+  dst = mw_db_open (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BACKUP_BUSY_TIMEOUT_MS, error);
+  if (dst == NULL)
+    return FALSE;
+
+  backup = sqlite3_backup_init (dst, "main", src, "main");
+  if (backup == NULL)
+    {
+      mw_db_set_error (error, dst, sqlite3_errcode (dst), MW_ENGINE_ERROR_UNREADABLE,
+                       "Starting the backup");
+      return FALSE;
+    }
+
+  guint busy_retries = 0;
+
+  do
+    {
+      rc = sqlite3_backup_step (backup, BACKUP_STEP_PAGES);
+      /* Locked for longer than the busy timeout: give up rather than wait forever. */
+      if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy_retries > BACKUP_BUSY_TIMEOUT_MS / 20)
+        break;
+      if (progress != NULL && sqlite3_backup_pagecount (backup) > 0)
+        mw_progress_set_fraction (progress,
+                                  1.0 - (double) sqlite3_backup_remaining (backup) /
+                                        sqlite3_backup_pagecount (backup));
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        g_usleep (20 * 1000);
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+    }
+  while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+
+  *out_pages = sqlite3_backup_pagecount (backup);
+  sqlite3_backup_finish (backup);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (rc != SQLITE_DONE)
+    {
+      mw_db_set_error (error, src, rc, MW_ENGINE_ERROR_UNREADABLE, "Copying the database");
+      return FALSE;
+    }
+
+  /* A backup is one self-contained file, whatever journal mode the shop runs. */
+  return mw_db_exec (dst, "PRAGMA journal_mode = DELETE", error);
+}
+
+/* Makes a verified backup of what @src sees. @src must not be in a write transaction
+ * (SQLite refuses to back up from one); the migrator holds the write lock on its own
+ * connection and lets this one read. */
+static MwBackup *
+mw_backup_create_from_connection (sqlite3         *src,
+                                  const char      *database_path,
+                                  const char      *backup_dir,
+                                  MwBackupReason   reason,
+                                  MwMigrationSet  *set,
+                                  MwProgress      *progress,
+                                  GCancellable    *cancellable,
+                                  GError         **error)
+{
+  g_autoptr(MwBackup) self = mw_backup_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *given_dir = backup_dir ? g_strdup (backup_dir) : mw_backup_default_dir (database_path);
+  g_autofree char *dir = g_canonicalize_filename (given_dir, NULL);
+  g_autofree char *tmp = NULL, *base = NULL, *tmp_name = NULL, *journal = NULL;
+  g_autoptr(sqlite3) check = NULL;
+  int pages = -1;
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot create the backup folder %s: %s", dir, g_strerror (saved));
+      return NULL;
+    }
+
+  self->created = g_date_time_ref (now);
+  self->reason = reason;
+  self->source = g_canonicalize_filename (database_path, NULL);
+  self->sqlite_version = g_strdup (sqlite3_libversion ());
+  self->path = pick_name (dir, now);
+  self->sidecar_path = g_strconcat (self->path, ".json", NULL);
+  base = g_path_get_basename (self->path);
+  tmp_name = g_strconcat (".", base, ".tmp", NULL);
+  tmp = g_build_filename (dir, tmp_name, NULL);
+  journal = g_strconcat (tmp, "-journal", NULL);
+
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Making a backup of the database"));
+
+  if (!copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
+    goto failed;
+  if (!fsync_path (tmp, FALSE, error))
+    goto failed;
+
+  if (progress != NULL)
+    mw_progress_update (progress, 1.0, _("Checking the backup"));
+  check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
+  if (check == NULL || !quick_check (check, self->path, error) ||
+      !read_level (check, set, self, error))
+    goto failed;
+  if (page_count (check) != pages)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   "The backup %s has %d pages where the database had %d.", self->path,
+                   page_count (check), pages);
+      goto failed;
+    }
+  g_clear_pointer (&check, mw_db_close);
+
+  self->sha256 = sha256_of_file (tmp, cancellable, error);
+  if (self->sha256 == NULL)
+    goto failed;
+  if (g_stat (tmp, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot read %s: %s", tmp, g_strerror (saved));
+      goto failed;
+    }
+  self->size = st.st_size;
+  self->verified = TRUE;
+
+  g_chmod (tmp, 0600);
+  if (g_rename (tmp, self->path) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot put the backup in place at %s: %s", self->path, g_strerror (saved));
+      goto failed;
+    }
+  if (!fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+
+failed:
+  g_clear_pointer (&check, mw_db_close);
+  /* Only our own temporary file: never anything that was there before. */
+  g_unlink (tmp);
+  g_unlink (journal);
+  return NULL;
+}
+
+/**
+ * mw_backup_create:
+ * @backup_dir: (nullable): where to put it; default `backups/` beside the database
+ * @set: (nullable): the app's migrations, to record the backup's migration level by tag
+ * @progress: (nullable): receives the copy's progress
+ *
+ * Makes a verified backup of @database_path. On any failure nothing is left behind
+ * but what was there before.
+ *
+ * Returns: (transfer full): the backup, or %NULL with @error set
+ */
+MwBackup *
+mw_backup_create (const char      *database_path,
+                  const char      *backup_dir,
+                  MwBackupReason   reason,
+                  MwMigrationSet  *set,
+                  MwProgress      *progress,
+                  GCancellable    *cancellable,
+                  GError         **error)
+{
+  g_autoptr(sqlite3) src = NULL;
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+
+  if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
+                   "There is no database at %s to back up.", database_path);
+      return NULL;
+    }
+
+  /* Read-write so that SQLite can roll back a hot journal and read a WAL database;
+   * query_only so that this connection itself never writes. */
+  src = mw_db_open (database_path, SQLITE_OPEN_READWRITE, BACKUP_BUSY_TIMEOUT_MS, error);
+  if (src == NULL)
+    return NULL;
+  mw_db_exec (src, "PRAGMA query_only = ON", NULL);
+
+  return mw_backup_create_from_connection (src, database_path, backup_dir, reason, set,
+                                           progress, cancellable, error);
+}
+
+typedef struct
+{
+  char           *database_path;
+  char           *backup_dir;
+  MwBackupReason  reason;
+  MwMigrationSet *set;
+  MwProgress     *progress;
+} CreateData;
+
+static void
+create_data_free (CreateData *data)
+{
+  g_free (data->database_path);
+  g_free (data->backup_dir);
+  g_clear_object (&data->set);
+  g_clear_object (&data->progress);
+  g_free (data);
+}
+
+static void
+create_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  CreateData *data = task_data;
+  GError *error = NULL;
+  MwBackup *backup;
+
+  backup = mw_backup_create (data->database_path, data->backup_dir, data->reason, data->set,
+                             data->progress, cancellable, &error);
+  if (backup != NULL)
+    g_task_return_pointer (task, backup, (GDestroyNotify) mw_backup_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * mw_backup_create_async:
+ *
+ * Runs mw_backup_create() in a worker thread.
+ */
+void
+mw_backup_create_async (const char          *database_path,
+                        const char          *backup_dir,
+                        MwBackupReason       reason,
+                        MwMigrationSet      *set,
+                        MwProgress          *progress,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  CreateData *data = g_new0 (CreateData, 1);
+
+  data->database_path = g_strdup (database_path);
+  data->backup_dir = g_strdup (backup_dir);
+  data->reason = reason;
+  data->set = set ? g_object_ref (set) : NULL;
+  data->progress = progress ? g_object_ref (progress) : NULL;
+  g_task_set_source_tag (task, mw_backup_create_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
+  g_task_run_in_thread (task, create_thread);
+}
+
+MwBackup *
+mw_backup_create_finish (GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- listing and checking ------------------------------------------------------------ */
+
+static int
+compare_newest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  const MwBackup *x = *(MwBackup * const *) a;
+  const MwBackup *y = *(MwBackup * const *) b;
+  int by_time = g_date_time_compare (y->created, x->created);
+
+  return by_time != 0 ? by_time : g_strcmp0 (y->path, x->path);
+}
+
+/**
+ * mw_backup_list:
+ *
+ * Returns: (transfer full) (element-type MwBackup): the backups in @backup_dir, newest
+ *   first; an empty array when the folder does not exist
+ */
+GPtrArray *
+mw_backup_list (const char  *backup_dir,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) mw_backup_unref);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *name;
+
+  dir = g_dir_open (backup_dir, 0, &local_error);
+  if (dir == NULL)
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_steal_pointer (&list);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL, *sidecar = NULL;
+
+      if (!g_str_has_prefix (name, BACKUP_PREFIX) || !g_str_has_suffix (name, ".db"))
+        continue;
+      path = g_build_filename (backup_dir, name, NULL);
+      sidecar = g_strconcat (path, ".json", NULL);
+      g_ptr_array_add (list, read_sidecar (path, sidecar));
+    }
+
+  g_ptr_array_sort (list, compare_newest_first);
+  return g_steal_pointer (&list);
+}
+
+/**
+ * mw_backup_verify:
+ *
+ * The full check before a backup is trusted for a restore: the recorded size and
+ * SHA-256, and SQLite's quick_check. On failure the backup is marked unverified, with
+ * the reason in `problem`.
+ */
+gboolean
+mw_backup_verify (MwBackup      *self,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *sha = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!self->verified)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   "The backup %s cannot be trusted: %s", self->path,
+                   self->problem ? self->problem : "it was never verified");
+      return FALSE;
+    }
+
+  sha = sha256_of_file (self->path, cancellable, &local_error);
+  if (sha != NULL && g_strcmp0 (sha, self->sha256) != 0)
+    g_set_error (&local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                 "The backup %s has changed since it was made (its SHA-256 differs).",
+                 self->path);
+  if (local_error == NULL)
+    {
+      db = mw_db_open (self->path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, &local_error);
+      if (db != NULL)
+        quick_check (db, self->path, &local_error);
+    }
+
+  if (local_error != NULL)
+    {
+      self->verified = FALSE;
+      g_free (self->problem);
+      self->problem = g_strdup (local_error->message);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Verified backups: made through SQLite (so data still in the -wal is in them), checked,
+ * described by a sidecar, and not trusted once damaged.
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mw-engine.h"
+#include "mw-testlib.h"
+
+typedef struct
+{
+  char           *dir;
+  char           *folder;
+  char           *db;
+  char           *backups;
+  MwMigrationSet *set;
+} Fixture;
+
+static const char *tags[] = { "0000_init", "0001_tills" };
+static const gint64 whens[] = { 1700000000000, 1700000100000 };
+static const char *sqls[] = {
+  "CREATE TABLE `sales` (`id` integer PRIMARY KEY, `total` integer NOT NULL);",
+  "CREATE TABLE `tills` (`id` text PRIMARY KEY NOT NULL);",
+};
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwMigrator) migrator = NULL;
+
+  f->dir = mw_test_make_tmp_dir ("backup tëst");
+  f->folder = g_build_filename (f->dir, "migrations", NULL);
+  f->db = g_build_filename (f->dir, "pos_system.db", NULL);
+  f->backups = g_build_filename (f->dir, "backups", NULL);
+  mw_test_write_journal (f->folder, 2, tags, whens, sqls);
+  f->set = mw_migration_set_load (f->folder, &error);
+  g_assert_no_error (error);
+
+  migrator = mw_migrator_new (f->db, f->set);
+  mw_migrator_set_target (migrator, "0000_init");
+  g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  mw_test_sql_exec (f->db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 5000) INSERT INTO sales (total) SELECT i FROM n;");
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->set);
+  mw_test_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->folder);
+  g_free (f->db);
+  g_free (f->backups);
+}
+
+static MwBackup *
+backup_now (Fixture *f, MwBackupReason reason)
+{
+  g_autoptr(GError) error = NULL;
+  MwBackup *backup = mw_backup_create (f->db, NULL, reason, f->set, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (backup);
+  return backup;
+}
+
+static void
+test_wal_data_is_in_the_backup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwBackup) backup = NULL;
+  g_autofree char *wal = g_strconcat (f->db, "-wal", NULL);
+  g_autofree char *backup_wal = NULL;
+  g_autofree char *header = NULL;
+  sqlite3 *pos = NULL;
+  GStatBuf st;
+
+  /* The POS, in WAL mode, has committed 250 more sales that are only in its -wal. */
+  g_assert_cmpint (sqlite3_open (f->db, &pos), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (pos, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+                                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                 "WHERE i < 250) INSERT INTO sales (total) SELECT i FROM n;",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (g_stat (wal, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 0);
+
+  backup = backup_now (f, MW_BACKUP_REASON_MANUAL);
+  sqlite3_close (pos);
+
+  g_assert_cmpint (mw_test_sql_int (backup->path, "SELECT count(*) FROM sales"), ==, 5250);
+  /* A backup is one file in rollback-journal mode: nothing beside it. */
+  header = mw_test_sql_text (backup->path, "PRAGMA journal_mode");
+  g_assert_cmpstr (header, ==, "delete");
+  backup_wal = g_strconcat (backup->path, "-wal", NULL);
+  g_assert_false (g_file_test (backup_wal, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_sidecar_and_name (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwBackup) a = backup_now (f, MW_BACKUP_REASON_MANUAL);
+  g_autoptr(MwBackup) b = backup_now (f, MW_BACKUP_REASON_PRE_MIGRATION);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *digest = NULL, *base = NULL, *canonical_db = NULL;
+  JsonObject *obj;
+  GStatBuf st;
+
+  /* Two in the same second never share a name. */
+  g_assert_cmpstr (a->path, !=, b->path);
+  base = g_path_get_basename (a->path);
+  g_assert_true (g_regex_match_simple ("^aurswift-backup-\\d{8}-\\d{6}(-\\d+)?\\.db$", base, 0, 0));
+  g_assert_true (g_str_has_prefix (a->path, f->backups));
+
+  g_assert_cmpint (g_stat (a->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  json_parser_load_from_file (parser, a->sidecar_path, &error);
+  g_assert_no_error (error);
+  obj = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (obj, "reason"), ==, "manual");
+  canonical_db = g_canonicalize_filename (f->db, NULL);
+  g_assert_cmpstr (json_object_get_string_member (obj, "source"), ==, canonical_db);
+  g_assert_cmpint (json_object_get_int_member (obj, "size"), ==, st.st_size);
+  digest = mw_test_file_digest (a->path);
+  g_assert_cmpstr (json_object_get_string_member (obj, "sha256"), ==, digest);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (obj, "level"), "tag"),
+                   ==, "0000_init");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (obj, "level"), "count"),
+                   ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (obj, "sqlite_version"), ==, sqlite3_libversion ());
+  g_assert_true (json_object_get_boolean_member (obj, "verified"));
+  {
+    g_autoptr(GDateTime) created =
+      g_date_time_new_from_iso8601 (json_object_get_string_member (obj, "created"), NULL);
+    g_assert_nonnull (created);
+  }
+}
+
+static void
+test_damaged_backup_not_trusted (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwBackup) made = backup_now (f, MW_BACKUP_REASON_MANUAL);
+  g_autoptr(MwBackup) truncated_made = backup_now (f, MW_BACKUP_REASON_MANUAL);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  MwBackup *damaged = NULL, *truncated = NULL;
+
+  /* One backup gets a few bytes flipped in the middle, same size... */
+  g_assert_true (g_file_get_contents (made->path, &contents, &len, NULL));
+  contents[len / 2] ^= 0xff;
+  contents[len / 2 + 1] ^= 0xff;
+  g_assert_true (g_file_set_contents (made->path, contents, len, NULL));
+  /* ...the other is cut short. */
+  g_assert_cmpint (truncate (truncated_made->path, (off_t) len / 2), ==, 0);
+
+  list = mw_backup_list (f->backups, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 2);
+  for (guint i = 0; i < list->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (list, i);
+
+      if (g_str_equal (b->path, made->path))
+        damaged = b;
+      else
+        truncated = b;
+    }
+  g_assert_false (truncated->verified);
+  g_assert_nonnull (strstr (truncated->problem, "size"));
+
+  /* Same size: only the full check finds it, and then it is not offered. */
+  g_assert_false (mw_backup_verify (damaged, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+  g_assert_false (damaged->verified);
+  g_assert_nonnull (damaged->problem);
+}
+
+static void
+test_missing_database (Fixture *f, gconstpointer data)
+{
+  g_autofree char *nowhere = g_build_filename (f->dir, "none.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwBackup) backup = mw_backup_create (nowhere, NULL, MW_BACKUP_REASON_MANUAL, NULL,
+                                                 NULL, NULL, &error);
+
+  g_assert_null (backup);
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING);
+  g_assert_false (g_file_test (f->backups, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_migrate_backs_up_only_when_there_is_work (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwMigrator) migrator = mw_migrator_new (f->db, f->set);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  MwBackup *backup;
+
+  g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  backup = mw_migrator_get_backup (migrator);
+  g_assert_nonnull (backup);
+  g_assert_cmpint (backup->reason, ==, MW_BACKUP_REASON_PRE_MIGRATION);
+  /* The backup has the database as it was before the migration. */
+  g_assert_cmpstr (backup->level_tag, ==, "0000_init");
+  g_assert_cmpint (mw_test_sql_int (backup->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'tills'"), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (backup->path, "SELECT count(*) FROM sales"), ==, 5000);
+
+  /* Up to date: no backup. */
+  g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  g_assert_null (mw_migrator_get_backup (migrator));
+  list = mw_backup_list (f->backups, &error);
+  g_assert_cmpuint (list->len, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/mw/engine/backup/wal-data-is-in-the-backup", test_wal_data_is_in_the_backup);
+  ADD ("/mw/engine/backup/sidecar-and-name", test_sidecar_and_name);
+  ADD ("/mw/engine/backup/damaged-backup-not-trusted", test_damaged_backup_not_trusted);
+  ADD ("/mw/engine/backup/missing-database", test_missing_database);
+  ADD ("/mw/engine/backup/migrate-backs-up-only-when-there-is-work",
+       test_migrate_backs_up_only_when_there_is_work);
+#undef ADD
+
+  return g_test_run ();
+}
