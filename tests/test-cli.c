@@ -378,6 +378,57 @@ test_hash_mismatch_refused (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
 }
 
+/* A real small disk: a 8 MB tmpfs, mounted in a private mount namespace. */
+static gboolean
+can_mount_small_disks (void)
+{
+  g_autofree char *unshare = g_find_program_in_path ("unshare");
+
+  if (geteuid () == 0 && unshare != NULL &&
+      mw_test_spawn (NULL, NULL, "unshare", "-m", "true", NULL) == 0)
+    return TRUE;
+  g_test_skip ("needs root and unshare(1) to mount a small tmpfs");
+  return FALSE;
+}
+
+static void
+test_no_space (Fixture *f, gconstpointer data)
+{
+  const char *script = "mount -t tmpfs -o size=8m tmpfs \"$1\" && shift && exec \"$@\"";
+  g_autofree char *small = g_build_filename (f->dir, "small disk", NULL);
+  g_autofree char *small_db = g_build_filename (small, "pos.db", NULL);
+  g_autofree char *small_backups = g_build_filename (small, "backups", NULL);
+  g_autofree char *out = NULL, *err = NULL, *before = NULL, *after = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  if (!can_mount_small_disks ())
+    return;
+  g_mkdir_with_parents (small, 0755);
+
+  /* The database itself on a disk too small for a safe update. */
+  g_assert_cmpint (mw_test_spawn (&out, NULL, "unshare", "-m", "sh", "-c", script, "sh", small,
+                                  cli_path, "migrate", "--json", "--database", small_db,
+                                  "--migrations", f->migrations, NULL), ==, 15);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (obj, "before"),
+                                                  "state"), ==, "no-space");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_object_get_object_member (obj, "before"),
+                                                           "message"), "MB"));
+
+  /* The database on a roomy disk, its backups on the small one. */
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  before = mw_test_file_digest (f->db);
+  g_assert_cmpint (mw_test_spawn (NULL, &err, "unshare", "-m", "sh", "-c", script, "sh", small,
+                                  cli_path, "migrate", "--database", f->db, "--backup-dir",
+                                  small_backups, "--migrations", f->migrations, NULL), ==, 15);
+  g_assert_nonnull (strstr (err, "backup disk"));
+  g_assert_nonnull (strstr (err, "MB available"));
+  after = mw_test_file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,6 +450,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/locked-names-holder", test_locked);
   ADD ("/mw/cli/sigint-cancels-cleanly", test_cancel);
   ADD ("/mw/cli/hash-mismatch-refused", test_hash_mismatch_refused);
+  ADD ("/mw/cli/no-space-on-either-disk", test_no_space);
 #undef ADD
 
   return g_test_run ();

@@ -309,6 +309,71 @@ test_naive_rebuild_loses_children (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM c"), ==, 2);
 }
 
+static void
+test_existing_orphans_do_not_block (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_more", "0002_orphan" };
+  const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000 };
+  const char *sqls[] = { "CREATE TABLE p (id text PRIMARY KEY);\n--> statement-breakpoint\n"
+                         "CREATE TABLE c (id text PRIMARY KEY, p_id text REFERENCES p(id));",
+                         "CREATE TABLE tills (id text PRIMARY KEY);",
+                         "INSERT INTO c VALUES ('new-orphan', 'nobody');" };
+  g_autoptr(MwMigrationSet) set = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mw_test_write_journal (f->folder, 3, tags, whens, sqls);
+  set = load (f);
+  g_assert_true (run (f, set, "0000_init", NULL, &error));
+  /* Written long ago with foreign keys off: two orphans the shop already has. */
+  mw_test_sql_exec (f->db, "INSERT INTO c VALUES ('1', 'gone'), ('2', 'gone');");
+
+  g_assert_true (run (f, set, "0001_more", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 2);
+
+  /* A migration that adds one more is still refused, and only the new one is named. */
+  g_assert_false (run (f, set, NULL, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  g_assert_nonnull (strstr (error->message, "c → p: 1 rows"));
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM c"), ==, 2);
+}
+
+static void
+test_damaged_database_not_updated (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_more" };
+  const gint64 whens[] = { 1700000000000, 1700000100000 };
+  const char *sqls[] = { "CREATE TABLE sales (id integer PRIMARY KEY, note text);\n"
+                         "--> statement-breakpoint\nCREATE INDEX sales_note ON sales (note);",
+                         "CREATE TABLE tills (id text PRIMARY KEY);" };
+  g_autoptr(MwMigrationSet) set = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL, *before = NULL, *after = NULL;
+  gint64 page, page_size;
+  gsize len = 0;
+
+  mw_test_write_journal (f->folder, 2, tags, whens, sqls);
+  set = load (f);
+  g_assert_true (run (f, set, "0000_init", NULL, &error));
+  mw_test_sql_exec (f->db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 3000) INSERT INTO sales (note) SELECT 'note ' || i FROM n;");
+
+  /* Garbage over one leaf page of the index: the tables still read, quick_check fails. */
+  page = mw_test_sql_int (f->db, "SELECT pageno FROM dbstat WHERE name = 'sales_note' AND "
+                                 "pagetype = 'leaf' LIMIT 1 OFFSET 1");
+  page_size = mw_test_sql_int (f->db, "PRAGMA page_size");
+  g_assert_true (g_file_get_contents (f->db, &contents, &len, NULL));
+  memset (contents + (page - 1) * page_size + 8, 0xee, 64);
+  g_assert_true (g_file_set_contents (f->db, contents, len, NULL));
+  before = mw_test_file_digest (f->db);
+
+  g_assert_false (run (f, set, NULL, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "quick_check"));
+  after = mw_test_file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,6 +388,8 @@ main (int argc, char **argv)
   ADD ("/mw/engine/migrate/async-progress-on-main-thread", test_async_progress);
   ADD ("/mw/engine/migrate/cancelled", test_cancelled);
   ADD ("/mw/engine/migrate/rebuild-keeps-children", test_naive_rebuild_loses_children);
+  ADD ("/mw/engine/migrate/existing-orphans-do-not-block", test_existing_orphans_do_not_block);
+  ADD ("/mw/engine/migrate/damaged-database-not-updated", test_damaged_database_not_updated);
 #undef ADD
 
   return g_test_run ();

@@ -145,9 +145,8 @@ file_size (const char *path,
 }
 
 static guint64
-space_available (const char *database_path)
+space_available_in (const char *dir)
 {
-  g_autofree char *dir = g_path_get_dirname (database_path);
   g_autoptr(GFile) file = g_file_new_for_path (dir);
   g_autoptr(GFileInfo) info = NULL;
 
@@ -156,6 +155,87 @@ space_available (const char *database_path)
       !g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE))
     return G_MAXUINT64;
   return g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE);
+}
+
+static guint64
+space_available (const char *database_path)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+
+  return space_available_in (dir);
+}
+
+/* The nearest folder of @path that exists (a backup folder may not exist yet). */
+static char *
+existing_ancestor (const char *path)
+{
+  g_autofree char *current = g_canonicalize_filename (path, NULL);
+
+  while (!g_file_test (current, G_FILE_TEST_IS_DIR))
+    {
+      char *parent = g_path_get_dirname (current);
+
+      if (g_strcmp0 (parent, current) == 0)
+        {
+          g_free (parent);
+          break;
+        }
+      g_free (current);
+      current = parent;
+    }
+  return g_steal_pointer (&current);
+}
+
+/**
+ * mw_space_check:
+ * @backup_dir: (nullable): where a backup will be written, if one will
+ *
+ * Checks the free space an update needs on each volume concerned: the database's
+ * (max(50 MiB, 2.5 × (database + -wal))) and, when the backups go to another volume,
+ * the backup's (max(50 MiB, 1.25 × (database + -wal))). The message states the sizes
+ * in MB for each volume short of space.
+ */
+gboolean
+mw_space_check (const char  *database_path,
+                const char  *backup_dir,
+                GError     **error)
+{
+  g_autofree char *wal_path = g_strconcat (database_path, "-wal", NULL);
+  g_autofree char *db_dir = g_path_get_dirname (database_path);
+  g_autofree char *backup_base = backup_dir ? existing_ancestor (backup_dir) : NULL;
+  g_autoptr(GString) shortfalls = g_string_new (NULL);
+  goffset db_size = file_size (database_path, NULL);
+  goffset wal_size = file_size (wal_path, NULL);
+  guint64 need_db = mw_space_required_for (db_size, wal_size);
+  guint64 have_db = space_available_in (db_dir);
+  GStatBuf db_st, backup_st;
+
+  if (have_db < need_db)
+    g_string_append_printf (shortfalls, _(" On the database's disk (%s): %.1f MB needed, %.1f MB "
+                                          "available."),
+                            db_dir, (double) need_db / MIB, (double) have_db / MIB);
+
+  if (backup_base != NULL && g_stat (db_dir, &db_st) == 0 && g_stat (backup_base, &backup_st) == 0 &&
+      db_st.st_dev != backup_st.st_dev)
+    {
+      guint64 need_backup = MAX (50 * MIB, (guint64) ((db_size + wal_size) * 5 / 4));
+      guint64 have_backup = space_available_in (backup_base);
+
+      if (have_backup < need_backup)
+        g_string_append_printf (shortfalls, _(" On the backup disk (%s): %.1f MB needed, %.1f MB "
+                                              "available."),
+                                backup_dir, (double) need_backup / MIB,
+                                (double) have_backup / MIB);
+    }
+
+  if (shortfalls->len == 0)
+    return TRUE;
+
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE,
+               _("Not enough disk space to update safely. The database is %.1f MB.%s Free some "
+                 "disk space and try again; nothing was changed."),
+               (double) (db_size + wal_size) / MIB, shortfalls->str);
+  return FALSE;
 }
 
 static void

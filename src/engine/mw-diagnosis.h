@@ -121,6 +121,9 @@ const char   *mw_state_to_string                 (MwState               state);
 const char   *mw_migration_status_to_string      (MwMigrationStatus     status);
 guint64       mw_space_required_for              (goffset               database_size,
                                                   goffset               wal_size);
+gboolean      mw_space_check                     (const char           *database_path,
+                                                  const char           *backup_dir,
+                                                  GError              **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwDiagnosis, mw_diagnosis_unref)
 

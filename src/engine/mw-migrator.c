@@ -371,17 +371,13 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-static gboolean
-check_foreign_keys (MwMigrator  *self,
-                    sqlite3     *db,
-                    GError     **error)
+/* Rows breaking a foreign key, counted per "child → parent" pair. */
+static GHashTable *
+count_fk_violations (sqlite3     *db,
+                     GError     **error)
 {
   g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GString) summary = g_string_new (NULL);
   sqlite3_stmt *stmt = NULL;
-  GHashTableIter iter;
-  gpointer key, value;
-  guint64 total = 0;
   int rc;
 
   rc = sqlite3_prepare_v2 (db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
@@ -394,30 +390,52 @@ check_foreign_keys (MwMigrator  *self,
         guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
 
         g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (n + 1));
-        total++;
       }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                       "Checking foreign keys after the updates");
-      return FALSE;
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, "Checking foreign keys");
+      return NULL;
+    }
+  return g_steal_pointer (&counts);
+}
+
+/* Only violations the updates add count: a shop whose database already had orphan rows
+ * (reported by the preflight) must not be stuck forever. */
+static gboolean
+check_foreign_keys (MwMigrator  *self,
+                    sqlite3     *db,
+                    GHashTable  *baseline,
+                    GError     **error)
+{
+  g_autoptr(GHashTable) counts = count_fk_violations (db, error);
+  g_autoptr(GString) summary = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+  guint64 total = 0;
+
+  if (counts == NULL)
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      guint before = baseline ? GPOINTER_TO_UINT (g_hash_table_lookup (baseline, key)) : 0;
+      guint now = GPOINTER_TO_UINT (value);
+      g_autofree char *line = NULL;
+
+      if (now <= before)
+        continue;
+      line = g_strdup_printf ("%s: %u rows", (const char *) key, now - before);
+      g_string_append_printf (summary, "%s%s", summary->len ? "; " : "", line);
+      g_ptr_array_add (self->violations, g_steal_pointer (&line));
+      total += now - before;
     }
 
   if (total == 0)
     return TRUE;
 
-  g_hash_table_iter_init (&iter, counts);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      g_autofree char *line = g_strdup_printf ("%s: %u rows", (const char *) key,
-                                               GPOINTER_TO_UINT (value));
-
-      g_string_append_printf (summary, "%s%s", summary->len ? "; " : "", line);
-      g_ptr_array_add (self->violations, g_steal_pointer (&line));
-    }
   g_ptr_array_sort (self->violations, compare_strings);
-
   g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION,
                "The updates would leave %" G_GUINT64_FORMAT " rows pointing at rows that do not "
                "exist (%s). Nothing was changed: everything was rolled back.",
@@ -425,6 +443,47 @@ check_foreign_keys (MwMigrator  *self,
   return FALSE;
 }
 
+/* Preflight, inside the transaction and before the backup: is the database sound
+ * enough to update (quick_check), which foreign keys are already broken, and is there
+ * room for the backup and the update on each volume concerned. */
+static gboolean
+preflight (MwMigrator   *self,
+           sqlite3      *db,
+           GHashTable  **out_baseline,
+           GError      **error)
+{
+  g_autofree char *result = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
+  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(20)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      g_autoptr(GString) lines = g_string_new (NULL);
+
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_string_append_printf (lines, "%s%s", lines->len ? "; " : "",
+                                (const char *) sqlite3_column_text (stmt, 0));
+      result = g_string_free (g_steal_pointer (&lines), FALSE);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE || g_strcmp0 (result, "ok") != 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   "The database is damaged, so it was not updated (quick_check: %s). Nothing "
+                   "was changed.", result && *result ? result : sqlite3_errmsg (db));
+      return FALSE;
+    }
+
+  *out_baseline = count_fk_violations (db, error);
+  if (*out_baseline == NULL)
+    return FALSE;
+
+  return mw_space_check (self->database_path,
+                         self->make_backup && self->existed ? self->backup_dir : NULL,
+                         error);
+}
 static gboolean
 read_int_pragma (sqlite3    *db,
                  const char *sql,
@@ -500,6 +559,7 @@ apply_in_transaction (MwMigrator    *self,
   g_autoptr(GArray) states = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
   g_autoptr(GPtrArray) unknown = mw_applied_rows_new ();
   g_autoptr(GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr(GHashTable) baseline = NULL;
   gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
   const MwMigration *target = NULL;
   MwHistory history = { 0 };
@@ -562,6 +622,12 @@ apply_in_transaction (MwMigrator    *self,
     {
       mw_history_clear (&history);
       return TRUE;
+    }
+
+  if (!preflight (self, db, &baseline, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
     }
 
   /* The backup is taken here, while this connection holds the write lock and has not
@@ -638,7 +704,7 @@ apply_in_transaction (MwMigrator    *self,
     }
 
   mw_progress_update (self->progress, 1.0, _("Checking the database's links between tables"));
-  return check_foreign_keys (self, db, error);
+  return check_foreign_keys (self, db, baseline, error);
 }
 
 static void
