@@ -35,6 +35,7 @@ typedef struct
   gboolean   accept_modified;
   gboolean   no_backup;
   gboolean   no_verify;
+  gboolean   yes;
   gboolean   version;
 
   MwConfig       *config;
@@ -367,6 +368,8 @@ cmd_migrate (Options *o)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0 };
+  g_autoptr(MwInstanceLock) lock = NULL;
+  g_autoptr(GError) lock_error = NULL;
   gboolean forced = o->accept_modified && before->state == MW_STATE_HASH_MISMATCH;
   guint sigint = 0, sigterm = 0;
   int status;
@@ -387,6 +390,13 @@ cmd_migrate (Options *o)
 
   if (before->state != MW_STATE_PENDING && before->state != MW_STATE_MISSING && !forced)
     return report_refusal (o, before);
+
+  lock = mw_instance_lock_acquire (o->database, &lock_error);
+  if (lock == NULL)
+    {
+      g_printerr ("%s\n", lock_error->message);
+      return MW_EXIT_LOCKED;
+    }
 
   migrator = mw_migrator_new (o->database, o->set);
   mw_migrator_set_target (migrator, o->target);
@@ -553,6 +563,181 @@ cmd_backups (Options *o)
   return MW_EXIT_OK;
 }
 
+/* ---- restore and fresh start --------------------------------------------------------- */
+
+static MwBackup *
+choose_backup (Options     *o,
+               const char  *wanted,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) list = mw_backup_list (o->backup_dir, error);
+  MwBackup *fallback = NULL;
+
+  if (list == NULL)
+    return NULL;
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (list, i);
+      g_autofree char *name = g_path_get_basename (b->path);
+
+      if (wanted != NULL)
+        {
+          g_autofree char *canonical = g_canonicalize_filename (wanted, NULL);
+
+          if (g_str_equal (name, wanted) || g_str_equal (b->path, canonical))
+            return mw_backup_ref (b);
+          continue;
+        }
+      /* By default the newest verified backup taken before a migration, else the
+       * newest verified one. */
+      if (!b->verified)
+        continue;
+      if (b->reason == MW_BACKUP_REASON_PRE_MIGRATION)
+        return mw_backup_ref (b);
+      if (fallback == NULL)
+        fallback = b;
+    }
+
+  if (wanted == NULL && fallback != NULL)
+    return mw_backup_ref (fallback);
+
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
+               wanted ? _("There is no backup “%s” in %s.") : _("There is no usable backup in %s%s."),
+               wanted ? wanted : o->backup_dir, wanted ? o->backup_dir : "");
+  return NULL;
+}
+
+static int
+cmd_restore (Options    *o,
+             const char *wanted)
+{
+  g_autoptr(MwInstanceLock) lock = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autoptr(MwDiagnosis) diagnosis = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *aside = NULL;
+  g_autofree char *when = NULL;
+
+  backup = choose_backup (o, wanted, &error);
+  if (backup == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_NO_BACKUP;
+    }
+  when = g_date_time_format (backup->created, "%Y-%m-%d %H:%M:%S");
+
+  if (!o->yes)
+    {
+      g_print (_("This would restore the backup %s (%s, %s, level %s).\n"
+                 "The current database would be backed up if it can be read, and kept as %s.old.<date>.\n"
+                 "Run again with --yes to do it.\n"),
+               backup->path, when, mw_backup_reason_to_string (backup->reason),
+               backup->level_tag ? backup->level_tag : "-", o->database);
+      return MW_EXIT_NEEDS_CONFIRMATION;
+    }
+
+  lock = mw_instance_lock_acquire (o->database, &error);
+  if (lock == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_LOCKED;
+    }
+  load_migrations (o);
+  if (o->set != NULL)
+    {
+      diagnosis = mw_diagnose (o->database, o->set, NULL);
+      if (diagnosis->state == MW_STATE_LOCKED)
+        {
+          g_printerr ("%s\n", diagnosis->message);
+          return MW_EXIT_LOCKED;
+        }
+    }
+
+  if (!mw_restore (o->database, backup, o->backup_dir, o->set, NULL, NULL, &aside, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT)
+             ? MW_EXIT_NO_BACKUP : (int) exit_code_for_error (error);
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "result");
+      json_builder_add_string_value (builder, "restored");
+      json_builder_set_member_name (builder, "backup");
+      mw_backup_to_json (backup, builder);
+      json_builder_set_member_name (builder, "previous");
+      json_builder_add_string_value (builder, aside);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else if (!o->quiet)
+    g_print (_("Restored %s. The previous database was kept as %s.\n"), backup->path, aside);
+  return MW_EXIT_OK;
+}
+
+static int
+cmd_fresh (Options *o)
+{
+  g_autoptr(MwInstanceLock) lock = NULL;
+  g_autoptr(MwDiagnosis) diagnosis = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *aside = NULL;
+
+  if (!o->yes)
+    {
+      g_print (_("This would back up the database at %s, keep it as %s.old.<date> with its "
+                 "companion files, and create a new, empty database in its place.\n"
+                 "Run again with --yes to do it.\n"), o->database, o->database);
+      return MW_EXIT_NEEDS_CONFIRMATION;
+    }
+
+  if (!load_migrations (o))
+    {
+      g_printerr ("%s\n", o->set_error->message);
+      return exit_code_for_error (o->set_error);
+    }
+  lock = mw_instance_lock_acquire (o->database, &error);
+  if (lock == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_LOCKED;
+    }
+  diagnosis = mw_diagnose (o->database, o->set, NULL);
+  if (diagnosis->state == MW_STATE_LOCKED)
+    {
+      g_printerr ("%s\n", diagnosis->message);
+      return MW_EXIT_LOCKED;
+    }
+
+  if (!mw_fresh_start (o->database, o->backup_dir, o->set, NULL, NULL, &aside, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return exit_code_for_error (error);
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "result");
+      json_builder_add_string_value (builder, "fresh");
+      json_builder_set_member_name (builder, "previous");
+      json_builder_add_string_value (builder, aside);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else if (!o->quiet)
+    g_print (_("A new database was created. The previous one was kept as %s (and backed up in %s).\n"),
+             aside, o->backup_dir);
+  return MW_EXIT_OK;
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 static const char *summary =
@@ -561,6 +746,8 @@ static const char *summary =
   "  migrate    Apply the app's pending database updates, safely (after a verified backup)\n"
   "  backup     Make a verified backup now\n"
   "  backups    List the backups, with their date, reason, level, size and check\n"
+  "  restore [BACKUP] --yes   Restore a backup (default: the newest taken before an update)\n"
+  "  fresh --yes              Back up, keep the database aside, start with a new one\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -569,7 +756,8 @@ static const char *summary =
   "  16 damaged                   17 not a database            18 cannot be opened/written\n"
   "  19 migrations not found      20 migrations malformed      21 an update failed\n"
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
-  "  25 damaged after updating     2 usage                      1 internal error\n"
+  "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
+  "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)";
 
 int
@@ -600,6 +788,8 @@ mw_cli_run (int    argc,
       N_("migrate: stop after this migration (for building test databases)"), N_("TAG") },
     { "accept-modified", 0, 0, G_OPTION_ARG_NONE, &o.accept_modified,
       N_("migrate: apply pending updates although applied ones changed since"), NULL },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &o.yes,
+      N_("restore, fresh: do it (without it, only say what would be done)"), NULL },
     { "no-backup", 0, 0, G_OPTION_ARG_NONE, &o.no_backup,
       N_("migrate: no backup first (only when you have your own verified one)"), NULL },
     { "no-verify", 0, 0, G_OPTION_ARG_NONE, &o.no_verify,
@@ -630,7 +820,7 @@ mw_cli_run (int    argc,
       return MW_EXIT_OK;
     }
 
-  if (g_strv_length (args) > 2)
+  if (g_strv_length (args) > 2 && !(g_str_equal (args[1], "restore") && g_strv_length (args) == 3))
     {
       g_printerr (_("Unexpected argument “%s”.\n"), args[2]);
       return MW_EXIT_USAGE;
@@ -654,8 +844,26 @@ mw_cli_run (int    argc,
   if (o.backup_dir == NULL)
     o.backup_dir = mw_backup_default_dir (o.database);
 
+  /* Before anything else: finish or undo what a crash interrupted. */
+  {
+    g_autoptr(GError) recover_error = NULL;
+    g_autofree char *report = mw_operation_recover (o.database, &recover_error);
+
+    if (recover_error != NULL)
+      {
+        g_printerr ("%s\n", recover_error->message);
+        return MW_EXIT_UNREADABLE;
+      }
+    if (report != NULL)
+      g_printerr ("%s\n", report);
+  }
+
   if (g_str_equal (o.command, "status"))
     status = cmd_status (&o);
+  else if (g_str_equal (o.command, "restore"))
+    status = cmd_restore (&o, args[1] ? args[2] : NULL);
+  else if (g_str_equal (o.command, "fresh"))
+    status = cmd_fresh (&o);
   else if (g_str_equal (o.command, "migrate"))
     status = cmd_migrate (&o);
   else if (g_str_equal (o.command, "backup"))
@@ -664,7 +872,8 @@ mw_cli_run (int    argc,
     status = cmd_backups (&o);
   else
     {
-      g_printerr (_("Unknown command “%s”. Commands: status, migrate, backup, backups.\n"),
+      g_printerr (_("Unknown command “%s”. Commands: status, migrate, backup, backups, "
+                    "restore, fresh.\n"),
                   o.command);
       status = MW_EXIT_USAGE;
     }

@@ -34,6 +34,8 @@ typedef enum
   MW_EXIT_CANCELLED          = 23,  /* rolled back: the database is as it was */
   MW_EXIT_BACKUP_FAILED      = 24,  /* no verified backup: nothing was changed */
   MW_EXIT_CHECK_FAILED       = 25,  /* applied, but the integrity check failed afterwards */
+  MW_EXIT_NEEDS_CONFIRMATION = 26,  /* restore/fresh without --yes: nothing was done */
+  MW_EXIT_NO_BACKUP          = 27,  /* restore: no usable backup */
 } MwExitCode;
 
 int mw_cli_run (int    argc,

@@ -13,6 +13,7 @@
 #endif
 
 #include "mw-backup.h"
+#include "mw-fs-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
@@ -115,10 +116,10 @@ mw_backup_default_dir (const char *database_path)
 
 /* ---- durable files ------------------------------------------------------------------- */
 
-static gboolean
-fsync_path (const char  *path,
-            gboolean     is_dir,
-            GError     **error)
+gboolean
+mw_fsync_path (const char  *path,
+               gboolean     is_dir,
+               GError     **error)
 {
 #ifdef G_OS_UNIX
   int fd = g_open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC, 0);
@@ -138,8 +139,8 @@ fsync_path (const char  *path,
   return TRUE;
 }
 
-static char *
-sha256_of_file (const char    *path,
+char *
+mw_sha256_of_file (const char    *path,
                 GCancellable  *cancellable,
                 GError       **error)
 {
@@ -239,7 +240,7 @@ write_sidecar (MwBackup  *self,
                    "Cannot save %s: %s", self->sidecar_path, g_strerror (saved));
       return FALSE;
     }
-  return fsync_path (dir, TRUE, error);
+  return mw_fsync_path (dir, TRUE, error);
 }
 
 static MwBackup *
@@ -367,8 +368,8 @@ read_level (sqlite3         *db,
   return TRUE;
 }
 
-static gboolean
-quick_check (sqlite3     *db,
+gboolean
+mw_quick_check (sqlite3     *db,
              const char  *path,
              GError     **error)
 {
@@ -404,8 +405,8 @@ page_count (sqlite3 *db)
   return n;
 }
 
-static gboolean
-copy_through_sqlite (sqlite3       *src,
+gboolean
+mw_copy_through_sqlite (sqlite3       *src,
                      const char    *tmp,
                      MwProgress    *progress,
                      GCancellable  *cancellable,
@@ -507,15 +508,15 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (progress != NULL)
     mw_progress_update (progress, 0.0, _("Making a backup of the database"));
 
-  if (!copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
+  if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
     goto failed;
-  if (!fsync_path (tmp, FALSE, error))
+  if (!mw_fsync_path (tmp, FALSE, error))
     goto failed;
 
   if (progress != NULL)
     mw_progress_update (progress, 1.0, _("Checking the backup"));
   check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !quick_check (check, self->path, error) ||
+  if (check == NULL || !mw_quick_check (check, self->path, error) ||
       !read_level (check, set, self, error))
     goto failed;
   if (page_count (check) != pages)
@@ -527,7 +528,7 @@ mw_backup_create_from_connection (sqlite3         *src,
     }
   g_clear_pointer (&check, mw_db_close);
 
-  self->sha256 = sha256_of_file (tmp, cancellable, error);
+  self->sha256 = mw_sha256_of_file (tmp, cancellable, error);
   if (self->sha256 == NULL)
     goto failed;
   if (g_stat (tmp, &st) != 0)
@@ -550,7 +551,7 @@ mw_backup_create_from_connection (sqlite3         *src,
                    "Cannot put the backup in place at %s: %s", self->path, g_strerror (saved));
       goto failed;
     }
-  if (!fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
+  if (!mw_fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -756,7 +757,7 @@ mw_backup_verify (MwBackup      *self,
       return FALSE;
     }
 
-  sha = sha256_of_file (self->path, cancellable, &local_error);
+  sha = mw_sha256_of_file (self->path, cancellable, &local_error);
   if (sha != NULL && g_strcmp0 (sha, self->sha256) != 0)
     g_set_error (&local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                  "The backup %s has changed since it was made (its SHA-256 differs).",
@@ -765,7 +766,7 @@ mw_backup_verify (MwBackup      *self,
     {
       db = mw_db_open (self->path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, &local_error);
       if (db != NULL)
-        quick_check (db, self->path, &local_error);
+        mw_quick_check (db, self->path, &local_error);
     }
 
   if (local_error != NULL)

@@ -8,3 +8,4 @@
 #include "mw-progress.h"
 #include "mw-config.h"
 #include "mw-backup.h"
+#include "mw-operation.h"

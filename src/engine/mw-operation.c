@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-operation"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
+
+#include "mw-error.h"
+#include "mw-fs-private.h"
+#include "mw-history-private.h"
+#include "mw-migrator.h"
+#include "mw-operation.h"
+
+/*
+ * Multi-step file operations that survive a crash at any point: Restore from Backup
+ * and Backup & Start Fresh.
+ *
+ * Both build the new database beside the old one under a temporary name, then move the
+ * old database aside together with its -wal, -shm and -journal, then rename the new
+ * one into place. Before each step, the operation journal (`<db>.mw-operation`, a small
+ * fsynced JSON file beside the database) records how far it got, so that at the next
+ * start mw_operation_recover() either undoes an operation that had not yet reached
+ * the point of no return (only our temporary file is removed) or finishes one that had
+ * (the new database is verified and durable before anything of the old one moves).
+ * Nothing the user had is ever deleted: the old set keeps its data under
+ * `<db>.old.YYYYMMDD-HHMMSS`.
+ */
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *set_suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+/* ---- one wizard per database ------------------------------------------------------- */
+
+struct _MwInstanceLock
+{
+  int   fd;
+  char *path;
+};
+
+/**
+ * mw_instance_lock_acquire:
+ *
+ * Makes sure no other Migration Wizard works on @database_path at the same time. The
+ * lock is a POSIX lock on `<db>.mw-lock`, never on the database file itself, whose
+ * locks belong to SQLite.
+ *
+ * Returns: (transfer full): the lock, held until mw_instance_lock_release()
+ */
+MwInstanceLock *
+mw_instance_lock_acquire (const char  *database_path,
+                          GError     **error)
+{
+  MwInstanceLock *lock = g_new0 (MwInstanceLock, 1);
+
+  lock->path = g_strconcat (database_path, ".mw-lock", NULL);
+  lock->fd = -1;
+#ifdef G_OS_UNIX
+  {
+    struct flock fl = { 0 };
+    g_autofree char *pid = NULL;
+
+    lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock->fd < 0)
+      {
+        /* A folder we cannot write to: the operation itself will say so. */
+        return lock;
+      }
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl (lock->fd, F_SETLK, &fl) != 0)
+      {
+        struct flock holder = { 0 };
+
+        holder.l_type = F_WRLCK;
+        holder.l_whence = SEEK_SET;
+        fcntl (lock->fd, F_GETLK, &holder);
+        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
+                     _("Another Migration Wizard (process %d) is already working on %s. Wait "
+                       "for it to finish, or close it."),
+                     (int) holder.l_pid, database_path);
+        mw_instance_lock_release (lock);
+        return NULL;
+      }
+    pid = g_strdup_printf ("%d\n", (int) getpid ());
+    if (ftruncate (lock->fd, 0) == 0 && write (lock->fd, pid, strlen (pid)) < 0)
+      g_debug ("Could not write the pid to %s", lock->path);
+  }
+#endif
+  return lock;
+}
+
+void
+mw_instance_lock_release (MwInstanceLock *lock)
+{
+  if (lock == NULL)
+    return;
+#ifdef G_OS_UNIX
+  if (lock->fd >= 0)
+    close (lock->fd);
+#endif
+  g_free (lock->path);
+  g_free (lock);
+}
+
+/* ---- the journal ------------------------------------------------------------------- */
+
+typedef struct
+{
+  char *operation;   /* "restore" or "fresh" */
+  char *step;
+  char *tmp;         /* the new database, under its temporary name */
+  char *aside;       /* where the old set goes */
+  char *started;
+} Journal;
+
+static void
+journal_clear (Journal *j)
+{
+  g_free (j->operation);
+  g_free (j->step);
+  g_free (j->tmp);
+  g_free (j->aside);
+  g_free (j->started);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Journal, journal_clear)
+
+char *
+mw_operation_journal_path (const char *database_path)
+{
+  return g_strconcat (database_path, ".mw-operation", NULL);
+}
+
+static gboolean
+journal_write (const char  *database_path,
+               Journal     *j,
+               const char  *step,
+               GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = mw_operation_journal_path (database_path);
+  g_autofree char *dir = g_path_get_dirname (database_path);
+  g_autofree char *text = NULL;
+
+  g_free (j->step);
+  j->step = g_strdup (step);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "operation");
+  json_builder_add_string_value (builder, j->operation);
+  json_builder_set_member_name (builder, "step");
+  json_builder_add_string_value (builder, j->step);
+  json_builder_set_member_name (builder, "tmp");
+  json_builder_add_string_value (builder, j->tmp);
+  json_builder_set_member_name (builder, "aside");
+  json_builder_add_string_value (builder, j->aside);
+  json_builder_set_member_name (builder, "started");
+  json_builder_add_string_value (builder, j->started);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+
+  if (!g_file_set_contents_full (path, text, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, error))
+    return FALSE;
+  return mw_fsync_path (dir, TRUE, error);
+}
+
+static gboolean
+journal_read (const char *database_path,
+              Journal    *j)
+{
+  g_autofree char *path = mw_operation_journal_path (database_path);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *obj;
+
+  if (!json_parser_load_from_file (parser, path, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  obj = json_node_get_object (json_parser_get_root (parser));
+  j->operation = g_strdup (json_object_get_string_member_with_default (obj, "operation", ""));
+  j->step = g_strdup (json_object_get_string_member_with_default (obj, "step", ""));
+  j->tmp = g_strdup (json_object_get_string_member_with_default (obj, "tmp", ""));
+  j->aside = g_strdup (json_object_get_string_member_with_default (obj, "aside", ""));
+  j->started = g_strdup (json_object_get_string_member_with_default (obj, "started", ""));
+  return TRUE;
+}
+
+static gboolean
+journal_remove (const char  *database_path,
+                GError     **error)
+{
+  g_autofree char *path = mw_operation_journal_path (database_path);
+  g_autofree char *dir = g_path_get_dirname (database_path);
+
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot remove %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  return mw_fsync_path (dir, TRUE, error);
+}
+
+/* ---- moving sets ------------------------------------------------------------------- */
+
+static char *
+unique_aside (const char *database_path)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+
+  for (guint i = 1; ; i++)
+    {
+      g_autofree char *candidate = i == 1
+        ? g_strdup_printf ("%s.old.%s", database_path, stamp)
+        : g_strdup_printf ("%s.old.%s-%u", database_path, stamp, i);
+      gboolean taken = FALSE;
+
+      for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+        {
+          g_autofree char *p = g_strconcat (candidate, set_suffixes[k], NULL);
+
+          taken |= g_file_test (p, G_FILE_TEST_EXISTS);
+        }
+      if (!taken)
+        return g_steal_pointer (&candidate);
+    }
+}
+
+static gboolean
+rename_durably (const char  *from,
+                const char  *to,
+                GError     **error)
+{
+  if (g_rename (from, to) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot move %s to %s: %s", from, to, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Moves the database and every file SQLite keeps beside it, together. Idempotent: a
+ * member already moved (or absent) is skipped, so a crash half-way is finished by
+ * running it again. Never overwrites. */
+static gboolean
+move_set_aside (const char  *database_path,
+                const char  *aside,
+                GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+
+  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+    {
+      g_autofree char *from = g_strconcat (database_path, set_suffixes[k], NULL);
+      g_autofree char *to = g_strconcat (aside, set_suffixes[k], NULL);
+
+      if (!g_file_test (from, G_FILE_TEST_EXISTS))
+        continue;
+      if (g_file_test (to, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       "Cannot move %s aside: %s already exists.", from, to);
+          return FALSE;
+        }
+      if (!rename_durably (from, to, error))
+        return FALSE;
+    }
+  return mw_fsync_path (dir, TRUE, error);
+}
+
+/* Lets SQLite open the database once, so that a hot journal is rolled back (and a WAL
+ * checkpointed) before the set moves. A database SQLite cannot open moves untouched. */
+static void
+settle_with_sqlite (const char *database_path)
+{
+  sqlite3 *db = NULL;
+
+  if (!g_file_test (database_path, G_FILE_TEST_EXISTS))
+    return;
+  if (sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    }
+  sqlite3_close (db);
+}
+
+static void
+remove_tmp_set (const char *tmp)
+{
+  /* Only ever our own temporary database and its SQLite companions. */
+  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+    {
+      g_autofree char *p = g_strconcat (tmp, set_suffixes[k], NULL);
+
+      g_unlink (p);
+    }
+}
+
+/* The last steps, shared by an operation and its recovery: old set aside, new database
+ * in place, journal gone. */
+static gboolean
+finish (const char  *database_path,
+        Journal     *j,
+        GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+
+  if (g_strcmp0 (j->step, "moved") != 0)
+    {
+      settle_with_sqlite (database_path);
+      if (!move_set_aside (database_path, j->aside, error) ||
+          !journal_write (database_path, j, "moved", error))
+        return FALSE;
+    }
+
+  if (g_file_test (j->tmp, G_FILE_TEST_EXISTS))
+    {
+      /* Something (the POS?) created a new database in between: keep it too. */
+      if (g_file_test (database_path, G_FILE_TEST_EXISTS))
+        {
+          g_autofree char *other = unique_aside (database_path);
+
+          if (!move_set_aside (database_path, other, error))
+            return FALSE;
+        }
+      if (!rename_durably (j->tmp, database_path, error) || !mw_fsync_path (dir, TRUE, error))
+        return FALSE;
+    }
+
+  return journal_remove (database_path, error);
+}
+
+/**
+ * mw_operation_recover:
+ *
+ * Finishes or undoes an operation a crash interrupted. Call it before anything else.
+ *
+ * Returns: (transfer full) (nullable): what was done, for the person; %NULL if there
+ *   was nothing to recover (or on error, with @error set)
+ */
+char *
+mw_operation_recover (const char  *database_path,
+                      GError     **error)
+{
+  g_autofree char *path = mw_operation_journal_path (database_path);
+  g_auto(Journal) j = { 0 };
+  const char *what;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return NULL;
+
+  if (!journal_read (database_path, &j) || j.tmp[0] == '\0' || j.aside[0] == '\0')
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
+                   _("An interrupted operation left %s, which cannot be read. Nothing was "
+                     "changed; contact support."), path);
+      return NULL;
+    }
+
+  what = g_str_equal (j.operation, "fresh") ? _("Start fresh") : _("Restore from backup");
+
+  if (g_str_equal (j.step, "copied") || g_str_equal (j.step, "created") ||
+      g_str_equal (j.step, "moved"))
+    {
+      if (!finish (database_path, &j, error))
+        return NULL;
+      return g_strdup_printf (_("“%s” was interrupted and has now been completed. The "
+                                "previous database was kept as %s."), what, j.aside);
+    }
+
+  remove_tmp_set (j.tmp);
+  if (!journal_remove (database_path, error))
+    return NULL;
+  return g_strdup_printf (_("“%s” was interrupted before it changed anything, and has been "
+                            "undone. The database is as it was."), what);
+}
+
+/* ---- restore ----------------------------------------------------------------------- */
+
+static gboolean
+copy_backup_to (const char    *backup_path,
+                const char    *tmp,
+                MwProgress    *progress,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(sqlite3) src = NULL;
+  g_autoptr(sqlite3) check = NULL;
+  int pages = 0;
+
+  src = mw_db_open (backup_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
+  if (src == NULL)
+    return FALSE;
+  if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error) ||
+      !mw_fsync_path (tmp, FALSE, error))
+    return FALSE;
+  check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
+  return check != NULL && mw_quick_check (check, tmp, error);
+}
+
+static void
+journal_init (Journal    *j,
+              const char *operation,
+              const char *database_path)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  j->operation = g_strdup (operation);
+  j->tmp = g_strconcat (database_path, ".mw-", operation, NULL);
+  j->aside = unique_aside (database_path);
+  j->started = g_date_time_format_iso8601 (now);
+}
+
+/**
+ * mw_restore:
+ * @backup: a backup from mw_backup_list(); checked in full before it is used
+ * @out_aside: (out) (optional): where the previous database was kept
+ *
+ * Replaces the database with @backup. The current database is first backed up (when
+ * SQLite can read it) and then kept, with its -wal/-shm/-journal, as
+ * `<db>.old.YYYYMMDD-HHMMSS`. Crash-safe through the operation journal.
+ */
+gboolean
+mw_restore (const char      *database_path,
+            MwBackup        *backup,
+            const char      *backup_dir,
+            MwMigrationSet  *set,
+            MwProgress      *progress,
+            GCancellable    *cancellable,
+            char           **out_aside,
+            GError         **error)
+{
+  g_auto(Journal) j = { 0 };
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
+
+  if (!mw_backup_verify (backup, cancellable, error))
+    return FALSE;
+
+  /* The database as it is now is worth a backup too, if SQLite can read it. */
+  if (g_file_test (database_path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(MwBackup) before = mw_backup_create (database_path, backup_dir,
+                                                     MW_BACKUP_REASON_PRE_RESTORE, set, NULL,
+                                                     cancellable, &local_error);
+
+      if (before == NULL &&
+          !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT) &&
+          !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NOT_A_DATABASE))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "Nothing was changed: ");
+          return FALSE;
+        }
+      g_clear_error (&local_error);
+    }
+
+  journal_init (&j, "restore", database_path);
+  remove_tmp_set (j.tmp);
+  if (!journal_write (database_path, &j, "copying", error))
+    return FALSE;
+
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Restoring the backup"));
+  if (!copy_backup_to (backup->path, j.tmp, progress, cancellable, &local_error))
+    {
+      remove_tmp_set (j.tmp);
+      journal_remove (database_path, NULL);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "Nothing was changed: ");
+      return FALSE;
+    }
+
+  /* The point of no return: the restored database is complete and durable. */
+  if (!journal_write (database_path, &j, "copied", error) || !finish (database_path, &j, error))
+    return FALSE;
+
+  if (out_aside != NULL)
+    *out_aside = g_steal_pointer (&j.aside);
+  return TRUE;
+}
+
+/* ---- start fresh ------------------------------------------------------------------- */
+
+static gboolean
+raw_copy_set (const char  *database_path,
+              const char  *backup_dir,
+              GError     **error)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *target = NULL;
+
+  if (g_mkdir_with_parents (backup_dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot create %s: %s", backup_dir, g_strerror (saved));
+      return FALSE;
+    }
+  target = g_strdup_printf ("%s%saurswift-raw-%s.db", backup_dir, G_DIR_SEPARATOR_S, stamp);
+  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+    {
+      g_autofree char *from = g_strconcat (database_path, set_suffixes[k], NULL);
+      g_autofree char *to = g_strconcat (target, set_suffixes[k], NULL);
+      g_autoptr(GFile) src = g_file_new_for_path (from);
+      g_autoptr(GFile) dst = g_file_new_for_path (to);
+
+      if (!g_file_test (from, G_FILE_TEST_EXISTS))
+        continue;
+      if (!g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error) ||
+          !mw_fsync_path (to, FALSE, error))
+        return FALSE;
+    }
+  return mw_fsync_path (backup_dir, TRUE, error);
+}
+
+/**
+ * mw_fresh_start:
+ * @out_aside: (out) (optional): where the previous database was kept
+ *
+ * Backs the database up (through SQLite when it can read it, else as a raw copy of the
+ * whole set), keeps it aside as `<db>.old.YYYYMMDD-HHMMSS`, and puts a new, fully
+ * migrated database in its place. Crash-safe through the operation journal.
+ */
+gboolean
+mw_fresh_start (const char      *database_path,
+                const char      *backup_dir,
+                MwMigrationSet  *set,
+                MwProgress      *progress,
+                GCancellable    *cancellable,
+                char           **out_aside,
+                GError         **error)
+{
+  g_auto(Journal) j = { 0 };
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autofree char *dir = backup_dir ? g_strdup (backup_dir) : mw_backup_default_dir (database_path);
+
+  g_return_val_if_fail (database_path != NULL && MW_IS_MIGRATION_SET (set), FALSE);
+
+  journal_init (&j, "fresh", database_path);
+  remove_tmp_set (j.tmp);
+  if (!journal_write (database_path, &j, "backing-up", error))
+    return FALSE;
+
+  if (g_file_test (database_path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(MwBackup) backup = mw_backup_create (database_path, dir, MW_BACKUP_REASON_PRE_FRESH,
+                                                     set, progress, cancellable, &local_error);
+
+      if (backup == NULL)
+        {
+          g_clear_error (&local_error);
+          if (!raw_copy_set (database_path, dir, &local_error))
+            {
+              journal_remove (database_path, NULL);
+              g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                          "No backup could be made, so nothing was changed: ");
+              return FALSE;
+            }
+        }
+    }
+
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Creating a new database"));
+  migrator = mw_migrator_new (j.tmp, set);
+  mw_migrator_set_backup (migrator, FALSE, NULL);
+  if (!mw_migrator_run (migrator, cancellable, &local_error) ||
+      !mw_fsync_path (j.tmp, FALSE, &local_error))
+    {
+      remove_tmp_set (j.tmp);
+      journal_remove (database_path, NULL);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "Nothing was changed: ");
+      return FALSE;
+    }
+
+  if (!journal_write (database_path, &j, "created", error) || !finish (database_path, &j, error))
+    return FALSE;
+
+  if (out_aside != NULL)
+    *out_aside = g_steal_pointer (&j.aside);
+  return TRUE;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mw-backup.h"
+#include "mw-migration-set.h"
+#include "mw-progress.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MwInstanceLock MwInstanceLock;
+
+MwInstanceLock *mw_instance_lock_acquire  (const char      *database_path,
+                                           GError         **error);
+void            mw_instance_lock_release  (MwInstanceLock  *lock);
+
+char           *mw_operation_recover      (const char      *database_path,
+                                           GError         **error);
+
+gboolean        mw_restore                (const char      *database_path,
+                                           MwBackup        *backup,
+                                           const char      *backup_dir,
+                                           MwMigrationSet  *set,
+                                           MwProgress      *progress,
+                                           GCancellable    *cancellable,
+                                           char           **out_aside,
+                                           GError         **error);
+gboolean        mw_fresh_start            (const char      *database_path,
+                                           const char      *backup_dir,
+                                           MwMigrationSet  *set,
+                                           MwProgress      *progress,
+                                           GCancellable    *cancellable,
+                                           char           **out_aside,
+                                           GError         **error);
+char           *mw_operation_journal_path (const char      *database_path);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwInstanceLock, mw_instance_lock_release)
+
+G_END_DECLS
