@@ -225,6 +225,82 @@ test_migrate_backs_up_only_when_there_is_work (Fixture *f, gconstpointer data)
   g_assert_cmpuint (list->len, ==, 1);
 }
 
+static void
+test_retention (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GPtrArray) left = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *offered = NULL;
+  MwRetention retention;
+  guint n_manual = 0, n_pre = 0, n_old_level = 0;
+  const char *protect[2] = { NULL, NULL };
+
+  /* Seven manual backups at level 0000 (the first of them "offered" by a dialog), then
+   * the database moves to level 0001 and gets four pre-migration ones. */
+  for (guint i = 0; i < 7; i++)
+    {
+      g_autoptr(MwBackup) b = backup_now (f, MW_BACKUP_REASON_MANUAL);
+
+      if (i == 0)
+        offered = g_strdup (b->path);
+    }
+  {
+    g_autoptr(MwMigrator) migrator = mw_migrator_new (f->db, f->set);
+
+    mw_migrator_set_backup (migrator, FALSE, NULL);
+    g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  }
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(MwBackup) b = backup_now (f, MW_BACKUP_REASON_PRE_MIGRATION);
+    }
+
+  mw_retention_init_defaults (&retention);
+  retention.keep[MW_BACKUP_REASON_MANUAL] = 2;
+  retention.keep[MW_BACKUP_REASON_PRE_MIGRATION] = 1;
+  protect[0] = offered;
+  removed = mw_backup_prune (f->backups, &retention, protect, &error);
+  g_assert_no_error (error);
+
+  left = mw_backup_list (f->backups, &error);
+  for (guint i = 0; i < left->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (left, i);
+
+      if (b->reason == MW_BACKUP_REASON_MANUAL)
+        n_manual++;
+      else
+        n_pre++;
+      if (g_strcmp0 (b->level_tag, "0000_init") == 0)
+        n_old_level++;
+      g_assert_true (b->verified);
+    }
+  /* Pre-migration: 1 kept. Manual: the newest 2, and the offered one. The newest of
+   * the older level is among the newest manual ones, so nothing more is needed. */
+  g_assert_cmpuint (n_pre, ==, 1);
+  g_assert_cmpuint (n_manual, ==, 3);
+  g_assert_cmpuint (n_old_level, ==, 3);
+  g_assert_cmpuint (removed->len, ==, 7);
+  g_assert_true (g_file_test (offered, G_FILE_TEST_EXISTS));
+  for (guint i = 0; i < removed->len; i++)
+    {
+      g_autofree char *sidecar = g_strconcat (g_ptr_array_index (removed, i), ".json", NULL);
+
+      g_assert_false (g_file_test (g_ptr_array_index (removed, i), G_FILE_TEST_EXISTS));
+      g_assert_false (g_file_test (sidecar, G_FILE_TEST_EXISTS));
+    }
+
+  /* Keeping 0 of a kind still keeps the newest of each recent level. */
+  retention.keep[MW_BACKUP_REASON_MANUAL] = 0;
+  retention.keep[MW_BACKUP_REASON_PRE_MIGRATION] = 0;
+  g_clear_pointer (&removed, g_ptr_array_unref);
+  g_clear_pointer (&left, g_ptr_array_unref);
+  removed = mw_backup_prune (f->backups, &retention, NULL, &error);
+  left = mw_backup_list (f->backups, &error);
+  g_assert_cmpuint (left->len, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -237,6 +313,7 @@ main (int argc, char **argv)
   ADD ("/mw/engine/backup/missing-database", test_missing_database);
   ADD ("/mw/engine/backup/migrate-backs-up-only-when-there-is-work",
        test_migrate_backs_up_only_when_there_is_work);
+  ADD ("/mw/engine/backup/retention", test_retention);
 #undef ADD
 
   return g_test_run ();

@@ -218,6 +218,20 @@ cmd_status (Options *o)
   return exit_code_for_state (diagnosis->state);
 }
 
+/* After a new backup: the oldest beyond the retention go (never the new one). */
+static void
+prune_after (Options  *o,
+             MwBackup *fresh)
+{
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *protect[] = { fresh->path, NULL };
+
+  removed = mw_backup_prune (o->backup_dir, NULL, protect, &error);
+  if (removed == NULL)
+    g_printerr ("%s\n", error->message);
+}
+
 /* ---- migrate ------------------------------------------------------------------------- */
 
 typedef struct
@@ -422,6 +436,9 @@ cmd_migrate (Options *o)
   if (run.tty)
     g_printerr ("\r\033[K");
 
+  if (run.ok && mw_migrator_get_backup (migrator) != NULL)
+    prune_after (o, mw_migrator_get_backup (migrator));
+
   after = mw_diagnose (o->database, o->set, NULL);
 
   if (o->json)
@@ -473,6 +490,7 @@ cmd_migrate (Options *o)
 
 /* ---- backups ------------------------------------------------------------------------ */
 
+
 static char *
 human_size (goffset size)
 {
@@ -503,6 +521,8 @@ cmd_backup (Options *o)
         return MW_EXIT_MISSING;
       return error->domain == MW_ENGINE_ERROR ? (int) exit_code_for_error (error) : MW_EXIT_BACKUP_FAILED;
     }
+
+  prune_after (o, backup);
 
   if (o->json)
     {

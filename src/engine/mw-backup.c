@@ -779,3 +779,104 @@ mw_backup_verify (MwBackup      *self,
     }
   return TRUE;
 }
+
+/* ---- retention ----------------------------------------------------------------------- */
+
+void
+mw_retention_init_defaults (MwRetention *retention)
+{
+  for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)
+    retention->keep[i] = i == MW_BACKUP_REASON_PRE_MIGRATION ? 10 : 5;
+}
+
+static gboolean
+is_protected (MwBackup           *b,
+              GHashTable         *newest_per_level,
+              const char * const *protect)
+{
+  if (g_hash_table_contains (newest_per_level, b))
+    return TRUE;
+  for (guint i = 0; protect != NULL && protect[i] != NULL; i++)
+    {
+      g_autofree char *canonical = g_canonicalize_filename (protect[i], NULL);
+
+      if (g_str_equal (canonical, b->path))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * mw_backup_prune:
+ * @retention: (nullable): how many to keep per reason; %NULL for the defaults
+ * @protect: (nullable) (array zero-terminated=1): backups that must stay, e.g. the one a
+ *   dialog is offering
+ *
+ * Removes the oldest backups beyond what @retention keeps for each reason. Never
+ * removes the newest verified backup of each of the last 3 migration levels, nor a
+ * protected one. Each removal is logged.
+ *
+ * Returns: (transfer full) (element-type utf8): the paths removed
+ */
+GPtrArray *
+mw_backup_prune (const char          *backup_dir,
+                 const MwRetention   *retention,
+                 const char * const  *protect,
+                 GError             **error)
+{
+  g_autoptr(GPtrArray) list = mw_backup_list (backup_dir, error);
+  g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) newest_per_level = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) levels_seen = g_hash_table_new (g_str_hash, g_str_equal);
+  MwRetention defaults;
+  guint kept[MW_N_BACKUP_REASONS] = { 0 };
+
+  if (list == NULL)
+    return NULL;
+  if (retention == NULL)
+    {
+      mw_retention_init_defaults (&defaults);
+      retention = &defaults;
+    }
+
+  /* The list is newest first: the first verified backup met for a level is its newest. */
+  for (guint i = 0; i < list->len && g_hash_table_size (levels_seen) < 3; i++)
+    {
+      MwBackup *b = g_ptr_array_index (list, i);
+      const char *level = b->level_tag ? b->level_tag : "";
+
+      if (!b->verified || g_hash_table_contains (levels_seen, level))
+        continue;
+      g_hash_table_add (levels_seen, (gpointer) level);
+      g_hash_table_add (newest_per_level, b);
+    }
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (list, i);
+
+      if (kept[b->reason] < retention->keep[b->reason] || is_protected (b, newest_per_level, protect))
+        {
+          kept[b->reason]++;
+          continue;
+        }
+
+      /* A backup goes with its sidecar; the sidecar last, so a half-removed backup is
+       * still listed (and seen as not usable) rather than forgotten. */
+      if (g_unlink (b->path) != 0 && errno != ENOENT)
+        {
+          int saved = errno;
+
+          g_warning ("Could not remove the old backup %s: %s", b->path, g_strerror (saved));
+          continue;
+        }
+      g_unlink (b->sidecar_path);
+      g_message ("Removed the old backup %s (%s, kept the newest %u of that kind)", b->path,
+                 mw_backup_reason_to_string (b->reason), retention->keep[b->reason]);
+      g_ptr_array_add (removed, g_strdup (b->path));
+    }
+
+  if (removed->len > 0)
+    mw_fsync_path (backup_dir, TRUE, NULL);
+  return g_steal_pointer (&removed);
+}
