@@ -444,17 +444,20 @@ check_foreign_keys (MwMigrator  *self,
 }
 
 /* Preflight, inside the transaction and before the backup: is the database sound
- * enough to update (quick_check), which foreign keys are already broken, and is there
- * room for the backup and the update on each volume concerned. */
+ * enough to update (quick_check, unless verifying is off), and is there room for the
+ * backup and the update on each volume concerned. Foreign keys already broken are only
+ * looked at if the final check finds any (see mw_migrator_run()). */
 static gboolean
 preflight (MwMigrator   *self,
            sqlite3      *db,
-           GHashTable  **out_baseline,
            GError      **error)
 {
   g_autofree char *result = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
+
+  if (!self->verify)
+    goto space;
 
   mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
   rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(20)", -1, &stmt, NULL);
@@ -476,10 +479,7 @@ preflight (MwMigrator   *self,
       return FALSE;
     }
 
-  *out_baseline = count_fk_violations (db, error);
-  if (*out_baseline == NULL)
-    return FALSE;
-
+space:
   return mw_space_check (self->database_path,
                          self->make_backup && self->existed ? self->backup_dir : NULL,
                          error);
@@ -553,13 +553,13 @@ remember_failure (MwMigrator        *self,
 static gboolean
 apply_in_transaction (MwMigrator    *self,
                       sqlite3       *db,
+                      GHashTable    *baseline,
                       GCancellable  *cancellable,
                       GError       **error)
 {
   g_autoptr(GArray) states = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
   g_autoptr(GPtrArray) unknown = mw_applied_rows_new ();
   g_autoptr(GPtrArray) todo = g_ptr_array_new ();
-  g_autoptr(GHashTable) baseline = NULL;
   gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
   const MwMigration *target = NULL;
   MwHistory history = { 0 };
@@ -624,7 +624,7 @@ apply_in_transaction (MwMigrator    *self,
       return TRUE;
     }
 
-  if (!preflight (self, db, &baseline, error))
+  if (!preflight (self, db, error))
     {
       mw_history_clear (&history);
       return FALSE;
@@ -634,7 +634,7 @@ apply_in_transaction (MwMigrator    *self,
    * written yet: another connection can read the database for the backup, and nobody
    * can write between the backup and the migration, so restoring it can never lose a
    * sale. */
-  if (self->make_backup && self->existed)
+  if (self->make_backup && self->existed && self->backup == NULL)
     {
       g_autoptr(GError) backup_error = NULL;
 
@@ -811,7 +811,25 @@ mw_migrator_run (MwMigrator    *self,
       return FALSE;
     }
 
-  ok = apply_in_transaction (self, db, cancellable, &local_error);
+  ok = apply_in_transaction (self, db, NULL, cancellable, &local_error);
+  if (!ok && g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION))
+    {
+      g_autoptr(GHashTable) baseline = NULL;
+
+      /* Were those rows already broken before the updates (written long ago with
+       * foreign keys off)? Only new violations may block a shop; finding out costs a
+       * second pass, so it is done only in this rare case. */
+      mw_db_exec (db, "ROLLBACK", NULL);
+      g_ptr_array_set_size (self->applied, 0);
+      baseline = count_fk_violations (db, NULL);
+      if (baseline != NULL && g_hash_table_size (baseline) > 0 &&
+          mw_db_exec (db, "BEGIN IMMEDIATE", NULL))
+        {
+          g_clear_error (&local_error);
+          g_ptr_array_set_size (self->violations, 0);
+          ok = apply_in_transaction (self, db, baseline, cancellable, &local_error);
+        }
+    }
   if (ok)
     {
       mw_progress_update (self->progress, 1.0, _("Saving"));
