@@ -483,6 +483,11 @@ mw_diagnose (const char     *database_path,
   db = mw_db_open (database_path, SQLITE_OPEN_READWRITE, DIAGNOSE_BUSY_TIMEOUT_MS, &error);
   if (db != NULL)
     {
+      /* Committed data still in the -wal (the POS crashed) stays there: closing the
+       * last connection would otherwise checkpoint it into the file. Only then, since
+       * a cleanly closed database would get new empty -wal/-shm files instead. */
+      if (self->wal_size > 0)
+        sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
       mw_db_exec (db, "PRAGMA query_only = ON", NULL);
       mw_history_read (db, &history, &error);
     }

@@ -804,8 +804,8 @@ mw_migrator_run (MwMigrator    *self,
       if (g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
         g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
                      "The database is in use by another program and could not be locked "
-                     "within %u seconds. Close the POS app and try again. (%s)",
-                     self->busy_timeout_ms / 1000, local_error->message);
+                     "within %.1f seconds. Close the POS app and try again. (%s)",
+                     self->busy_timeout_ms / 1000.0, local_error->message);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
