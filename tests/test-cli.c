@@ -305,6 +305,40 @@ test_locked (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
 }
 
+/* The POS is still closing when the update starts: the wizard waits and tries again. */
+static void
+test_busy_then_free (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { cli_path, "migrate", "--busy-timeout", "300", "--database", f->db,
+                         "--migrations", f->migrations, NULL };
+  sqlite3 *pos = NULL;
+  GPid pid;
+  int wait_status = 0;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpint (sqlite3_open (f->db, &pos), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (pos, "BEGIN IMMEDIATE; INSERT INTO shops VALUES ('s', 'x');",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+
+  g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                 G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                 NULL, NULL, &pid, &error);
+  g_assert_no_error (error);
+  /* Past the diagnosis' 2 s wait and the first attempt: the POS commits and exits. */
+  g_usleep (3 * G_USEC_PER_SEC);
+  g_assert_cmpint (sqlite3_exec (pos, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (pos);
+
+  g_assert_cmpint (waitpid (pid, &wait_status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
+}
+
 static void
 test_cancel (Fixture *f, gconstpointer data)
 {
@@ -449,6 +483,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/foreign-key-violation-rolls-back", test_foreign_key_violation);
   ADD ("/mw/cli/locked-names-holder", test_locked);
   ADD ("/mw/cli/sigint-cancels-cleanly", test_cancel);
+  ADD ("/mw/cli/busy-then-free-is-retried", test_busy_then_free);
   ADD ("/mw/cli/hash-mismatch-refused", test_hash_mismatch_refused);
   ADD ("/mw/cli/no-space-on-either-disk", test_no_space);
 #undef ADD

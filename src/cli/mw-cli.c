@@ -402,7 +402,10 @@ cmd_migrate (Options *o)
       return MW_EXIT_OK;
     }
 
-  if (before->state != MW_STATE_PENDING && before->state != MW_STATE_MISSING && !forced)
+  /* Locked may be the POS still closing: the migrator waits and tries again (and
+   * re-reads the history under the lock, refusing anything else). */
+  if (before->state != MW_STATE_PENDING && before->state != MW_STATE_MISSING &&
+      before->state != MW_STATE_LOCKED && !forced)
     return report_refusal (o, before);
 
   lock = mw_instance_lock_acquire (o->database, &lock_error);

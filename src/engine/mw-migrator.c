@@ -754,29 +754,17 @@ check_integrity (MwMigrator  *self,
   return TRUE;
 }
 
-/**
- * mw_migrator_run:
- *
- * Applies every pending migration (out-of-order ones included) in one transaction, or
- * nothing. Blocks; may be called from any thread, one run at a time per migrator.
- * Creates the database if it does not exist.
- *
- * Returns: %TRUE on success (also when there was nothing to do); %FALSE with @error
- *   set, and the database exactly as it was
- */
-gboolean
-mw_migrator_run (MwMigrator    *self,
-                 GCancellable  *cancellable,
-                 GError       **error)
+/* One attempt: the whole run, inside one transaction. */
+static gboolean
+run_once (MwMigrator    *self,
+          GCancellable  *cancellable,
+          GError       **error)
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
   RunContext ctx = { self, cancellable };
   int foreign_keys = 0;
   gboolean ok;
-
-  g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   reset_result (self);
   mw_progress_update (self->progress, 0.0, _("Opening the database"));
@@ -860,6 +848,48 @@ mw_migrator_run (MwMigrator    *self,
                       self->applied->len ? _("All updates applied") : _("Nothing to do"));
   mw_progress_flush (self->progress);
   return TRUE;
+}
+
+/**
+ * mw_migrator_run:
+ *
+ * Applies every pending migration (out-of-order ones included) in one transaction, or
+ * nothing. Blocks; may be called from any thread, one run at a time per migrator.
+ * Creates the database if it does not exist. A database busy beyond the busy timeout
+ * (the POS still closing) is tried again up to 3 times, waiting longer each time; a
+ * failure of any other kind is final.
+ *
+ * Returns: %TRUE on success (also when there was nothing to do); %FALSE with @error
+ *   set, and the database exactly as it was
+ */
+gboolean
+mw_migrator_run (MwMigrator    *self,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint attempt = 1; ; attempt++)
+    {
+      g_clear_error (&local_error);
+      if (run_once (self, cancellable, &local_error))
+        return TRUE;
+      if (attempt > 3 || !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
+        break;
+
+      mw_progress_update (self->progress, 0.0,
+                          _("The database is busy; trying again in a moment"));
+      /* 0.5 s, 1 s, 2 s; a cancel ends the wait at once. */
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      g_usleep (G_USEC_PER_SEC / 2 * (1u << (attempt - 1)));
+    }
+
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 static void
