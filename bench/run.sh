@@ -25,7 +25,7 @@ runs=${MW_BENCH_RUNS:-10}
 
 work="$build/bench"
 mkdir -p "$work"
-wizard="$build/src/cli/migration-wizard"
+wizard="$build/src/migration-wizard"
 migrations="$top/migrations"
 base="$work/demo-$size-level$level.db"
 current="$work/demo-$size-current.db"

@@ -5,7 +5,8 @@
 #                                             older migration level, in _build/demo/)
 #   tools/run-wizard.sh --database PATH ...   on your database; other options are passed on
 #
-# With no display (ssh, CI) it runs the headless equivalent: status, then migrate.
+# With a display it opens the wizard window; with none (ssh, CI) it runs the headless
+# equivalent: status, then migrate.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,13 @@ for a in "$@"; do
 done
 [ $have_migrations -eq 1 ] || args+=(--migrations "$top/migrations")
 
-wizard="$build/src/cli/migration-wizard"
+wizard="$build/src/migration-wizard"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  # The wizard window: it checks the database and shows what to do.
+  exec "$wizard" "${args[@]}"
+fi
+
+# No display (ssh, CI): the headless equivalent.
 set +e
 "$wizard" status "${args[@]}"
 echo

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sqlite3.h>
 #include <glib/gi18n.h>
 #ifdef G_OS_UNIX
@@ -764,6 +765,11 @@ cmd_fresh (Options *o)
 /* ---- options ------------------------------------------------------------------------- */
 
 static const char *summary =
+  "Without a command, the wizard window opens: it checks the database and shows what to do.\n"
+  "  --after-update [--then-run CMD]   for the app's launcher: no window when the database is\n"
+  "           up to date, updates with a progress window, closes itself and runs CMD on success\n"
+  "  (with no display, the same job is done headless: migrate after an update, else status)\n"
+  "\n"
   "Commands:\n"
   "  status     Tell which state the database is in (the default)\n"
   "  migrate    Apply the app's pending database updates, safely (after a verified backup)\n"
@@ -902,4 +908,75 @@ mw_cli_run (int    argc,
     }
 
   return status;
+}
+
+/**
+ * mw_exit_code_for_state:
+ * @state: an #MwState
+ *
+ * The exit status the headless front uses for a database in @state; the wizard
+ * window ends with the same statuses, so a launcher reads both alike.
+ */
+MwExitCode
+mw_exit_code_for_state (int state)
+{
+  return exit_code_for_state ((MwState) state);
+}
+
+/**
+ * mw_exit_code_for_error:
+ * @error: an error from the engine
+ *
+ * The exit status for an operation that failed with @error.
+ */
+MwExitCode
+mw_exit_code_for_error (const GError *error)
+{
+  return exit_code_for_error (error);
+}
+
+/* Options that take a value in the next argument, on either front. */
+static const char * const options_with_value[] = {
+  "-d", "--database", "-m", "--migrations", "-c", "--config", "--busy-timeout",
+  "--backup-dir", "--reason", "--to", "--then-run", NULL
+};
+
+/* Options only the headless front knows: asking for one means the command line. */
+static const char * const command_line_only[] = {
+  "--help", "-h", "-?", "--help-all", "--json", "--quiet", "-q", "--version", "--yes", "-y", "--no-backup", "--no-verify",
+  "--accept-modified", "--reason", "--to", NULL
+};
+
+/**
+ * mw_cli_wants_command_line:
+ * @argc: the argument count
+ * @argv: the arguments
+ *
+ * Whether these arguments ask for the headless front: a command word
+ * (`status`, `migrate`, …) or an option only it has (`--json`, `--yes`, …).
+ * Anything else opens the wizard window.
+ */
+gboolean
+mw_cli_wants_command_line (int    argc,
+                           char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      g_autofree char *name = NULL;
+      const char *eq;
+
+      if (g_str_equal (arg, "--"))
+        return i + 1 < argc;
+      if (arg[0] != '-')
+        return TRUE;
+
+      eq = strchr (arg, '=');
+      name = eq ? g_strndup (arg, eq - arg) : g_strdup (arg);
+      if (g_strv_contains (command_line_only, name))
+        return TRUE;
+      if (eq == NULL && g_strv_contains (options_with_value, name))
+        i++;
+    }
+  return FALSE;
 }

@@ -38,7 +38,11 @@ typedef enum
   MW_EXIT_NO_BACKUP          = 27,  /* restore: no usable backup */
 } MwExitCode;
 
-int mw_cli_run (int    argc,
-                char **argv);
+int        mw_cli_run                (int          argc,
+                                      char       **argv);
+gboolean   mw_cli_wants_command_line (int          argc,
+                                      char       **argv);
+MwExitCode mw_exit_code_for_state    (int          state);
+MwExitCode mw_exit_code_for_error    (const GError *error);
 
 G_END_DECLS

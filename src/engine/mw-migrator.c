@@ -820,6 +820,8 @@ run_once (MwMigrator    *self,
     }
   if (ok)
     {
+      /* From here on a cancel could not undo anything: say so. */
+      mw_progress_set_cancellable (self->progress, FALSE);
       mw_progress_update (self->progress, 1.0, _("Saving"));
       ok = mw_db_exec (db, "COMMIT", &local_error);
     }
@@ -875,6 +877,7 @@ mw_migrator_run (MwMigrator    *self,
   for (guint attempt = 1; ; attempt++)
     {
       g_clear_error (&local_error);
+      mw_progress_set_cancellable (self->progress, TRUE);
       if (run_once (self, cancellable, &local_error))
         return TRUE;
       if (attempt > 3 || !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))

@@ -35,6 +35,25 @@ gboolean        mw_fresh_start            (const char      *database_path,
                                            GError         **error);
 char           *mw_operation_journal_path (const char      *database_path);
 
+void            mw_restore_async          (const char          *database_path,
+                                           MwBackup            *backup,
+                                           const char          *backup_dir,
+                                           MwMigrationSet      *set,
+                                           MwProgress          *progress,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+void            mw_fresh_start_async      (const char          *database_path,
+                                           const char          *backup_dir,
+                                           MwMigrationSet      *set,
+                                           MwProgress          *progress,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+char           *mw_operation_finish       (GAsyncResult        *result,
+                                           gboolean            *ok,
+                                           GError             **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwInstanceLock, mw_instance_lock_release)
 
 G_END_DECLS

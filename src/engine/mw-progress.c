@@ -27,6 +27,7 @@ struct _MwProgress
   char         *message;
   gint64        last_notify;
   guint         idle_pending : 1;
+  guint         cancellable : 1;
 };
 
 G_DEFINE_FINAL_TYPE (MwProgress, mw_progress, G_TYPE_OBJECT)
@@ -35,6 +36,7 @@ enum {
   PROP_0,
   PROP_FRACTION,
   PROP_MESSAGE,
+  PROP_CANCELLABLE,
   N_PROPS
 };
 
@@ -52,6 +54,7 @@ notify_idle_cb (gpointer data)
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRACTION]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCELLABLE]);
 
   return G_SOURCE_REMOVE;
 }
@@ -107,6 +110,10 @@ mw_progress_get_property (GObject    *object,
       g_value_take_string (value, mw_progress_dup_message (self));
       break;
 
+    case PROP_CANCELLABLE:
+      g_value_set_boolean (value, mw_progress_get_cancellable (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -130,6 +137,13 @@ mw_progress_class_init (MwProgressClass *klass)
                          NULL,
                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /* FALSE while the worker is past the point where it can stop safely (committing,
+   * swapping files): a window says so instead of offering Cancel. */
+  properties[PROP_CANCELLABLE] =
+    g_param_spec_boolean ("cancellable", NULL, NULL,
+                          TRUE,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -137,6 +151,7 @@ static void
 mw_progress_init (MwProgress *self)
 {
   g_mutex_init (&self->mutex);
+  self->cancellable = TRUE;
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -238,4 +253,38 @@ mw_progress_flush (MwProgress *self)
   g_mutex_lock (&self->mutex);
   schedule_notify_locked (self, TRUE);
   g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * mw_progress_set_cancellable:
+ * @cancellable: whether cancelling now still leaves everything as it was
+ *
+ * Safe to call from any thread.
+ */
+void
+mw_progress_set_cancellable (MwProgress *self,
+                             gboolean    cancellable)
+{
+  g_return_if_fail (MW_IS_PROGRESS (self));
+
+  g_mutex_lock (&self->mutex);
+  if (self->cancellable != !!cancellable)
+    {
+      self->cancellable = !!cancellable;
+      schedule_notify_locked (self, TRUE);
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+gboolean
+mw_progress_get_cancellable (MwProgress *self)
+{
+  gboolean cancellable;
+
+  g_return_val_if_fail (MW_IS_PROGRESS (self), FALSE);
+
+  g_mutex_lock (&self->mutex);
+  cancellable = self->cancellable;
+  g_mutex_unlock (&self->mutex);
+  return cancellable;
 }

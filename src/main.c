@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "mw-cli.h"
+#include "mw-gui.h"
 
 int
 main (int    argc,
@@ -16,5 +17,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  return mw_cli_run (argc, argv);
+  if (mw_cli_wants_command_line (argc, argv))
+    return mw_cli_run (argc, argv);
+  return mw_gui_run (argc, argv);
 }

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-gui"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "mw-application.h"
+#include "mw-window.h"
+
+struct _MwApplication
+{
+  GtkApplication   parent_instance;
+
+  MwWizardOptions *options;
+  int              exit_status;
+};
+
+G_DEFINE_FINAL_TYPE (MwApplication, mw_application, GTK_TYPE_APPLICATION)
+
+MwWizardOptions *
+mw_wizard_options_copy (const MwWizardOptions *options)
+{
+  MwWizardOptions *copy = g_new0 (MwWizardOptions, 1);
+
+  copy->database = g_strdup (options->database);
+  copy->migrations = g_strdup (options->migrations);
+  copy->config_migrations = g_strdup (options->config_migrations);
+  copy->backup_dir = g_strdup (options->backup_dir);
+  copy->then_run = g_strdup (options->then_run);
+  copy->busy_timeout_ms = options->busy_timeout_ms;
+  copy->after_update = options->after_update;
+  return copy;
+}
+
+void
+mw_wizard_options_free (MwWizardOptions *options)
+{
+  if (options == NULL)
+    return;
+  g_free (options->database);
+  g_free (options->migrations);
+  g_free (options->config_migrations);
+  g_free (options->backup_dir);
+  g_free (options->then_run);
+  g_free (options);
+}
+
+/* The log. Engine workers log from their threads, hence the mutex. */
+
+static GMutex log_mutex;
+static GString *log_text;
+
+static void
+log_append (const char *line)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+
+  g_mutex_lock (&log_mutex);
+  if (log_text == NULL)
+    log_text = g_string_new (NULL);
+  g_string_append_printf (log_text, "%s  %s\n", stamp, line);
+  g_mutex_unlock (&log_mutex);
+}
+
+static GLogWriterOutput
+log_writer_cb (GLogLevelFlags   log_level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         user_data)
+{
+  if ((log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
+                    G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)) != 0)
+    {
+      const char *message = NULL;
+      const char *domain = NULL;
+
+      for (gsize i = 0; i < n_fields; i++)
+        {
+          if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+            message = fields[i].value;
+          else if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+            domain = fields[i].value;
+        }
+      if (message != NULL && domain != NULL && g_str_has_prefix (domain, "mw-"))
+        log_append (message);
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+/**
+ * mw_log_install:
+ *
+ * Sends the engine's and the wizard's log messages to the operation log too.
+ */
+void
+mw_log_install (void)
+{
+  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+}
+
+/**
+ * mw_log_add:
+ *
+ * Adds a line to the operation log (only the log, not the terminal).
+ */
+void
+mw_log_add (const char *format,
+            ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  log_append (line);
+}
+
+/**
+ * mw_log_dup_text:
+ *
+ * Returns: (transfer full): the operation log so far, one line per entry
+ */
+char *
+mw_log_dup_text (void)
+{
+  char *text;
+
+  g_mutex_lock (&log_mutex);
+  text = g_strdup (log_text ? log_text->str : "");
+  g_mutex_unlock (&log_mutex);
+  return text;
+}
+
+static void
+mw_application_activate (GApplication *application)
+{
+  MwApplication *self = MW_APPLICATION (application);
+  GtkWindow *window;
+
+  window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (window != NULL)
+    {
+      gtk_window_present (window);
+      return;
+    }
+
+  window = GTK_WINDOW (mw_window_new (self, self->options));
+  /* After an update the window shows itself only when there is something to see. */
+  if (!self->options->after_update)
+    gtk_window_present (window);
+  mw_window_start (MW_WINDOW (window));
+}
+
+static void
+mw_application_startup (GApplication *application)
+{
+  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+  G_APPLICATION_CLASS (mw_application_parent_class)->startup (application);
+
+  gtk_css_provider_load_from_resource (css, "/com/aurswift/MigrationWizard/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_window_set_default_icon_name (MW_APPLICATION_ID);
+}
+
+static void
+mw_application_finalize (GObject *object)
+{
+  MwApplication *self = MW_APPLICATION (object);
+
+  g_clear_pointer (&self->options, mw_wizard_options_free);
+
+  G_OBJECT_CLASS (mw_application_parent_class)->finalize (object);
+}
+
+static void
+mw_application_class_init (MwApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = mw_application_finalize;
+  app_class->activate = mw_application_activate;
+  app_class->startup = mw_application_startup;
+}
+
+static void
+mw_application_init (MwApplication *self)
+{
+  self->exit_status = 1;
+}
+
+/**
+ * mw_application_new:
+ *
+ * One wizard per process (G_APPLICATION_NON_UNIQUE): two wizards on different
+ * databases are fine, and two on the same one are told apart by the database's
+ * own instance lock, not by D-Bus.
+ */
+MwApplication *
+mw_application_new (const MwWizardOptions *options)
+{
+  MwApplication *self;
+
+  g_return_val_if_fail (options != NULL && options->database != NULL, NULL);
+
+  self = g_object_new (MW_TYPE_APPLICATION,
+                       "application-id", MW_APPLICATION_ID,
+                       "flags", G_APPLICATION_NON_UNIQUE,
+                       NULL);
+  self->options = mw_wizard_options_copy (options);
+  return self;
+}
+
+const MwWizardOptions *
+mw_application_get_options (MwApplication *self)
+{
+  g_return_val_if_fail (MW_IS_APPLICATION (self), NULL);
+  return self->options;
+}
+
+/**
+ * mw_application_get_exit_status:
+ *
+ * The status the process ends with: 0 when the database was left ready for the
+ * POS, else the headless front's code for what stopped it.
+ */
+int
+mw_application_get_exit_status (MwApplication *self)
+{
+  g_return_val_if_fail (MW_IS_APPLICATION (self), 1);
+  return self->exit_status;
+}
+
+void
+mw_application_set_exit_status (MwApplication *self,
+                                int            status)
+{
+  g_return_if_fail (MW_IS_APPLICATION (self));
+  self->exit_status = status;
+}

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-gui"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <sqlite3.h>
+
+#include "mw-support.h"
+#include "mw-technician-window.h"
+
+/*
+ * The technician view: everything a support technician asks about, one window
+ * reachable from every page of the wizard (Technician Details, Ctrl+D). It reads;
+ * the only thing it changes is through the wizard's own Restore action, which goes
+ * through the same confirmation as everywhere else.
+ */
+
+struct _MwTechnicianWindow
+{
+  GtkWindow         parent_instance;
+
+  /* Template widgets */
+  GtkNotebook      *notebook;
+  GtkGrid          *migrations_grid;
+  GtkLabel         *backups_label;
+  GtkListBox       *backups_list;
+  GtkGrid          *facts_grid;
+  GtkButton        *integrity_button;
+  GtkProgressBar   *integrity_bar;
+  GtkLabel         *integrity_result;
+  GtkTextView      *log_view;
+  GtkLabel         *status_label;
+  GtkButton        *close_button;
+
+  /* Owned */
+  MwWindow         *wizard;         /* (weak) */
+  MwDatabaseFacts  *facts;
+  GCancellable     *cancellable;
+  MwProgress       *integrity_progress;
+  guint             log_timeout;
+
+  /* Flags */
+  guint             checking : 1;
+};
+
+G_DEFINE_FINAL_TYPE (MwTechnicianWindow, mw_technician_window, GTK_TYPE_WINDOW)
+
+static void
+clear_grid (GtkGrid *grid)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (grid))) != NULL)
+    gtk_grid_remove (grid, child);
+}
+
+static GtkWidget *
+cell (const char *text,
+      gboolean    heading)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  if (heading)
+    gtk_widget_add_css_class (label, "heading");
+  return label;
+}
+
+static void
+fill_migrations (MwTechnicianWindow *self)
+{
+  MwDiagnosis *d = self->wizard ? mw_window_get_diagnosis (self->wizard) : NULL;
+  const char *headings[] = { _("Migration"), _("Date"), _("Hash"), _("Status") };
+  int row = 0;
+
+  clear_grid (self->migrations_grid);
+  for (guint c = 0; c < G_N_ELEMENTS (headings); c++)
+    gtk_grid_attach (self->migrations_grid, cell (headings[c], TRUE), (int) c, row, 1, 1);
+  row++;
+
+  if (d == NULL || d->migrations == NULL)
+    {
+      gtk_grid_attach (self->migrations_grid,
+                       cell (d ? d->message : _("The database has not been checked yet."),
+                             FALSE),
+                       0, row, 4, 1);
+      return;
+    }
+
+  for (guint i = 0; i < d->migrations->len; i++, row++)
+    {
+      MwMigrationState *m = &g_array_index (d->migrations, MwMigrationState, i);
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (m->migration->when / 1000);
+      g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
+      g_autofree char *hash = g_strndup (m->migration->hash, 12);
+
+      gtk_grid_attach (self->migrations_grid, cell (m->migration->tag, FALSE), 0, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid, cell (date, FALSE), 1, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid, cell (hash, FALSE), 2, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid,
+                       cell (mw_migration_status_to_string (m->status), FALSE), 3, row, 1, 1);
+    }
+
+  for (guint i = 0; d->unknown != NULL && i < d->unknown->len; i++, row++)
+    {
+      MwAppliedRow *r = g_ptr_array_index (d->unknown, i);
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (r->created_at / 1000);
+      g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
+      g_autofree char *hash = g_strndup (r->hash ? r->hash : "", 12);
+
+      gtk_grid_attach (self->migrations_grid,
+                       cell (r->name ? r->name : _("(not in this app)"), FALSE), 0, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid, cell (date, FALSE), 1, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid, cell (hash, FALSE), 2, row, 1, 1);
+      gtk_grid_attach (self->migrations_grid, cell (_("unknown"), FALSE), 3, row, 1, 1);
+    }
+}
+
+static void
+restore_clicked_cb (GtkButton          *button,
+                    MwTechnicianWindow *self)
+{
+  const char *path = g_object_get_data (G_OBJECT (button), "backup-path");
+
+  if (self->wizard == NULL)
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self->wizard), "wizard.restore", "s", path);
+  gtk_window_present (GTK_WINDOW (self->wizard));
+}
+
+static void
+fill_backups (MwTechnicianWindow *self)
+{
+  const MwWizardOptions *options = mw_window_get_options (self->wizard);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) backups = mw_backup_list (options->backup_dir, &error);
+  GtkWidget *child;
+  g_autofree char *heading = NULL;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->backups_list))) != NULL)
+    gtk_list_box_remove (self->backups_list, child);
+
+  heading = g_strdup_printf (_("Backups in %s, newest first."), options->backup_dir);
+  gtk_label_set_text (self->backups_label, heading);
+  if (backups == NULL || backups->len == 0)
+    {
+      gtk_list_box_append (self->backups_list,
+                           cell (error ? error->message : _("No backups yet."), FALSE));
+      return;
+    }
+
+  for (guint i = 0; i < backups->len; i++)
+    {
+      MwBackup *b = g_ptr_array_index (backups, i);
+      GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      GtkWidget *button = gtk_button_new_with_label (_("Restore…"));
+      g_autofree char *created = g_date_time_format (b->created, "%Y-%m-%d %H:%M:%S");
+      g_autofree char *file = g_path_get_basename (b->path);
+      g_autofree char *size = g_format_size ((guint64) b->size);
+      g_autofree char *text = NULL;
+      g_autofree char *accessible = NULL;
+
+      text = g_strdup_printf ("%s\n%s · %s · %s %s (%u) · %s · %s", file, created,
+                              mw_backup_reason_to_string (b->reason), _("level"),
+                              b->level_tag ? b->level_tag : _("none"), b->level_count, size,
+                              b->verified ? _("verified")
+                                          : b->problem ? b->problem : _("NOT USABLE"));
+      gtk_box_append (GTK_BOX (row), cell (text, FALSE));
+      gtk_widget_set_hexpand (gtk_widget_get_first_child (row), TRUE);
+      g_object_set_data_full (G_OBJECT (button), "backup-path", g_strdup (b->path), g_free);
+      accessible = g_strdup_printf (_("Restore %s"), file);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      accessible, -1);
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_widget_set_sensitive (button, b->verified);
+      if (!b->verified)
+        gtk_widget_set_tooltip_text (button, _("This backup failed its check and cannot be "
+                                               "restored"));
+      g_signal_connect (button, "clicked", G_CALLBACK (restore_clicked_cb), self);
+      gtk_box_append (GTK_BOX (row), button);
+      gtk_widget_set_margin_top (row, 6);
+      gtk_widget_set_margin_bottom (row, 6);
+      gtk_widget_set_margin_start (row, 6);
+      gtk_widget_set_margin_end (row, 6);
+      gtk_list_box_append (self->backups_list, row);
+    }
+}
+
+static void
+add_fact (GtkGrid    *grid,
+          int         row,
+          const char *name,
+          const char *value)
+{
+  gtk_grid_attach (grid, cell (name, TRUE), 0, row, 1, 1);
+  gtk_grid_attach (grid, cell (value ? value : "—", FALSE), 1, row, 1, 1);
+}
+
+static void
+fill_facts (MwTechnicianWindow *self)
+{
+  const MwWizardOptions *options = mw_window_get_options (self->wizard);
+  MwMigrationSet *set = mw_window_get_set (self->wizard);
+  MwDatabaseFacts *f = self->facts;
+  int row = 0;
+
+  clear_grid (self->facts_grid);
+  add_fact (self->facts_grid, row++, _("Database"), options->database);
+  if (f != NULL)
+    {
+      g_autofree char *size = g_format_size_full ((guint64) MAX (f->size, 0),
+                                                  G_FORMAT_SIZE_LONG_FORMAT);
+      g_autofree char *wal = g_format_size ((guint64) f->wal_size);
+      g_autofree char *page_size = g_strdup_printf ("%" G_GINT64_FORMAT, f->page_size);
+      g_autofree char *pages = g_strdup_printf ("%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+                                                " %s)", f->page_count, f->freelist_count,
+                                                _("free"));
+
+      add_fact (self->facts_grid, row++, _("Size"), f->size >= 0 ? size : NULL);
+      add_fact (self->facts_grid, row++, _("Write-ahead log"), wal);
+      add_fact (self->facts_grid, row++, _("Page size"), f->page_size > 0 ? page_size : NULL);
+      add_fact (self->facts_grid, row++, _("Pages"), f->page_count >= 0 ? pages : NULL);
+      add_fact (self->facts_grid, row++, _("Journal mode"), f->journal_mode);
+      add_fact (self->facts_grid, row++, _("Text encoding"), f->encoding);
+      if (f->error != NULL)
+        add_fact (self->facts_grid, row++, _("Could not read"), f->error);
+    }
+  else
+    add_fact (self->facts_grid, row++, _("Size"), _("reading…"));
+  add_fact (self->facts_grid, row++, _("SQLite version"), sqlite3_libversion ());
+  add_fact (self->facts_grid, row++, _("Wizard version"), PACKAGE_VERSION);
+  add_fact (self->facts_grid, row++, _("Migrations folder"),
+            set ? mw_migration_set_get_folder (set) : _("not found"));
+  add_fact (self->facts_grid, row++, _("Backups folder"), options->backup_dir);
+}
+
+static void
+facts_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(MwTechnicianWindow) self = user_data;
+  MwDatabaseFacts *facts = mw_database_facts_read_finish (result, NULL);
+
+  if (facts == NULL)
+    return;
+  g_clear_pointer (&self->facts, mw_database_facts_free);
+  self->facts = facts;
+  if (self->wizard != NULL)
+    fill_facts (self);
+}
+
+static void
+fill_log (MwTechnicianWindow *self)
+{
+  g_autofree char *log = mw_log_dup_text ();
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->log_view);
+  g_autofree char *current = NULL;
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  current = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  if (g_strcmp0 (current, log) != 0)
+    gtk_text_buffer_set_text (buffer, log, -1);
+}
+
+static gboolean
+log_timeout_cb (gpointer user_data)
+{
+  fill_log (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+integrity_notify_cb (MwProgress         *progress,
+                     GParamSpec         *pspec,
+                     MwTechnicianWindow *self)
+{
+  g_autofree char *message = mw_progress_dup_message (progress);
+
+  gtk_progress_bar_set_fraction (self->integrity_bar, mw_progress_get_fraction (progress));
+  if (message != NULL)
+    gtk_progress_bar_set_text (self->integrity_bar, message);
+}
+
+static void
+integrity_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(MwTechnicianWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *report = mw_integrity_check_finish (result, &error);
+
+  self->checking = FALSE;
+  g_signal_handlers_disconnect_by_func (self->integrity_progress, integrity_notify_cb, self);
+  g_clear_object (&self->integrity_progress);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->integrity_button), TRUE);
+  gtk_progress_bar_set_fraction (self->integrity_bar, 1.0);
+
+  if (error != NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("The full check found a problem: %s"),
+                                               error->message);
+      gtk_progress_bar_set_text (self->integrity_bar, _("Problem found"));
+      gtk_label_set_text (self->integrity_result, text);
+      mw_log_add ("Full integrity check: %s", error->message);
+      return;
+    }
+  gtk_progress_bar_set_text (self->integrity_bar, _("Done"));
+  gtk_label_set_text (self->integrity_result, report);
+  mw_log_add ("Full integrity check: %s", report);
+}
+
+static void
+integrity_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
+
+  if (self->checking || self->wizard == NULL)
+    return;
+  self->checking = TRUE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->integrity_button), FALSE);
+  gtk_label_set_text (self->integrity_result, "");
+  self->integrity_progress = mw_progress_new ();
+  g_signal_connect (self->integrity_progress, "notify", G_CALLBACK (integrity_notify_cb), self);
+  mw_integrity_check_async (mw_window_get_options (self->wizard)->database,
+                            self->integrity_progress, self->cancellable, integrity_cb,
+                            g_object_ref (self));
+}
+
+static void
+copy_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
+  g_autofree char *text = NULL;
+
+  if (self->wizard == NULL)
+    return;
+  text = mw_technician_window_dup_diagnostics (self);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), text);
+  gtk_label_set_text (self->status_label, _("Diagnostics copied to the clipboard."));
+}
+
+static void
+save_response_cb (GtkNativeDialog    *dialog,
+                  int                 response,
+                  MwTechnicianWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        mw_technician_window_save_bundle (self, path, NULL);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *name = g_date_time_format (now, "migration-wizard-support-%Y%m%d-%H%M%S.json");
+
+  dialog = gtk_file_chooser_native_new (_("Save Support Bundle"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+mw_technician_window_dispose (GObject *object)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->log_timeout, g_source_remove);
+  if (self->integrity_progress != NULL)
+    g_signal_handlers_disconnect_by_func (self->integrity_progress, integrity_notify_cb, self);
+  g_clear_object (&self->integrity_progress);
+  if (self->wizard != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->wizard), (gpointer *) &self->wizard);
+  self->wizard = NULL;
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), MW_TYPE_TECHNICIAN_WINDOW);
+
+  G_OBJECT_CLASS (mw_technician_window_parent_class)->dispose (object);
+}
+
+static void
+mw_technician_window_finalize (GObject *object)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (object);
+
+  g_clear_pointer (&self->facts, mw_database_facts_free);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (mw_technician_window_parent_class)->finalize (object);
+}
+
+static void
+mw_technician_window_class_init (MwTechnicianWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = mw_technician_window_dispose;
+  object_class->finalize = mw_technician_window_finalize;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/com/aurswift/MigrationWizard/mw-technician-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, notebook);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, migrations_grid);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, backups_label);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, backups_list);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, facts_grid);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_button);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_bar);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_result);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, log_view);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, close_button);
+
+  gtk_widget_class_install_action (widget_class, "technician.integrity", NULL, integrity_action);
+  gtk_widget_class_install_action (widget_class, "technician.copy", NULL, copy_action);
+  gtk_widget_class_install_action (widget_class, "technician.save", NULL, save_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+mw_technician_window_init (MwTechnicianWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * mw_technician_window_new:
+ * @wizard: the wizard window whose database it describes
+ */
+MwTechnicianWindow *
+mw_technician_window_new (MwWindow *wizard)
+{
+  MwTechnicianWindow *self;
+
+  g_return_val_if_fail (MW_IS_WINDOW (wizard), NULL);
+
+  self = g_object_new (MW_TYPE_TECHNICIAN_WINDOW,
+                       "application", gtk_window_get_application (GTK_WINDOW (wizard)),
+                       NULL);
+  self->wizard = wizard;
+  g_object_add_weak_pointer (G_OBJECT (wizard), (gpointer *) &self->wizard);
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->close_button));
+  self->log_timeout = g_timeout_add_seconds (1, log_timeout_cb, self);
+  mw_technician_window_refresh (self);
+  return self;
+}
+
+/**
+ * mw_technician_window_refresh:
+ *
+ * Reads everything again: the wizard's diagnosis, the backups folder, the
+ * database's facts (in a worker) and the log.
+ */
+void
+mw_technician_window_refresh (MwTechnicianWindow *self)
+{
+  g_return_if_fail (MW_IS_TECHNICIAN_WINDOW (self));
+
+  if (self->wizard == NULL)
+    return;
+  fill_migrations (self);
+  fill_backups (self);
+  fill_facts (self);
+  fill_log (self);
+  mw_database_facts_read_async (mw_window_get_options (self->wizard)->database,
+                                self->cancellable, facts_cb, g_object_ref (self));
+}
+
+/**
+ * mw_technician_window_dup_diagnostics:
+ *
+ * Returns: (transfer full): what [Copy Diagnostics] puts on the clipboard
+ */
+char *
+mw_technician_window_dup_diagnostics (MwTechnicianWindow *self)
+{
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, NULL);
+
+  return mw_support_diagnostics_text (mw_window_get_diagnosis (self->wizard),
+                                      mw_window_get_options (self->wizard), self->facts);
+}
+
+/**
+ * mw_technician_window_save_bundle:
+ *
+ * Writes the support bundle to @path (what [Save Support Bundle…] does once a
+ * file is chosen) and says where in the window's status line.
+ */
+gboolean
+mw_technician_window_save_bundle (MwTechnicianWindow  *self,
+                                  const char          *path,
+                                  GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *log = mw_log_dup_text ();
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, FALSE);
+
+  if (!mw_support_write_bundle (path, mw_window_get_diagnosis (self->wizard),
+                                mw_window_get_options (self->wizard), self->facts, log,
+                                &local_error))
+    {
+      text = g_strdup_printf (_("Could not save the support bundle: %s"), local_error->message);
+      gtk_label_set_text (self->status_label, text);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  text = g_strdup_printf (_("Support bundle saved as %s"), path);
+  gtk_label_set_text (self->status_label, text);
+  mw_log_add ("Support bundle saved as %s", path);
+  return TRUE;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "mw-application.h"
+#include "mw-engine.h"
+
+G_BEGIN_DECLS
+
+#define MW_TYPE_WINDOW (mw_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (MwWindow, mw_window, MW, WINDOW, GtkApplicationWindow)
+
+MwWindow       *mw_window_new             (MwApplication         *application,
+                                           const MwWizardOptions *options);
+void            mw_window_start           (MwWindow              *self);
+const char     *mw_window_get_page        (MwWindow              *self);
+const char     *mw_window_get_problem     (MwWindow              *self);
+const char     *mw_window_get_title_text  (MwWindow              *self);
+GPtrArray      *mw_window_list_buttons    (MwWindow              *self);
+gboolean        mw_window_is_busy         (MwWindow              *self);
+MwDiagnosis    *mw_window_get_diagnosis   (MwWindow              *self);
+MwMigrationSet *mw_window_get_set         (MwWindow              *self);
+const MwWizardOptions *mw_window_get_options (MwWindow           *self);
+
+G_END_DECLS

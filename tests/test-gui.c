@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The wizard window, for real: GTK under Xvfb (dbus-run-session -- xvfb-run -a), real
+ * databases made by the demo generator from the real migrations, in a folder whose
+ * name has a space and non-ASCII letters. For every page and problem, a prepared
+ * database brings the wizard there; the test checks the title and the buttons,
+ * presses them as a person would (the buttons' own actions), and checks the result
+ * on disk and the exit status.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <gtk/gtk.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mw-application.h"
+#include "mw-engine.h"
+#include "mw-resources.h"
+#include "mw-technician-window.h"
+#include "mw-testlib.h"
+#include "mw-window.h"
+
+typedef struct
+{
+  char          *dir;
+  char          *db;
+  char          *backups;
+  char          *migrations;
+  MwApplication *app;
+  MwWindow      *window;     /* (weak) */
+} Fixture;
+
+static const char *demo_db;
+static MwApplication *shared_app;
+static const char *wizard_path;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autofree char *base = mw_test_make_tmp_dir ("gui");
+
+  f->dir = g_build_filename (base, "Kasse Müller", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0755), ==, 0);
+  f->db = g_build_filename (f->dir, "pos_system.db", NULL);
+  f->backups = g_build_filename (f->dir, "backups", NULL);
+  f->migrations = g_strdup (g_getenv ("MW_MIGRATIONS"));
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_autofree char *base = g_path_get_dirname (f->dir);
+
+  if (f->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (f->window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_object (&f->app);
+  if (!g_test_failed ())
+    mw_test_remove_tree (base);
+  g_free (f->dir);
+  g_free (f->db);
+  g_free (f->backups);
+  g_free (f->migrations);
+}
+
+/* A shop database at migration level @level (a tag or a count), a few MB. */
+static void
+make_demo (Fixture *f, const char *level)
+{
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (mw_test_spawn (NULL, &err, demo_db, "-q", "-d", f->db, "-m", f->migrations,
+                                  "-l", level, "-s", "2M", "--journal-mode", "delete", NULL),
+                   ==, 0);
+}
+
+static gboolean
+wait_until (gboolean (*done) (Fixture *f), Fixture *f)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (!done (f))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (2000);
+    }
+  return TRUE;
+}
+
+static gboolean
+settled (Fixture *f)
+{
+  return f->window == NULL ||
+         (!mw_window_is_busy (f->window) &&
+          !g_str_equal (mw_window_get_page (f->window), "checking") &&
+          !g_str_equal (mw_window_get_page (f->window), "working"));
+}
+
+static gboolean
+closed (Fixture *f)
+{
+  return f->window == NULL;
+}
+
+static void
+open_wizard (Fixture *f, gboolean after_update)
+{
+  MwWizardOptions options = {
+    .database = f->db,
+    .migrations = f->migrations,
+    .backup_dir = f->backups,
+    .after_update = after_update,
+  };
+  g_autoptr(GError) error = NULL;
+
+  /* One application per process (its D-Bus object path is unique); each test
+   * has its own window and its own exit status. */
+  if (shared_app == NULL)
+    {
+      shared_app = mw_application_new (&options);
+      g_application_register (G_APPLICATION (shared_app), NULL, &error);
+      g_assert_no_error (error);
+    }
+  f->app = g_object_ref (shared_app);
+  mw_application_set_exit_status (f->app, 1);
+  f->window = mw_window_new (f->app, &options);
+  g_object_add_weak_pointer (G_OBJECT (f->window), (gpointer *) &f->window);
+  if (!after_update)
+    gtk_window_present (GTK_WINDOW (f->window));
+  mw_window_start (f->window);
+  g_assert_true (wait_until (settled, f));
+}
+
+/* The visible page's buttons, as "label" or "label (disabled)", joined by " | ". */
+static char *
+buttons_of (Fixture *f)
+{
+  g_autoptr(GPtrArray) buttons = mw_window_list_buttons (f->window);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkWidget *b = g_ptr_array_index (buttons, i);
+
+      g_string_append_printf (out, "%s%s%s", i ? " | " : "",
+                              gtk_button_get_label (GTK_BUTTON (b)),
+                              gtk_widget_get_sensitive (b) ? "" : " (disabled)");
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+assert_page (Fixture    *f,
+             const char *page,
+             const char *problem,
+             const char *title,
+             const char *buttons)
+{
+  g_autofree char *actual = NULL;
+
+  g_assert_nonnull (f->window);
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, page);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, problem);
+  g_assert_cmpstr (mw_window_get_title_text (f->window), ==, title);
+  actual = buttons_of (f);
+  g_assert_cmpstr (actual, ==, buttons);
+}
+
+/* Presses the visible button labelled @label, as a click would. */
+static void
+press (Fixture *f, const char *label)
+{
+  g_autoptr(GPtrArray) buttons = mw_window_list_buttons (f->window);
+
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkWidget *b = g_ptr_array_index (buttons, i);
+
+      if (g_str_equal (gtk_button_get_label (GTK_BUTTON (b)), label))
+        {
+          g_assert_true (gtk_widget_get_sensitive (b));
+          g_signal_emit_by_name (b, "clicked");
+          g_assert_true (wait_until (settled, f));
+          return;
+        }
+    }
+  g_error ("no button “%s” on page %s", label, mw_window_get_page (f->window));
+}
+
+static int
+exit_status (Fixture *f)
+{
+  return mw_application_get_exit_status (f->app);
+}
+
+static MwDiagnosis *
+diagnose (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwMigrationSet) set = mw_migration_set_load (f->migrations, &error);
+
+  g_assert_no_error (error);
+  return mw_diagnose (f->db, set, NULL);
+}
+
+static guint
+count_entries (const char *dir, const char *prefix, const char *suffix)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, prefix) && (suffix == NULL || g_str_has_suffix (name, suffix)))
+      n++;
+  return n;
+}
+
+static void
+test_update (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autofree char *sales = NULL;
+
+  make_demo (f, "3");
+  sales = mw_test_sql_text (f->db, "SELECT count(*) FROM transactions");
+  open_wizard (f, FALSE);
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+  g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) ==
+                 g_ptr_array_index (mw_window_list_buttons (f->window), 1));
+
+  press (f, "_Update Now");
+  assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+  g_assert_cmpint (exit_status (f), ==, 0);
+
+  after = diagnose (f);
+  g_assert_cmpint (after->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) FROM transactions"), ==, sales);
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 1);
+
+  press (f, "_Close");
+  g_assert_true (wait_until (closed, f));
+}
+
+static void
+test_up_to_date (Fixture *f, gconstpointer data)
+{
+  make_demo (f, "7");
+  open_wizard (f, FALSE);
+  assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+  g_assert_cmpint (exit_status (f), ==, 0);
+  /* An up-to-date start makes no backup. */
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", NULL), ==, 0);
+}
+
+static void
+corrupt (Fixture *f)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (f->db, &contents, &len, NULL));
+  memset (contents + 100, 0x5a, 900);
+  g_assert_true (g_file_set_contents (f->db, contents, len, NULL));
+}
+
+static void
+test_corrupt_cancel (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  make_demo (f, "7");
+  corrupt (f);
+  before = mw_test_file_digest (f->db);
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+
+  /* Escape is Cancel: the wizard stops and leaves everything as it was. */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.cancel", NULL);
+  g_assert_true (wait_until (closed, f));
+  g_assert_cmpint (exit_status (f), ==, 16);
+  after = mw_test_file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 0);
+}
+
+static void
+test_corrupt_fresh (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *kept_digest = NULL;
+
+  make_demo (f, "7");
+  corrupt (f);
+  before = mw_test_file_digest (f->db);
+  open_wizard (f, FALSE);
+
+  /* Confirmation first, saying what is kept; Cancel goes back to the choices. */
+  press (f, "Backup & Start _Fresh");
+  assert_page (f, "problem", "confirm-fresh", "Back Up and Start Fresh?",
+               "_Cancel | Backup & Start _Fresh");
+  press (f, "_Cancel");
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+  g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 0);
+
+  press (f, "Backup & Start _Fresh");
+  press (f, "Backup & Start _Fresh");
+  assert_page (f, "done", NULL, "A new database was started", "Check _Again | _Close");
+  g_assert_cmpint (exit_status (f), ==, 0);
+
+  /* The damaged file is kept aside, byte for byte; the new one is fully migrated. */
+  g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 1);
+  {
+    g_autoptr(GDir) d = g_dir_open (f->dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "pos_system.db.old."))
+        kept = g_build_filename (f->dir, name, NULL);
+  }
+  kept_digest = mw_test_file_digest (kept);
+  g_assert_cmpstr (kept_digest, ==, before);
+  after = diagnose (f);
+  g_assert_cmpint (after->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM transactions"), ==, 0);
+
+  press (f, "Check _Again");
+  assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+}
+
+static void
+test_hash_mismatch_restore (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *sales = NULL;
+  g_autofree char *folder = g_build_filename (f->dir, "migrations", NULL);
+  g_autofree char *copy_cmd = g_strdup_printf ("cp -r '%s/.' '%s/'", f->migrations, folder);
+  g_autofree char *first = NULL;
+  g_autoptr(MwDiagnosis) after = NULL;
+
+  make_demo (f, "7");
+  sales = mw_test_sql_text (f->db, "SELECT count(*) FROM transactions");
+  g_assert_cmpint (mw_test_spawn (&out, NULL, wizard_path, "backup", "--reason", "pre-migration",
+                                  "--database", f->db, "--backup-dir", f->backups,
+                                  "--migrations", f->migrations, NULL), ==, 0);
+  /* Sales after the backup, then the app's files changed under it. */
+  mw_test_sql_exec (f->db, "DELETE FROM transaction_items; DELETE FROM transactions");
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "sh", "-c", copy_cmd, NULL), ==, 0);
+  first = g_build_filename (folder, "0001_add_product_barcode.sql", NULL);
+  if (!g_file_test (first, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(GDir) d = g_dir_open (folder, 0, NULL);
+      const char *name;
+
+      g_clear_pointer (&first, g_free);
+      while ((name = g_dir_read_name (d)) != NULL)
+        if (g_str_has_prefix (name, "0001_") && g_str_has_suffix (name, ".sql"))
+          first = g_build_filename (folder, name, NULL);
+    }
+  {
+    g_autofree char *text = NULL;
+    g_autofree char *changed = NULL;
+
+    g_assert_true (g_file_get_contents (first, &text, NULL, NULL));
+    changed = g_strconcat (text, "\n-- changed after release\n", NULL);
+    g_assert_true (g_file_set_contents (first, changed, -1, NULL));
+  }
+  g_free (f->migrations);
+  f->migrations = g_strdup (folder);
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "hash-mismatch", "Database Updates Changed",
+               "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+
+  press (f, "_Restore from Backup");
+  assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");
+  press (f, "_Restore");
+  assert_page (f, "done", NULL, "The backup was restored", "Check _Again | _Close");
+  g_assert_cmpint (exit_status (f), ==, 0);
+
+  /* The backup's sales are back; the database as it was is kept aside. */
+  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) FROM transactions"), ==, sales);
+  g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 1);
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 2);
+  after = diagnose (f);
+  g_assert_cmpint (after->state, ==, MW_STATE_HASH_MISMATCH);
+}
+
+static void
+test_incompatible (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+
+  /* Tables, but no history of updates. */
+  mw_test_sql_exec (f->db, "CREATE TABLE products (id text PRIMARY KEY, name text);"
+                           "INSERT INTO products VALUES ('p1', 'Tea')");
+  before = mw_test_file_digest (f->db);
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "incompatible", "Incompatible Database Detected",
+               "Backup & Start _Fresh | _Cancel");
+  g_assert_cmpint (exit_status (f), ==, 13);
+  press (f, "_Cancel");
+  g_assert_true (wait_until (closed, f));
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+static void
+test_not_a_database (Fixture *f, gconstpointer data)
+{
+  mw_test_write_file (f->db, "This is a spreadsheet, not a database.\n");
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "incompatible", "Incompatible Database Detected",
+               "Backup & Start _Fresh | _Cancel");
+  g_assert_cmpint (exit_status (f), ==, 17);
+}
+
+static void
+test_newer (Fixture *f, gconstpointer data)
+{
+  make_demo (f, "7");
+  mw_test_sql_exec (f->db, "INSERT INTO __drizzle_migrations (hash, created_at) "
+                           "VALUES ('feedface', 1900000000000)");
+  open_wizard (f, FALSE);
+  /* Nothing offered that could harm it: only Quit. */
+  assert_page (f, "problem", "newer", "Cannot Open Database", "_Quit");
+  g_assert_cmpint (exit_status (f), ==, 10);
+  press (f, "_Quit");
+  g_assert_true (wait_until (closed, f));
+}
+
+static void
+test_locked (Fixture *f, gconstpointer data)
+{
+  sqlite3 *holder;
+
+  make_demo (f, "3");
+  holder = mw_test_hold_write_lock (f->db, "UPDATE products SET name = name");
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "locked", "Database Locked", "_Cancel | _Try Again");
+  g_assert_cmpint (exit_status (f), ==, 14);
+
+  /* The POS closes; Try Again finds the database free. */
+  mw_test_release_lock (holder);
+  press (f, "_Try Again");
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+}
+
+static void
+test_no_migrations (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+
+  make_demo (f, "7");
+  before = mw_test_file_digest (f->db);
+  g_free (f->migrations);
+  f->migrations = g_build_filename (f->dir, "no such folder", NULL);
+  open_wizard (f, FALSE);
+  /* A packaging fault: never "start fresh". */
+  assert_page (f, "problem", "installation", "The App's Installation Is Incomplete", "_Quit");
+  g_assert_cmpint (exit_status (f), ==, 19);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+static void
+test_migration_failed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *folder = g_build_filename (f->dir, "migrations", NULL);
+  g_autofree char *before = NULL;
+  const MwTestMigration broken[] = {
+    { "0000_init", 1700000000000, "CREATE TABLE items (id text PRIMARY KEY, name text);" },
+    { "0001_more", 1700000100000, "ALTER TABLE items ADD COLUMN price integer;" },
+    { "0002_bad", 1700000200000,
+      "CREATE INDEX items_by_price ON items (price);\n--> statement-breakpoint\n"
+      "INSERT INTO no_such_table VALUES (1);" },
+    { NULL }
+  };
+
+  mw_test_write_migrations (folder, broken);
+  g_free (f->migrations);
+  f->migrations = g_strdup (folder);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, wizard_path, "migrate", "--to", "0000_init",
+                                  "--database", f->db, "--migrations", folder, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO items VALUES ('a', 'Tea')");
+  before = mw_test_dump_database (f->db);
+
+  open_wizard (f, FALSE);
+  press (f, "_Update Now");
+  assert_page (f, "problem", "migration-failed", "Database Migration Failed",
+               "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+  g_assert_cmpint (exit_status (f), ==, 21);
+  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+
+  /* Cancel always stops and leaves everything as it was. */
+  press (f, "_Cancel");
+  g_assert_true (wait_until (closed, f));
+  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+}
+
+static GtkWindow *
+find_technician_window (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (MW_IS_TECHNICIAN_WINDOW (w))
+        return w;
+    }
+  return NULL;
+}
+
+static void
+collect_labelled (GtkWidget *widget, const char *label, GPtrArray *found)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      if (GTK_IS_BUTTON (c) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (c)), label) == 0)
+        g_ptr_array_add (found, c);
+      collect_labelled (c, label, found);
+    }
+}
+
+static void
+test_technician (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *bundle = g_build_filename (f->dir, "support bundle.json", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GPtrArray) restore_buttons = g_ptr_array_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  GtkWindow *tech;
+  JsonObject *root;
+
+  make_demo (f, "3");
+  g_assert_cmpint (mw_test_spawn (&out, NULL, wizard_path, "backup", "--database", f->db,
+                                  "--backup-dir", f->backups, "--migrations", f->migrations,
+                                  NULL), ==, 0);
+  open_wizard (f, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
+  tech = find_technician_window ();
+  g_assert_nonnull (tech);
+
+  /* Diagnostics: state, every migration with its status, the database's facts. */
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (10000);
+  text = mw_technician_window_dup_diagnostics (MW_TECHNICIAN_WINDOW (tech));
+  g_assert_nonnull (strstr (text, "State: pending"));
+  g_assert_nonnull (strstr (text, "0000_initial_schema"));
+  g_assert_nonnull (strstr (text, " applied"));
+  g_assert_nonnull (strstr (text, " pending"));
+  g_assert_nonnull (strstr (text, "Journal mode: delete"));
+
+  /* The support bundle: one JSON file, secrets in the log redacted. */
+  mw_log_add ("Failed statement: UPDATE users SET password_hash = "
+              "'$2b$10$abcdefghijklmnopqrstuuZ8WfQ1mYpQmX0Yd1nE8sQxQy2mZ3a4b' WHERE id = 1; "
+              "licence key ABCDE-12345-FGHIJ-67890");
+  g_assert_true (mw_technician_window_save_bundle (MW_TECHNICIAN_WINDOW (tech), bundle, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (bundle, &contents, NULL, NULL));
+  g_assert_null (strstr (contents, "$2b$10$"));
+  g_assert_null (strstr (contents, "ABCDE-12345"));
+  g_assert_nonnull (strstr (contents, "[redacted]"));
+  g_assert_true (json_parser_load_from_data (parser, contents, -1, &error));
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (root, "diagnosis"),
+                                                  "state"), ==, "pending");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "backups")), ==, 1);
+
+  /* Each backup has a Restore button that goes through the wizard's confirmation. */
+  collect_labelled (GTK_WIDGET (tech), "Restore…", restore_buttons);
+  g_assert_cmpuint (restore_buttons->len, ==, 1);
+  g_signal_emit_by_name (g_ptr_array_index (restore_buttons, 0), "clicked");
+  g_assert_true (wait_until (settled, f));
+  assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");
+  press (f, "_Cancel");
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+}
+
+static void
+waited_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* The real program, as a launcher starts it after an update. Returns its exit
+ * status, or -1 when it was still running (a window waiting for a person) after
+ * @seconds and had to be stopped. */
+static int
+run_after_update (Fixture *f, const char *marker, guint seconds)
+{
+  g_autofree char *then = g_strdup_printf ("touch '%s'", marker);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  gboolean done = FALSE;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, wizard_path, "--after-update",
+                           "--then-run", then, "--database", f->db, "--migrations",
+                           f->migrations, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (proc, NULL, waited_cb, &done);
+  while (!done && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (10000);
+  if (!done)
+    {
+      g_subprocess_force_exit (proc);
+      while (!done)
+        g_main_context_iteration (NULL, TRUE);
+      return -1;
+    }
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  return g_subprocess_get_exit_status (proc);
+}
+
+static void
+test_after_update (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "pos started", NULL);
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autofree char *before = NULL;
+
+  /* Up to date: no window, exit 0 at once, then the POS. */
+  make_demo (f, "7");
+  g_assert_cmpint (run_after_update (f, marker, 60), ==, 0);
+  for (int i = 0; i < 100 && !g_file_test (marker, G_FILE_TEST_EXISTS); i++)
+    g_usleep (20000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", NULL), ==, 0);
+
+  /* Updates to apply: applied with a backup, the window closes itself, the POS starts. */
+  g_unlink (marker);
+  g_unlink (f->db);
+  make_demo (f, "3");
+  g_assert_cmpint (run_after_update (f, marker, 60), ==, 0);
+  for (int i = 0; i < 100 && !g_file_test (marker, G_FILE_TEST_EXISTS); i++)
+    g_usleep (20000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  after = diagnose (f);
+  g_assert_cmpint (after->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 1);
+
+  /* A problem: the window stays open for a person; the POS is not started. */
+  g_unlink (marker);
+  corrupt (f);
+  before = mw_test_file_digest (f->db);
+  g_assert_cmpint (run_after_update (f, marker, 4), ==, -1);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+static void
+test_after_update_in_process (Fixture *f, gconstpointer data)
+{
+  /* In after-update mode a problem is shown, never skipped. */
+  make_demo (f, "7");
+  corrupt (f);
+  open_wizard (f, TRUE);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+}
+
+static void
+test_second_wizard_refused (Fixture *f, gconstpointer data)
+{
+  g_autofree char *lock_path = g_strconcat (f->db, ".mw-lock", NULL);
+  g_autofree char *script = g_strdup_printf (
+    "import fcntl, sys, time\n"
+    "f = open(sys.argv[1], 'a')\n"
+    "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "time.sleep(120)\n");
+  g_autoptr(GSubprocess) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autofree char *before = NULL;
+
+  make_demo (f, "3");
+  before = mw_test_file_digest (f->db);
+  /* Another wizard (a process of its own) holds the database's instance lock. */
+  other = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "python3", "-c", script,
+                            lock_path, NULL);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (other));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_cmpstr (line, ==, "held");
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "already-running", "Migration Wizard Is Already Running", "_Quit");
+  g_assert_cmpint (exit_status (f), ==, 14);
+  g_subprocess_force_exit (other);
+  g_subprocess_wait (other, NULL, NULL);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  demo_db = g_getenv ("MW_DEMO_DB");
+  wizard_path = g_getenv ("MW_CLI");
+  if (demo_db == NULL || wizard_path == NULL || g_getenv ("MW_MIGRATIONS") == NULL)
+    g_error ("MW_DEMO_DB, MW_CLI and MW_MIGRATIONS must be set (meson test sets them)");
+
+  if (!gtk_init_check ())
+    {
+      g_printerr ("no display: run under dbus-run-session -- xvfb-run -a\n");
+      return 77;
+    }
+  mw_register_resource ();
+
+#define ADD(name, func) \
+  g_test_add ("/mw/gui/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("update/applies-with-backup", test_update);
+  ADD ("up-to-date/no-backup", test_up_to_date);
+  ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
+  ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);
+  ADD ("hash-mismatch/restore-from-backup", test_hash_mismatch_restore);
+  ADD ("incompatible/untracked", test_incompatible);
+  ADD ("incompatible/not-a-database", test_not_a_database);
+  ADD ("newer/only-quit", test_newer);
+  ADD ("locked/try-again", test_locked);
+  ADD ("installation/no-migrations", test_no_migrations);
+  ADD ("migration-failed/rolled-back", test_migration_failed);
+  ADD ("technician/diagnostics-bundle-restore", test_technician);
+  ADD ("after-update/program", test_after_update);
+  ADD ("after-update/problem-is-shown", test_after_update_in_process);
+  ADD ("second-wizard-is-refused", test_second_wizard_refused);
+#undef ADD
+
+  return g_test_run ();
+}
