@@ -125,3 +125,7 @@ bw = ms(backup["migration-wizard"]); bc = ms(backup["cp"]); bs = ms(backup["sqli
 print(f"| verified backup vs cp | {bw:.0f} ms | {bc:.0f} ms | {bw/bc:.2f}× | ≤ 2× | |")
 print(f"| verified backup vs sqlite3 .backup | {bw:.0f} ms | {bs:.0f} ms | {bw/bs:.2f}× | | |")
 PY
+
+# The wizard window: main-loop stalls while migrating, launch to first frame.
+echo "== the wizard window ==" >&2
+"$top/bench/gui.sh" | tee -a "$results"

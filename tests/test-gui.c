@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -191,6 +192,55 @@ press (Fixture *f, const char *label)
   g_error ("no button “%s” on page %s", label, mw_window_get_page (f->window));
 }
 
+/* With MW_SCREENSHOTS=DIR (tools/screenshots.sh), saves what the window shows as
+ * DIR/NAME.png: the screenshots in the README are the tests' own pages. */
+static void
+screenshot_window (GtkWidget *widget, const char *name)
+{
+  const char *dir = g_getenv ("MW_SCREENSHOTS");
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GtkSnapshot *snapshot;
+  int width, height;
+
+  if (dir == NULL)
+    return;
+  for (int i = 0; i < 30; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  file = g_strconcat (name, ".png", NULL);
+  path = g_build_filename (dir, file, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+static void
+screenshot (Fixture *f, const char *name)
+{
+  screenshot_window (GTK_WIDGET (f->window), name);
+}
+
+#define mw_test_assert_contains(text, part) \
+  G_STMT_START { \
+    const char *text_ = (text); \
+    if (strstr (text_, (part)) == NULL) \
+      g_error ("“%s” does not contain “%s”", text_, (part)); \
+  } G_STMT_END
+
 static int
 exit_status (Fixture *f)
 {
@@ -230,11 +280,13 @@ test_update (Fixture *f, gconstpointer data)
   sales = mw_test_sql_text (f->db, "SELECT count(*) FROM transactions");
   open_wizard (f, FALSE);
   assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+  screenshot (f, "ready");
   g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) ==
                  g_ptr_array_index (mw_window_list_buttons (f->window), 1));
 
   press (f, "_Update Now");
   assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+  screenshot (f, "done");
   g_assert_cmpint (exit_status (f), ==, 0);
 
   after = diagnose (f);
@@ -280,6 +332,7 @@ test_corrupt_cancel (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
                "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+  screenshot (f, "corrupt");
 
   /* Escape is Cancel: the wizard stops and leaves everything as it was. */
   gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.cancel", NULL);
@@ -307,6 +360,7 @@ test_corrupt_fresh (Fixture *f, gconstpointer data)
   press (f, "Backup & Start _Fresh");
   assert_page (f, "problem", "confirm-fresh", "Back Up and Start Fresh?",
                "_Cancel | Backup & Start _Fresh");
+  screenshot (f, "confirm-fresh");
   press (f, "_Cancel");
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
                "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
@@ -381,9 +435,11 @@ test_hash_mismatch_restore (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   assert_page (f, "problem", "hash-mismatch", "Database Updates Changed",
                "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+  screenshot (f, "hash-mismatch");
 
   press (f, "_Restore from Backup");
   assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");
+  screenshot (f, "confirm-restore");
   press (f, "_Restore");
   assert_page (f, "done", NULL, "The backup was restored", "Check _Again | _Close");
   g_assert_cmpint (exit_status (f), ==, 0);
@@ -408,6 +464,7 @@ test_incompatible (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   assert_page (f, "problem", "incompatible", "Incompatible Database Detected",
                "Backup & Start _Fresh | _Cancel");
+  screenshot (f, "incompatible");
   g_assert_cmpint (exit_status (f), ==, 13);
   press (f, "_Cancel");
   g_assert_true (wait_until (closed, f));
@@ -433,6 +490,7 @@ test_newer (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   /* Nothing offered that could harm it: only Quit. */
   assert_page (f, "problem", "newer", "Cannot Open Database", "_Quit");
+  screenshot (f, "newer");
   g_assert_cmpint (exit_status (f), ==, 10);
   press (f, "_Quit");
   g_assert_true (wait_until (closed, f));
@@ -447,6 +505,7 @@ test_locked (Fixture *f, gconstpointer data)
   holder = mw_test_hold_write_lock (f->db, "UPDATE products SET name = name");
   open_wizard (f, FALSE);
   assert_page (f, "problem", "locked", "Database Locked", "_Cancel | _Try Again");
+  screenshot (f, "locked");
   g_assert_cmpint (exit_status (f), ==, 14);
 
   /* The POS closes; Try Again finds the database free. */
@@ -467,6 +526,7 @@ test_no_migrations (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   /* A packaging fault: never "start fresh". */
   assert_page (f, "problem", "installation", "The App's Installation Is Incomplete", "_Quit");
+  screenshot (f, "installation");
   g_assert_cmpint (exit_status (f), ==, 19);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
@@ -497,6 +557,7 @@ test_migration_failed (Fixture *f, gconstpointer data)
   press (f, "_Update Now");
   assert_page (f, "problem", "migration-failed", "Database Migration Failed",
                "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+  screenshot (f, "migration-failed");
   g_assert_cmpint (exit_status (f), ==, 21);
   g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
 
@@ -504,6 +565,98 @@ test_migration_failed (Fixture *f, gconstpointer data)
   press (f, "_Cancel");
   g_assert_true (wait_until (closed, f));
   g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+}
+
+static gboolean
+working (Fixture *f)
+{
+  return g_str_equal (mw_window_get_page (f->window), "working") &&
+         g_str_has_prefix (mw_window_get_phase_text (f->window), "Applying update 1 of 1: 0001_slow");
+}
+
+static void
+test_cancel_update (Fixture *f, gconstpointer data)
+{
+  g_autofree char *folder = g_build_filename (f->dir, "migrations", NULL);
+  g_autofree char *before = NULL;
+  g_autoptr(GPtrArray) buttons = NULL;
+  const MwTestMigration slow[] = {
+    { "0000_init", 1700000000000, "CREATE TABLE items (id text PRIMARY KEY, name text);" },
+    { "0001_slow", 1700000100000,
+      "CREATE TABLE tally AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+      "WHERE x < 2000000000) SELECT count(*) AS n FROM c;" },
+    { NULL }
+  };
+
+  mw_test_write_migrations (folder, slow);
+  g_free (f->migrations);
+  f->migrations = g_strdup (folder);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, wizard_path, "migrate", "--to", "0000_init",
+                                  "--database", f->db, "--migrations", folder, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO items VALUES ('a', 'keep me')");
+  before = mw_test_dump_database (f->db);
+
+  open_wizard (f, FALSE);
+  buttons = mw_window_list_buttons (f->window);
+  g_signal_emit_by_name (g_ptr_array_index (buttons, 1), "clicked");   /* Update Now */
+  g_assert_true (wait_until (working, f));
+  assert_page (f, "working", NULL, "Updating the database", "_Cancel");
+  screenshot (f, "working");
+
+  press (f, "_Cancel");
+  assert_page (f, "problem", "cancelled", "Update Cancelled", "_Close | _Try Again");
+  g_assert_cmpint (exit_status (f), ==, 23);
+  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+}
+
+/* A real small disk: an 8 MB tmpfs, mounted in this test's private mount namespace
+ * (main() re-runs the test program under unshare -m when it can). */
+static void
+test_no_space (Fixture *f, gconstpointer data)
+{
+  g_autofree char *small = g_build_filename (f->dir, "small disk", NULL);
+  g_autofree char *source = g_strdup (f->db);
+  g_autofree char *before = NULL;
+
+  if (g_getenv ("MW_GUI_PRIVATE_MOUNTS") == NULL)
+    {
+      g_test_skip ("needs root and unshare(1) to mount a small disk");
+      return;
+    }
+  /* A shop database without its months of sales (the demo's are bigger than the disk). */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MwMigrationSet) set = mw_migration_set_load (f->migrations, &error);
+    g_autoptr(MwMigrator) migrator = NULL;
+
+    g_assert_no_error (error);
+    migrator = mw_migrator_new (f->db, set);
+    mw_migrator_set_target (migrator, mw_migration_set_get_migration (set, 2)->tag);
+    mw_migrator_set_backup (migrator, FALSE, NULL);
+    g_assert_true (mw_migrator_run (migrator, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (g_mkdir_with_parents (small, 0755), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs",
+                                  small, NULL), ==, 0);
+  g_free (f->db);
+  f->db = g_build_filename (small, "pos_system.db", NULL);
+  g_free (f->backups);
+  f->backups = g_build_filename (small, "backups", NULL);
+  g_assert_true (g_rename (source, f->db) == 0 ||
+                 mw_test_spawn (NULL, NULL, "mv", source, f->db, NULL) == 0);
+  before = mw_test_file_digest (f->db);
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "no-space", "Not Enough Disk Space", "_Quit | _Try Again");
+  screenshot (f, "no-space");
+  g_assert_cmpint (exit_status (f), ==, 15);
+  press (f, "_Try Again");
+  assert_page (f, "problem", "no-space", "Not Enough Disk Space", "_Quit | _Try Again");
+  press (f, "_Quit");
+  g_assert_true (wait_until (closed, f));
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  mw_test_spawn (NULL, NULL, "umount", small, NULL);
 }
 
 static GtkWindow *
@@ -553,6 +706,7 @@ test_technician (Fixture *f, gconstpointer data)
   gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
   tech = find_technician_window ();
   g_assert_nonnull (tech);
+  screenshot_window (GTK_WIDGET (tech), "technician");
 
   /* Diagnostics: state, every migration with its status, the database's facts. */
   for (int i = 0; i < 50; i++)
@@ -563,6 +717,19 @@ test_technician (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, " applied"));
   g_assert_nonnull (strstr (text, " pending"));
   g_assert_nonnull (strstr (text, "Journal mode: delete"));
+
+  /* The full integrity check, on demand, with its result in words. */
+  gtk_widget_activate_action (GTK_WIDGET (tech), "technician.integrity", NULL);
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while (*mw_technician_window_get_integrity_result (MW_TECHNICIAN_WINDOW (tech)) == '\0' &&
+           g_get_monotonic_time () < deadline)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (5000);
+  }
+  mw_test_assert_contains (mw_technician_window_get_integrity_result (MW_TECHNICIAN_WINDOW (tech)),
+                           "Every page and index is sound");
 
   /* The support bundle: one JSON file, secrets in the log redacted. */
   mw_log_add ("Failed statement: UPDATE users SET password_hash = "
@@ -713,6 +880,24 @@ test_second_wizard_refused (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  /* As root, run in a private mount namespace, so a test can mount a small disk
+   * without touching the machine's mounts. */
+  if (g_getenv ("MW_GUI_PRIVATE_MOUNTS") == NULL && geteuid () == 0 &&
+      g_find_program_in_path ("unshare") != NULL &&
+      mw_test_spawn (NULL, NULL, "unshare", "-m", "true", NULL) == 0)
+    {
+      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto(GStrv) args = NULL;
+
+      g_setenv ("MW_GUI_PRIVATE_MOUNTS", "1", TRUE);
+      g_strv_builder_add_many (builder, "unshare", "-m", "--propagation", "private", NULL);
+      for (int i = 0; i < argc; i++)
+        g_strv_builder_add (builder, argv[i]);
+      args = g_strv_builder_end (builder);
+      execvp ("unshare", args);
+      g_unsetenv ("MW_GUI_PRIVATE_MOUNTS");
+    }
+
   g_test_init (&argc, &argv, NULL);
 
   demo_db = g_getenv ("MW_DEMO_DB");
@@ -740,6 +925,8 @@ main (int argc, char **argv)
   ADD ("locked/try-again", test_locked);
   ADD ("installation/no-migrations", test_no_migrations);
   ADD ("migration-failed/rolled-back", test_migration_failed);
+  ADD ("update/cancel-rolls-back", test_cancel_update);
+  ADD ("no-space/try-again-and-quit", test_no_space);
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);
   ADD ("after-update/problem-is-shown", test_after_update_in_process);

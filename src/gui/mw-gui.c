@@ -18,6 +18,67 @@
  * front doing the same job: `migrate` after an update, else `status`.
  */
 
+/* Measurements for bench/ (MW_BENCH=1): the time from the start of the process to
+ * the first frame drawn, and the main loop's longest stall (the longest gap between
+ * two runs of a 1 ms timer) while the window is up. Printed on stderr at exit. */
+
+static gint64 bench_started_us;
+static gint64 bench_first_frame_us;
+static gint64 bench_last_tick_us;
+static gint64 bench_longest_stall_us;
+
+static gboolean
+bench_tick_cb (gpointer user_data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (bench_last_tick_us != 0 && now - bench_last_tick_us > bench_longest_stall_us)
+    bench_longest_stall_us = now - bench_last_tick_us;
+  bench_last_tick_us = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+bench_after_paint_cb (GdkFrameClock *clock,
+                      gpointer       user_data)
+{
+  if (bench_first_frame_us != 0)
+    return;
+  bench_first_frame_us = g_get_monotonic_time ();
+  g_timeout_add (1, bench_tick_cb, NULL);
+  if (g_getenv ("MW_BENCH_QUIT_AFTER_FIRST_FRAME") != NULL)
+    g_application_quit (g_application_get_default ());
+}
+
+static void
+bench_window_mapped_cb (GtkWidget *widget,
+                        gpointer   user_data)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+
+  if (clock != NULL)
+    g_signal_connect (clock, "after-paint", G_CALLBACK (bench_after_paint_cb), NULL);
+}
+
+static void
+bench_window_added_cb (GtkApplication *app,
+                       GtkWindow      *window,
+                       gpointer        user_data)
+{
+  g_signal_connect (window, "map", G_CALLBACK (bench_window_mapped_cb), NULL);
+}
+
+static void
+bench_report (void)
+{
+  if (bench_first_frame_us != 0)
+    g_printerr ("bench: first-frame-ms %.1f\nbench: longest-stall-ms %.1f\n",
+                (bench_first_frame_us - bench_started_us) / 1000.0,
+                bench_longest_stall_us / 1000.0);
+  else
+    g_printerr ("bench: no frame drawn\n");
+}
+
 static int
 run_headless (const MwWizardOptions *options,
               const char            *config_path)
@@ -86,6 +147,7 @@ mw_gui_run (int    argc,
   int busy_timeout = 0;
   gboolean version = FALSE;
   char *app_argv[2] = { argv[0], NULL };
+  gboolean bench = g_getenv ("MW_BENCH") != NULL;
   int status;
   GOptionEntry entries[] = {
     { "after-update", 0, 0, G_OPTION_ARG_NONE, &options.after_update,
@@ -108,6 +170,7 @@ mw_gui_run (int    argc,
     { NULL }
   };
 
+  bench_started_us = g_get_monotonic_time ();
   context = g_option_context_new (N_("- bring the AurSwift POS database up to date"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
@@ -156,8 +219,12 @@ mw_gui_run (int    argc,
   mw_register_resource ();
   mw_log_install ();
   app = mw_application_new (&options);
+  if (bench)
+    g_signal_connect (app, "window-added", G_CALLBACK (bench_window_added_cb), NULL);
   g_application_run (G_APPLICATION (app), 1, app_argv);
   status = mw_application_get_exit_status (app);
+  if (bench)
+    bench_report ();
 
 out:
   g_free (options.database);

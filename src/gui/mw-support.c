@@ -201,13 +201,14 @@ integrity_thread (GTask        *task,
     mw_progress_update (data->progress, 0.0, _("Checking every page and index"));
 
   rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(100)", -1, &stmt, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      const char *line = (const char *) sqlite3_column_text (stmt, 0);
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        const char *line = (const char *) sqlite3_column_text (stmt, 0);
 
-      if (g_strcmp0 (line, "ok") != 0)
-        g_string_append_printf (problems, "%s\n", line);
-    }
+        if (g_strcmp0 (line, "ok") != 0)
+          g_string_append_printf (problems, "%s\n", line);
+      }
   sqlite3_finalize (stmt);
   stmt = NULL;
   if (rc != SQLITE_DONE)
@@ -216,8 +217,9 @@ integrity_thread (GTask        *task,
   if (data->progress != NULL)
     mw_progress_update (data->progress, 0.95, _("Checking the links between tables"));
   rc = sqlite3_prepare_v2 (db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    n_fk++;
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      n_fk++;
   sqlite3_finalize (stmt);
   stmt = NULL;
   if (rc != SQLITE_DONE)

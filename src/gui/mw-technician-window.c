@@ -538,3 +538,15 @@ mw_technician_window_save_bundle (MwTechnicianWindow  *self,
   mw_log_add ("Support bundle saved as %s", path);
   return TRUE;
 }
+
+/**
+ * mw_technician_window_get_integrity_result:
+ *
+ * Returns: what the last full integrity check found ("" before one finished)
+ */
+const char *
+mw_technician_window_get_integrity_result (MwTechnicianWindow *self)
+{
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self), NULL);
+  return self->checking ? "" : gtk_label_get_text (self->integrity_result);
+}

@@ -282,6 +282,9 @@ show_page (MwWindow   *self,
   gtk_window_set_default_widget (GTK_WINDOW (self), default_widget);
   if (default_widget != NULL)
     gtk_widget_grab_focus (default_widget);
+  /* A selectable label that takes the focus selects all its text: not wanted. */
+  gtk_label_select_region (self->done_text, 0, 0);
+  gtk_label_select_region (self->checking_text, 0, 0);
   if (self->technician != NULL)
     mw_technician_window_refresh (MW_TECHNICIAN_WINDOW (self->technician));
 }
@@ -1075,7 +1078,7 @@ restore_action (GtkWidget  *widget,
 
   folder = g_path_get_dirname (backup->path);
   file = g_path_get_basename (backup->path);
-  created = g_date_time_format (backup->created, "%x %X");
+  created = g_date_time_format (backup->created, "%Y-%m-%d %H:%M:%S");
   text = g_strdup_printf (_("The backup %s (made %s, in the folder %s) will replace the "
                             "database.\n\nThe current database is not deleted: it is backed "
                             "up and kept as %s.old.<date-time> in the folder %s. Anything "
@@ -1425,6 +1428,18 @@ mw_window_get_title_text (MwWindow *self)
   if (g_str_equal (page, "done"))
     return gtk_label_get_text (self->done_title);
   return gtk_label_get_text (self->problem_title);
+}
+
+/**
+ * mw_window_get_phase_text:
+ *
+ * Returns: what the working page says is happening ("Applying update 3 of 7: …")
+ */
+const char *
+mw_window_get_phase_text (MwWindow *self)
+{
+  g_return_val_if_fail (MW_IS_WINDOW (self), NULL);
+  return gtk_label_get_text (self->work_phase);
 }
 
 static void

@@ -18,6 +18,7 @@ void            mw_window_start           (MwWindow              *self);
 const char     *mw_window_get_page        (MwWindow              *self);
 const char     *mw_window_get_problem     (MwWindow              *self);
 const char     *mw_window_get_title_text  (MwWindow              *self);
+const char     *mw_window_get_phase_text  (MwWindow              *self);
 GPtrArray      *mw_window_list_buttons    (MwWindow              *self);
 gboolean        mw_window_is_busy         (MwWindow              *self);
 MwDiagnosis    *mw_window_get_diagnosis   (MwWindow              *self);
