@@ -281,6 +281,21 @@ test_update (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
   screenshot (f, "ready");
+
+  /* The system's dark style and a larger text size (1.5×) apply as they are. */
+  if (g_getenv ("MW_SCREENSHOTS") != NULL)
+    {
+      GtkSettings *settings = gtk_settings_get_default ();
+      int dpi = 0;
+
+      g_object_get (settings, "gtk-xft-dpi", &dpi, NULL);
+      g_object_set (settings, "gtk-application-prefer-dark-theme", TRUE, NULL);
+      screenshot (f, "ready-dark");
+      g_object_set (settings, "gtk-application-prefer-dark-theme", FALSE,
+                    "gtk-xft-dpi", 96 * 1024 * 3 / 2, NULL);
+      screenshot (f, "ready-large-text");
+      g_object_set (settings, "gtk-xft-dpi", dpi > 0 ? dpi : 96 * 1024, NULL);
+    }
   g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) ==
                  g_ptr_array_index (mw_window_list_buttons (f->window), 1));
 

@@ -1235,8 +1235,7 @@ mw_window_dispose (GObject *object)
   if (self->progress != NULL)
     g_signal_handlers_disconnect_by_func (self->progress, progress_notify_cb, self);
   g_clear_pointer (&self->lock, mw_instance_lock_release);
-
-  gtk_widget_dispose_template (GTK_WIDGET (self), MW_TYPE_WINDOW);
+  /* GtkWindow disposes its child (the template's stack) itself. */
 
   G_OBJECT_CLASS (mw_window_parent_class)->dispose (object);
 }
