@@ -4,14 +4,46 @@
 
 #include <locale.h>
 #include <glib/gi18n.h>
+#include <gmodule.h>
 
 #include "mw-cli.h"
-#include "mw-gui.h"
+
+typedef int (*MwGuiRunFunc) (int argc, char **argv);
+
+/* Where the wizard window's module is: beside the program in a build tree
+ * (src/gui/), else where it is installed. */
+static GModule *
+open_gui_module (GString *tried)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self ? g_path_get_dirname (self) : NULL;
+  g_autofree char *beside = dir ? g_build_filename (dir, "gui", NULL) : NULL;
+  const char *folders[] = { beside, MW_PKGLIBDIR };
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *path = NULL;
+      GModule *module;
+
+      if (folders[i] == NULL)
+        continue;
+      path = g_module_build_path (folders[i], "mw-gui");
+      module = g_module_open (path, G_MODULE_BIND_LOCAL);
+      if (module != NULL)
+        return module;
+      g_string_append_printf (tried, "\n  %s: %s", path, g_module_error ());
+    }
+  return NULL;
+}
 
 int
 main (int    argc,
       char **argv)
 {
+  g_autoptr(GString) tried = g_string_new (NULL);
+  GModule *module;
+  MwGuiRunFunc run = NULL;
+
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, MW_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
@@ -19,5 +51,15 @@ main (int    argc,
 
   if (mw_cli_wants_command_line (argc, argv))
     return mw_cli_run (argc, argv);
-  return mw_gui_run (argc, argv);
+
+  module = open_gui_module (tried);
+  if (module == NULL || !g_module_symbol (module, "mw_gui_module_run", (gpointer *) &run))
+    {
+      g_printerr (_("The wizard window is not installed with this program (a packaging "
+                    "fault; the commands still work, see “migration-wizard --help”). "
+                    "Tried:%s\n"), tried->str);
+      return MW_EXIT_INTERNAL;
+    }
+  /* The module stays loaded until the process ends. */
+  return run (argc, argv);
 }
