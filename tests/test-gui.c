@@ -674,6 +674,35 @@ test_no_space (Fixture *f, gconstpointer data)
   mw_test_spawn (NULL, NULL, "umount", small, NULL);
 }
 
+static void
+test_interrupted_operation_reported (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *journal = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *before = NULL;
+
+  make_demo (f, "3");
+  before = mw_test_file_digest (f->db);
+  /* A restore that a power cut interrupted while it was still copying. */
+  tmp = g_strconcat (f->db, ".mw-restore", NULL);
+  journal = mw_operation_journal_path (f->db);
+  mw_test_write_file (tmp, "half a copy");
+  text = g_strdup_printf ("{\"operation\":\"restore\",\"step\":\"copying\",\"tmp\":\"%s\","
+                          "\"aside\":\"%s.old.20250101-000000\",\"started\":\"x\"}", tmp, f->db);
+  mw_test_write_file (journal, text);
+
+  open_wizard (f, FALSE);
+  /* Undone before anything else, and said on the page, not only in a log. */
+  g_assert_nonnull (mw_window_get_notice (f->window));
+  mw_test_assert_contains (mw_window_get_notice (f->window), "undone");
+  g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+  screenshot (f, "recovered");
+}
+
 static GtkWindow *
 find_technician_window (void)
 {
@@ -941,6 +970,7 @@ main (int argc, char **argv)
   ADD ("installation/no-migrations", test_no_migrations);
   ADD ("migration-failed/rolled-back", test_migration_failed);
   ADD ("update/cancel-rolls-back", test_cancel_update);
+  ADD ("start/interrupted-operation-reported", test_interrupted_operation_reported);
   ADD ("no-space/try-again-and-quit", test_no_space);
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);

@@ -46,6 +46,7 @@ struct _MwWindow
 
   /* Template widgets */
   GtkStack             *stack;
+  GtkLabel             *notice_label;
   GtkButton            *details_button;
   GtkLabel             *checking_title;
   GtkLabel             *checking_text;
@@ -680,8 +681,7 @@ start_check (MwWindow *self)
   g_clear_pointer (&self->problem_id, g_free);
 
   gtk_window_set_title (GTK_WINDOW (self), _("Migration Wizard"));
-  gtk_label_set_text (self->checking_text, self->recovered ? self->recovered : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->checking_text), self->recovered != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->checking_text), FALSE);
   clear_list (self->checks_list);
   add_check (self->checks_list, CHECK_WAITING, _("Database"), database_name (self));
   show_page (self, "checking", NULL);
@@ -1276,6 +1276,7 @@ mw_window_class_init (MwWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/com/aurswift/MigrationWizard/mw-window.ui");
   gtk_widget_class_bind_template_child (widget_class, MwWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, notice_label);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, details_button);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, checking_title);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, checking_text);
@@ -1365,7 +1366,13 @@ mw_window_start (MwWindow *self)
       return;
     }
   if (self->recovered != NULL)
-    mw_log_add ("%s", self->recovered);
+    {
+      /* An operation a crash interrupted was finished or undone: say so on every
+       * page, not only in the log. */
+      mw_log_add ("%s", self->recovered);
+      gtk_label_set_text (self->notice_label, self->recovered);
+      gtk_widget_set_visible (GTK_WIDGET (self->notice_label), TRUE);
+    }
 
   self->lock = mw_instance_lock_acquire (self->options->database, &error);
   if (self->lock == NULL)
@@ -1439,6 +1446,19 @@ mw_window_get_phase_text (MwWindow *self)
 {
   g_return_val_if_fail (MW_IS_WINDOW (self), NULL);
   return gtk_label_get_text (self->work_phase);
+}
+
+/**
+ * mw_window_get_notice:
+ *
+ * Returns: (nullable): what the start-up recovery reported, shown above the pages
+ */
+const char *
+mw_window_get_notice (MwWindow *self)
+{
+  g_return_val_if_fail (MW_IS_WINDOW (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->notice_label))
+         ? gtk_label_get_text (self->notice_label) : NULL;
 }
 
 static void

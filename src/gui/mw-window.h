@@ -19,6 +19,7 @@ const char     *mw_window_get_page        (MwWindow              *self);
 const char     *mw_window_get_problem     (MwWindow              *self);
 const char     *mw_window_get_title_text  (MwWindow              *self);
 const char     *mw_window_get_phase_text  (MwWindow              *self);
+const char     *mw_window_get_notice      (MwWindow              *self);
 GPtrArray      *mw_window_list_buttons    (MwWindow              *self);
 gboolean        mw_window_is_busy         (MwWindow              *self);
 MwDiagnosis    *mw_window_get_diagnosis   (MwWindow              *self);
