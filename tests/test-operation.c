@@ -255,6 +255,61 @@ test_instance_lock (Fixture *f, gconstpointer data)
   mw_instance_lock_release (g_steal_pointer (&first));
 }
 
+static void
+async_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* The wizard window's path: the same operations in a worker thread, progress
+ * notified on this thread, the kept-aside path returned. */
+static void
+test_async_fresh_then_restore (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) fresh_result = NULL;
+  g_autoptr(GAsyncResult) restore_result = NULL;
+  g_autoptr(MwProgress) progress = mw_progress_new ();
+  g_autoptr(GPtrArray) backups = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *backup_dir = mw_backup_default_dir (f->db);
+  g_autofree char *aside = NULL;
+  g_autofree char *aside2 = NULL;
+  MwBackup *pre_fresh = NULL;
+  gboolean ok = FALSE;
+
+  mw_fresh_start_async (f->db, backup_dir, f->set, progress, NULL, async_done_cb, &fresh_result);
+  aside = mw_operation_finish (wait_result (&fresh_result), &ok, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_nonnull (aside);
+  g_assert_cmpint (mw_test_sql_int (aside, "SELECT count(*) FROM sales"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 0);
+
+  backups = mw_backup_list (backup_dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < backups->len; i++)
+    if (((MwBackup *) g_ptr_array_index (backups, i))->reason == MW_BACKUP_REASON_PRE_FRESH)
+      pre_fresh = g_ptr_array_index (backups, i);
+  g_assert_nonnull (pre_fresh);
+
+  mw_restore_async (f->db, pre_fresh, backup_dir, f->set, progress, NULL, async_done_cb,
+                    &restore_result);
+  aside2 = mw_operation_finish (wait_result (&restore_result), &ok, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 3);
+  g_assert_cmpuint (count_aside (f), ==, 2);
+  g_assert_cmpfloat (mw_progress_get_fraction (progress), >, 0.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,6 +323,7 @@ main (int argc, char **argv)
   ADD ("/mw/engine/operation/recover-undoes-early-crash", test_recover_undoes_early_crash);
   ADD ("/mw/engine/operation/recover-finishes-late-crash", test_recover_finishes_late_crash);
   ADD ("/mw/engine/operation/instance-lock", test_instance_lock);
+  ADD ("/mw/engine/operation/async-fresh-then-restore", test_async_fresh_then_restore);
 #undef ADD
 
   return g_test_run ();
