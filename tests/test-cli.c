@@ -463,10 +463,44 @@ test_no_space (Fixture *f, gconstpointer data)
   g_assert_cmpstr (before, ==, after);
 }
 
+/* No display (ssh, a service): the wizard does its job headless. */
+static void
+test_no_display (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "pos started", NULL);
+  g_autofree char *then = g_strdup_printf ("touch '%s'", marker);
+  g_autofree char *err = NULL;
+
+  /* After an update, on a new install: the database is created, then the POS starts. */
+  g_assert_cmpint (run_cli (NULL, &err, "--after-update", "--then-run", then, "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_nonnull (strstr (err, "No display"));
+  for (int i = 0; i < 200 && !g_file_test (marker, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 3);
+
+  /* Opened by hand: the state, as `status` says it. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (NULL, &err, "--database", f->db, "--migrations", f->migrations,
+                            NULL), ==, 0);
+
+  /* A problem after an update: a distinct exit status, and the POS is not started. */
+  g_unlink (marker);
+  mw_test_write_file (f->db, "not a database");
+  g_assert_cmpint (run_cli (NULL, NULL, "--after-update", "--then-run", then, "--database",
+                            f->db, "--migrations", f->migrations, NULL), ==, 17);
+  g_usleep (100000);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The program runs as it would over ssh: no display. */
+  g_unsetenv ("DISPLAY");
+  g_unsetenv ("WAYLAND_DISPLAY");
 
   cli_path = g_getenv ("MW_CLI");
   if (cli_path == NULL)
@@ -486,6 +520,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/busy-then-free-is-retried", test_busy_then_free);
   ADD ("/mw/cli/hash-mismatch-refused", test_hash_mismatch_refused);
   ADD ("/mw/cli/no-space-on-either-disk", test_no_space);
+  ADD ("/mw/cli/no-display-does-the-job-headless", test_no_display);
 #undef ADD
 
   return g_test_run ();
