@@ -359,6 +359,33 @@ test_corrupt_cancel (Fixture *f, gconstpointer data)
 }
 
 static void
+test_damaged_table_page (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+  FILE *file;
+  char garbage[4000];
+  gint64 pages;
+
+  /* Schema and history intact; a page in the middle of the sales is garbage. Only
+   * reading every page finds it, so a person sees it before any update starts. */
+  make_demo (f, "3");
+  pages = mw_test_sql_int (f->db, "PRAGMA page_count");
+  memset (garbage, 0x77, sizeof garbage);
+  file = fopen (f->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (long) (pages / 2) * 4096 + 8, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+  before = mw_test_file_digest (f->db);
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+  g_assert_cmpint (exit_status (f), ==, 16);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+static void
 test_corrupt_fresh (Fixture *f, gconstpointer data)
 {
   g_autoptr(MwDiagnosis) after = NULL;
@@ -962,6 +989,7 @@ main (int argc, char **argv)
   ADD ("up-to-date/no-backup", test_up_to_date);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
   ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);
+  ADD ("corrupt/damaged-table-page-found-before-updating", test_damaged_table_page);
   ADD ("hash-mismatch/restore-from-backup", test_hash_mismatch_restore);
   ADD ("incompatible/untracked", test_incompatible);
   ADD ("incompatible/not-a-database", test_not_a_database);

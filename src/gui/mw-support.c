@@ -149,6 +149,7 @@ typedef struct
   GCancellable *cancellable;
   gint64        page_count;
   gint64        ticks;
+  gboolean      quick;
 } IntegrityData;
 
 static void
@@ -200,7 +201,8 @@ integrity_thread (GTask        *task,
   if (data->progress != NULL)
     mw_progress_update (data->progress, 0.0, _("Checking every page and index"));
 
-  rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(100)", -1, &stmt, NULL);
+  rc = sqlite3_prepare_v2 (db, data->quick ? "PRAGMA quick_check(100)"
+                                           : "PRAGMA integrity_check(100)", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
       {
@@ -213,6 +215,18 @@ integrity_thread (GTask        *task,
   stmt = NULL;
   if (rc != SQLITE_DONE)
     goto failed;
+
+  if (data->quick)
+    {
+      sqlite3_close (db);
+      if (problems->len > 0)
+        g_task_return_new_error (task, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT, "%s",
+                                 problems->str);
+      else
+        g_task_return_pointer (task, g_strdup (_("Every page read correctly (quick check)")),
+                               g_free);
+      return;
+    }
 
   if (data->progress != NULL)
     mw_progress_update (data->progress, 0.95, _("Checking the links between tables"));
@@ -262,10 +276,12 @@ failed:
 /**
  * mw_integrity_check_async:
  *
- * Runs the full check in a worker; the result is a sentence for the technician.
+ * Runs the full check (integrity_check and foreign_key_check), or with @quick only
+ * quick_check, in a worker; the result is a sentence for a person.
  */
 void
 mw_integrity_check_async (const char          *database_path,
+                          gboolean             quick,
                           MwProgress          *progress,
                           GCancellable        *cancellable,
                           GAsyncReadyCallback  callback,
@@ -275,6 +291,7 @@ mw_integrity_check_async (const char          *database_path,
   IntegrityData *data = g_new0 (IntegrityData, 1);
 
   data->path = g_strdup (database_path);
+  data->quick = quick;
   data->progress = progress ? g_object_ref (progress) : NULL;
   g_task_set_source_tag (task, mw_integrity_check_async);
   g_task_set_task_data (task, data, (GDestroyNotify) integrity_data_free);

@@ -32,6 +32,7 @@ MwDatabaseFacts *mw_database_facts_read_finish  (GAsyncResult           *result,
                                                  GError                **error);
 
 void             mw_integrity_check_async       (const char             *database_path,
+                                                 gboolean                quick,
                                                  MwProgress             *progress,
                                                  GCancellable           *cancellable,
                                                  GAsyncReadyCallback     callback,

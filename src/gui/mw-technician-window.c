@@ -330,7 +330,7 @@ integrity_action (GtkWidget  *widget,
   gtk_label_set_text (self->integrity_result, "");
   self->integrity_progress = mw_progress_new ();
   g_signal_connect (self->integrity_progress, "notify", G_CALLBACK (integrity_notify_cb), self);
-  mw_integrity_check_async (mw_window_get_options (self->wizard)->database,
+  mw_integrity_check_async (mw_window_get_options (self->wizard)->database, FALSE,
                             self->integrity_progress, self->cancellable, integrity_cb,
                             g_object_ref (self));
 }
