@@ -757,6 +757,12 @@ collect_labelled (GtkWidget *widget, const char *label, GPtrArray *found)
 }
 
 static void
+clipboard_read_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
 test_technician (Fixture *f, gconstpointer data)
 {
   g_autofree char *out = NULL;
@@ -788,6 +794,21 @@ test_technician (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, " applied"));
   g_assert_nonnull (strstr (text, " pending"));
   g_assert_nonnull (strstr (text, "Journal mode: delete"));
+
+  /* Copy Diagnostics puts that text on the clipboard. */
+  gtk_widget_activate_action (GTK_WIDGET (tech), "technician.copy", NULL);
+  {
+    GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (tech));
+    g_autoptr(GAsyncResult) read = NULL;
+    g_autofree char *pasted = NULL;
+
+    gdk_clipboard_read_text_async (clipboard, NULL, clipboard_read_cb, &read);
+    while (read == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    pasted = gdk_clipboard_read_text_finish (clipboard, read, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (pasted, ==, text);
+  }
 
   /* The full integrity check, on demand, with its result in words. */
   gtk_widget_activate_action (GTK_WIDGET (tech), "technician.integrity", NULL);
