@@ -45,7 +45,9 @@ main (int    argc,
   MwGuiRunFunc run = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, MW_LOCALEDIR);
+  /* MW_LOCALEDIR: translations not installed yet (the build tree's po/, for tests). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("MW_LOCALEDIR") ? g_getenv ("MW_LOCALEDIR")
+                                                             : MW_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -494,6 +494,32 @@ test_no_display (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
+/* The German translation ships and is used: messages in German, machine values
+ * (states, JSON keys) never translated. */
+static void
+test_german (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 4);
+  g_assert_cmpint (run_cli (&json, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 4);
+  g_unsetenv ("LANGUAGE");
+  g_unsetenv ("LC_ALL");
+
+  g_assert_nonnull (strstr (out, "gibt es noch keine Datenbank"));
+  g_assert_nonnull (strstr (out, "ausstehend"));
+  obj = parse_object (json, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "missing");
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "message"), "Datenbank"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -521,6 +547,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/hash-mismatch-refused", test_hash_mismatch_refused);
   ADD ("/mw/cli/no-space-on-either-disk", test_no_space);
   ADD ("/mw/cli/no-display-does-the-job-headless", test_no_display);
+  ADD ("/mw/cli/german-translation", test_german);
 #undef ADD
 
   return g_test_run ();

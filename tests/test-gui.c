@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
 #include "mw-application.h"
@@ -730,6 +731,32 @@ test_interrupted_operation_reported (Fixture *f, gconstpointer data)
   screenshot (f, "recovered");
 }
 
+/* The German translation in the window: pages, buttons with their mnemonics, and
+ * the .ui templates' own strings. In a subprocess, so the language is set before
+ * GTK and gettext first look at it. */
+static void
+test_german (Fixture *f, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      make_demo (f, "7");
+      corrupt (f);
+      open_wizard (f, FALSE);
+      assert_page (f, "problem", "corrupt", "Beschädigte Datenbank erkannt",
+                   "Sichern und _neu beginnen | _Reparatur versuchen (disabled) | _Abbrechen");
+      g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (f->window)), ==,
+                       "Beschädigte Datenbank erkannt");
+      screenshot (f, "corrupt-de");
+      return;
+    }
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("LANGUAGE");
+  g_unsetenv ("LC_ALL");
+  g_test_trap_assert_passed ();
+}
+
 static GtkWindow *
 find_technician_window (void)
 {
@@ -997,6 +1024,10 @@ main (int argc, char **argv)
   if (demo_db == NULL || wizard_path == NULL || g_getenv ("MW_MIGRATIONS") == NULL)
     g_error ("MW_DEMO_DB, MW_CLI and MW_MIGRATIONS must be set (meson test sets them)");
 
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("MW_LOCALEDIR") ? g_getenv ("MW_LOCALEDIR")
+                                                             : MW_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   if (!gtk_init_check ())
     {
       g_printerr ("no display: run under dbus-run-session -- xvfb-run -a\n");
@@ -1020,6 +1051,7 @@ main (int argc, char **argv)
   ADD ("migration-failed/rolled-back", test_migration_failed);
   ADD ("update/cancel-rolls-back", test_cancel_update);
   ADD ("start/interrupted-operation-reported", test_interrupted_operation_reported);
+  ADD ("translation/german", test_german);
   ADD ("no-space/try-again-and-quit", test_no_space);
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);

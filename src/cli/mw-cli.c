@@ -764,7 +764,7 @@ cmd_fresh (Options *o)
 
 /* ---- options ------------------------------------------------------------------------- */
 
-static const char *summary =
+static const char *summary = N_(
   "Without a command, the wizard window opens: it checks the database and shows what to do.\n"
   "  --after-update [--then-run CMD]   for the app's launcher: no window when the database is\n"
   "           up to date, updates with a progress window, closes itself and runs CMD on success\n"
@@ -787,7 +787,7 @@ static const char *summary =
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
   "   2 usage                      1 internal error\n"
-  "  (21-24: everything was rolled back; the database is exactly as it was)";
+  "  (21-24: everything was rolled back; the database is exactly as it was)");
 
 int
 mw_cli_run (int    argc,

@@ -131,7 +131,7 @@ mw_fsync_path (const char  *path,
       if (fd >= 0)
         close (fd);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot flush %s to disk: %s", path, g_strerror (saved));
+                   _("Cannot flush %s to disk: %s"), path, g_strerror (saved));
       return FALSE;
     }
   close (fd);
@@ -154,7 +154,7 @@ mw_sha256_of_file (const char    *path,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot read %s: %s", path, g_strerror (saved));
+                   _("Cannot read %s: %s"), path, g_strerror (saved));
       return NULL;
     }
   while ((n = fread (buffer, 1, 1 << 20, file)) > 0)
@@ -237,7 +237,7 @@ write_sidecar (MwBackup  *self,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot save %s: %s", self->sidecar_path, g_strerror (saved));
+                   _("Cannot save %s: %s"), self->sidecar_path, g_strerror (saved));
       return FALSE;
     }
   return mw_fsync_path (dir, TRUE, error);
@@ -299,8 +299,8 @@ read_sidecar (const char *db_path,
     {
       self->verified = FALSE;
       self->problem = g_strdup_printf (_("The backup file changed size since it was made "
-                                         "(%" G_GINT64_FORMAT " bytes, recorded %" G_GINT64_FORMAT
-                                         ")."), (gint64) st.st_size, (gint64) self->size);
+                                         "(%lld bytes, recorded %lld)."),
+                                       (long long) st.st_size, (long long) self->size);
     }
   else if (!self->verified)
     self->problem = g_strdup (_("The backup failed its check when it was made."));
@@ -385,7 +385,7 @@ mw_quick_check (sqlite3     *db,
   if (g_strcmp0 (result, "ok") != 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   "The backup %s failed its check: %s", path,
+                   _("The backup %s failed its check: %s"), path,
                    result ? result : sqlite3_errmsg (db));
       return FALSE;
     }
@@ -490,7 +490,7 @@ mw_backup_create_from_connection (sqlite3         *src,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot create the backup folder %s: %s", dir, g_strerror (saved));
+                   _("Cannot create the backup folder %s: %s"), dir, g_strerror (saved));
       return NULL;
     }
 
@@ -522,7 +522,7 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (page_count (check) != pages)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   "The backup %s has %d pages where the database had %d.", self->path,
+                   _("The backup %s has %d pages where the database had %d."), self->path,
                    page_count (check), pages);
       goto failed;
     }
@@ -536,7 +536,7 @@ mw_backup_create_from_connection (sqlite3         *src,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot read %s: %s", tmp, g_strerror (saved));
+                   _("Cannot read %s: %s"), tmp, g_strerror (saved));
       goto failed;
     }
   self->size = st.st_size;
@@ -548,7 +548,7 @@ mw_backup_create_from_connection (sqlite3         *src,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot put the backup in place at %s: %s", self->path, g_strerror (saved));
+                   _("Cannot put the backup in place at %s: %s"), self->path, g_strerror (saved));
       goto failed;
     }
   if (!mw_fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
@@ -591,7 +591,7 @@ mw_backup_create (const char      *database_path,
   if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
-                   "There is no database at %s to back up.", database_path);
+                   _("There is no database at %s to back up."), database_path);
       return NULL;
     }
 
@@ -752,7 +752,7 @@ mw_backup_verify (MwBackup      *self,
   if (!self->verified)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   "The backup %s cannot be trusted: %s", self->path,
+                   _("The backup %s cannot be trusted: %s"), self->path,
                    self->problem ? self->problem : "it was never verified");
       return FALSE;
     }
@@ -760,7 +760,7 @@ mw_backup_verify (MwBackup      *self,
   sha = mw_sha256_of_file (self->path, cancellable, &local_error);
   if (sha != NULL && g_strcmp0 (sha, self->sha256) != 0)
     g_set_error (&local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                 "The backup %s has changed since it was made (its SHA-256 differs).",
+                 _("The backup %s has changed since it was made (its SHA-256 differs)."),
                  self->path);
   if (local_error == NULL)
     {

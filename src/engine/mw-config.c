@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "mw-config.h"
 
 /*
@@ -104,7 +106,7 @@ mw_config_load (const char  *explicit_path,
   if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
     {
       g_set_error (error, local_error->domain, local_error->code,
-                   "Cannot read the configuration file %s: %s", path, local_error->message);
+                   _("Cannot read the configuration file %s: %s"), path, local_error->message);
       g_error_free (local_error);
       return NULL;
     }

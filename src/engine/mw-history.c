@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <string.h>
 
 #include "mw-error.h"
@@ -57,7 +59,7 @@ mw_db_set_error (GError     **error,
   const char *what = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
 
   g_set_error (error, MW_ENGINE_ERROR, mw_engine_error_from_sqlite (rc, fallback_code),
-               "%s: %s (SQLite error %d)", doing, what, rc);
+               _("%s: %s (SQLite error %d)"), doing, what, rc);
 }
 
 void

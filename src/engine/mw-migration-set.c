@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -247,8 +249,8 @@ read_migration (const char  *path,
   if (!g_file_get_contents (path, &text, &len, &local_error))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                   "Migration “%s” cannot be read: %s. The app's installation is incomplete; "
-                   "reinstall the app.",
+                   _("Migration “%s” cannot be read: %s. The app's installation is incomplete; "
+                   "reinstall the app."),
                    tag, local_error->message);
       return NULL;
     }
@@ -256,8 +258,8 @@ read_migration (const char  *path,
   if (!g_utf8_validate_len (text, len, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                   "Migration file %s is not valid UTF-8 text (damaged or binary). "
-                   "The app's installation is damaged; reinstall the app.",
+                   _("Migration file %s is not valid UTF-8 text (damaged or binary). "
+                   "The app's installation is damaged; reinstall the app."),
                    path);
       return NULL;
     }
@@ -276,10 +278,11 @@ read_migration (const char  *path,
       if (mw_sql_is_blank (piece))
         {
           g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                       "Migration file %s has an empty statement (piece %u of %u, from line %u): "
-                       "drizzle-orm would fail on it too. Remove the stray "
-                       "“" BREAKPOINT "” or write the statement.",
-                       path, i + 1, migration->statements->len, line_of_offset (text, offset));
+                       _("Migration file %s has an empty statement (piece %u of %u, from line %u): "
+                         "drizzle-orm would fail on it too. Remove the stray “%s” or write the "
+                         "statement."),
+                       path, i + 1, migration->statements->len, line_of_offset (text, offset),
+                       BREAKPOINT);
           return NULL;
         }
       offset += strlen (piece) + strlen (BREAKPOINT);
@@ -312,8 +315,8 @@ add_migration (MwMigrationSet  *self,
   if (g_hash_table_contains (self->by_tag, migration->tag))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                   "The migrations folder %s lists “%s” twice (entries %u and %u). "
-                   "The app's installation is damaged; reinstall the app.",
+                   _("The migrations folder %s lists “%s” twice (entries %u and %u). "
+                   "The app's installation is damaged; reinstall the app."),
                    self->folder, migration->tag,
                    ((MwMigration *) g_hash_table_lookup (self->by_tag, migration->tag))->idx,
                    migration->idx);
@@ -346,8 +349,8 @@ invalid_journal (GError     **error,
   va_end (args);
 
   g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-               "The migrations journal %s is malformed: %s. "
-               "The app's installation is damaged; reinstall the app.",
+               _("The migrations journal %s is malformed: %s. "
+               "The app's installation is damaged; reinstall the app."),
                journal_path, what);
   return FALSE;
 }
@@ -484,7 +487,7 @@ load_v1 (MwMigrationSet  *self,
   if (dir == NULL)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                   "The migrations folder %s cannot be read: %s",
+                   _("The migrations folder %s cannot be read: %s"),
                    self->folder, local_error->message);
       return FALSE;
     }
@@ -511,8 +514,8 @@ load_v1 (MwMigrationSet  *self,
       if (!mw_v1_name_to_millis (dir_name, &when))
         {
           g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                       "The migration folder %s%s%s does not start with a YYYYMMDDHHMMSS "
-                       "timestamp. The app's installation is damaged; reinstall the app.",
+                       _("The migration folder %s%s%s does not start with a YYYYMMDDHHMMSS "
+                       "timestamp. The app's installation is damaged; reinstall the app."),
                        self->folder, G_DIR_SEPARATOR_S, dir_name);
           return FALSE;
         }
@@ -525,8 +528,8 @@ load_v1 (MwMigrationSet  *self,
   if (names->len == 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
-                   "The folder %s holds no migrations (no meta/_journal.json and no "
-                   "*/migration.sql). The app's installation is incomplete; reinstall the app.",
+                   _("The folder %s holds no migrations (no meta/_journal.json and no "
+                   "*/migration.sql). The app's installation is incomplete; reinstall the app."),
                    self->folder);
       return FALSE;
     }
@@ -556,8 +559,8 @@ mw_migration_set_load (const char  *folder,
   if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
-                   "The migrations folder %s does not exist. The app's installation is "
-                   "incomplete; reinstall the app.", folder);
+                   _("The migrations folder %s does not exist. The app's installation is "
+                   "incomplete; reinstall the app."), folder);
       return NULL;
     }
 
@@ -758,8 +761,8 @@ mw_migrations_locate (const char  *explicit_folder,
         return g_canonicalize_filename (given, NULL);
 
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
-                   "No migrations were found in %s (%s): it has neither meta/_journal.json "
-                   "nor */migration.sql. Check the path, or reinstall the app.",
+                   _("No migrations were found in %s (%s): it has neither meta/_journal.json "
+                   "nor */migration.sql. Check the path, or reinstall the app."),
                    given,
                    explicit_folder != NULL ? "given with --migrations" : "from the configuration");
       return NULL;
@@ -777,9 +780,9 @@ mw_migrations_locate (const char  *explicit_folder,
     }
 
   g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND,
-               "The app's database migrations were not found. This is a packaging fault, not a "
+               _("The app's database migrations were not found. This is a packaging fault, not a "
                "problem with your data: reinstall the app, or give the folder with "
-               "--migrations. Places tried:%s",
+               "--migrations. Places tried:%s"),
                tried->str);
   return NULL;
 }

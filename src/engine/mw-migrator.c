@@ -235,16 +235,16 @@ run_piece (MwMigrator         *self,
   if (rc == SQLITE_OK && stmt == NULL)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                   "Update “%s”, statement %u, is empty.", migration->tag, piece_idx + 1);
+                   _("Update “%s”, statement %u, is empty."), migration->tag, piece_idx + 1);
       return FALSE;
     }
   if (rc == SQLITE_OK && tail != NULL && !mw_sql_is_blank (tail))
     {
       sqlite3_finalize (stmt);
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                   "Update “%s”, statement %u, holds more than one SQL statement: a "
+                   _("Update “%s”, statement %u, holds more than one SQL statement: a "
                    "“--> statement-breakpoint” is missing (the POS's driver rejects this "
-                   "too). The migration must be fixed by its developers.",
+                   "too). The migration must be fixed by its developers."),
                    migration->tag, piece_idx + 1);
       return FALSE;
     }
@@ -437,9 +437,9 @@ check_foreign_keys (MwMigrator  *self,
 
   g_ptr_array_sort (self->violations, compare_strings);
   g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION,
-               "The updates would leave %" G_GUINT64_FORMAT " rows pointing at rows that do not "
-               "exist (%s). Nothing was changed: everything was rolled back.",
-               total, summary->str);
+               _("The updates would leave %llu rows pointing at rows that do not exist (%s). "
+                 "Nothing was changed: everything was rolled back."),
+               (unsigned long long) total, summary->str);
   return FALSE;
 }
 
@@ -474,8 +474,8 @@ preflight (MwMigrator   *self,
   if (rc != SQLITE_DONE || g_strcmp0 (result, "ok") != 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   "The database is damaged, so it was not updated (quick_check: %s). Nothing "
-                   "was changed.", result && *result ? result : sqlite3_errmsg (db));
+                   _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
+                   "was changed."), result && *result ? result : sqlite3_errmsg (db));
       return FALSE;
     }
 
@@ -511,25 +511,25 @@ refuse_for_state (MwMigrator  *self,
     {
     case MW_STATE_NEWER:
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
-                   "The database was set up by a newer version of the app; this version "
-                   "cannot update it. Install the latest app. Nothing was changed.");
+                   _("The database was set up by a newer version of the app; this version "
+                   "cannot update it. Install the latest app. Nothing was changed."));
       return TRUE;
     case MW_STATE_UNKNOWN_HISTORY:
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
-                   "The database records updates this app does not know. Nothing was "
-                   "changed; contact support.");
+                   _("The database records updates this app does not know. Nothing was "
+                   "changed; contact support."));
       return TRUE;
     case MW_STATE_UNTRACKED:
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
-                   "The database has tables but no record of its updates. Nothing was "
-                   "changed; contact support.");
+                   _("The database has tables but no record of its updates. Nothing was "
+                   "changed; contact support."));
       return TRUE;
     case MW_STATE_HASH_MISMATCH:
       if (self->accept_modified)
         return FALSE;
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
-                   "Updates already applied to the database have since been changed in the "
-                   "app. Nothing was changed; restore a backup or contact support.");
+                   _("Updates already applied to the database have since been changed in the "
+                   "app. Nothing was changed; restore a backup or contact support."));
       return TRUE;
     default:
       return FALSE;
@@ -572,7 +572,7 @@ apply_in_transaction (MwMigrator    *self,
       if (target == NULL)
         {
           g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                       "There is no migration “%s” in %s.", self->target,
+                       _("There is no migration “%s” in %s."), self->target,
                        mw_migration_set_get_folder (self->set));
           return FALSE;
         }
@@ -606,9 +606,9 @@ apply_in_transaction (MwMigrator    *self,
           {
             remember_failure (self, s->migration, p);
             g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                         "Update “%s”, statement %u, controls transactions itself (%s); it "
+                         _("Update “%s”, statement %u, controls transactions itself (%s); it "
                          "cannot run safely inside the update's transaction. Nothing was "
-                         "changed. The migration must be fixed by its developers.",
+                         "changed. The migration must be fixed by its developers."),
                          s->migration->tag, p + 1, self->failed_sql);
             mw_history_clear (&history);
             return FALSE;
@@ -650,7 +650,7 @@ apply_in_transaction (MwMigrator    *self,
               return FALSE;
             }
           g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
-                       "No verified backup could be made, so nothing was changed: %s",
+                       _("No verified backup could be made, so nothing was changed: %s"),
                        backup_error->message);
           return FALSE;
         }
@@ -744,8 +744,8 @@ check_integrity (MwMigrator  *self,
   if (rc != SQLITE_DONE || problems->len > 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
-                   "The updates were applied, but the database failed its integrity check "
-                   "afterwards: %s.%s%s",
+                   _("The updates were applied, but the database failed its integrity check "
+                   "afterwards: %s.%s%s"),
                    problems->len ? problems->str : sqlite3_errmsg (db),
                    self->backup ? " The backup taken just before is " : "",
                    self->backup ? self->backup->path : "");
@@ -791,8 +791,8 @@ run_once (MwMigrator    *self,
     {
       if (g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
         g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
-                     "The database is in use by another program and could not be locked "
-                     "within %.1f seconds. Close the POS app and try again. (%s)",
+                     _("The database is in use by another program and could not be locked "
+                     "within %.1f seconds. Close the POS app and try again. (%s)"),
                      self->busy_timeout_ms / 1000.0, local_error->message);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));

@@ -210,7 +210,7 @@ journal_remove (const char  *database_path,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot remove %s: %s", path, g_strerror (saved));
+                   _("Cannot remove %s: %s"), path, g_strerror (saved));
       return FALSE;
     }
   return mw_fsync_path (dir, TRUE, error);
@@ -252,7 +252,7 @@ rename_durably (const char  *from,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot move %s to %s: %s", from, to, g_strerror (saved));
+                   _("Cannot move %s to %s: %s"), from, to, g_strerror (saved));
       return FALSE;
     }
   return TRUE;
@@ -278,7 +278,7 @@ move_set_aside (const char  *database_path,
       if (g_file_test (to, G_FILE_TEST_EXISTS))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                       "Cannot move %s aside: %s already exists.", from, to);
+                       _("Cannot move %s aside: %s already exists."), from, to);
           return FALSE;
         }
       if (!rename_durably (from, to, error))
@@ -470,7 +470,7 @@ mw_restore (const char      *database_path,
           !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NOT_A_DATABASE))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                      "Nothing was changed: ");
+                                      _("Nothing was changed: "));
           return FALSE;
         }
       g_clear_error (&local_error);
@@ -487,7 +487,7 @@ mw_restore (const char      *database_path,
     {
       remove_tmp_set (j.tmp);
       journal_remove (database_path, NULL);
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "Nothing was changed: ");
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
       return FALSE;
     }
 
@@ -516,7 +516,7 @@ raw_copy_set (const char  *database_path,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot create %s: %s", backup_dir, g_strerror (saved));
+                   _("Cannot create %s: %s"), backup_dir, g_strerror (saved));
       return FALSE;
     }
   target = g_strdup_printf ("%s%saurswift-raw-%s.db", backup_dir, G_DIR_SEPARATOR_S, stamp);
@@ -577,7 +577,7 @@ mw_fresh_start (const char      *database_path,
             {
               journal_remove (database_path, NULL);
               g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                          "No backup could be made, so nothing was changed: ");
+                                          _("No backup could be made, so nothing was changed: "));
               return FALSE;
             }
         }
@@ -592,7 +592,7 @@ mw_fresh_start (const char      *database_path,
     {
       remove_tmp_set (j.tmp);
       journal_remove (database_path, NULL);
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "Nothing was changed: ");
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
       return FALSE;
     }
 

@@ -191,7 +191,7 @@ integrity_thread (GTask        *task,
     {
       g_task_return_new_error (task, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
                                _("Cannot open %s: %s"), data->path,
-                               db ? sqlite3_errmsg (db) : "out of memory");
+                               db ? sqlite3_errmsg (db) : _("out of memory"));
       sqlite3_close (db);
       return;
     }
