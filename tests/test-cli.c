@@ -494,6 +494,62 @@ test_no_display (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
+/* verify: read-only checks with distinct exit codes. */
+static void
+test_verify (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, &err, "verify", "--database", f->db, NULL), ==, 4);
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'Corner shop');"
+                           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 3000) INSERT INTO sales (id, shop_id, total) "
+                           "SELECT printf('sale-%05d', i), 's1', i FROM n;");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Every page and index is sound"));
+
+  /* Rows that point at a missing row (written with foreign keys off): 22, named. */
+  mw_test_sql_exec (f->db, "PRAGMA foreign_keys = OFF; INSERT INTO sales (id, shop_id, total) "
+                           "VALUES ('orphan-1', 'gone', 1), ('orphan-2', 'gone', 2);");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "verify", "--deep", "--json", "--database", f->db,
+                            NULL), ==, 22);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "result"), ==, "orphans");
+  g_assert_cmpint (json_object_get_int_member (obj, "foreign_key_violations"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (obj, "foreign_keys"), ==, "sales → shops: 2");
+
+  /* A damaged page of the sales: 16, SQLite's findings in the message; not one
+   * byte changed by checking. */
+  {
+    gint64 pages = mw_test_sql_int (f->db, "PRAGMA page_count");
+    gint64 page_size = mw_test_sql_int (f->db, "PRAGMA page_size");
+    FILE *file = fopen (f->db, "r+b");
+    char garbage[1024];
+
+    memset (garbage, 0x6b, sizeof garbage);
+    g_assert_nonnull (file);
+    g_assert_cmpint (fseek (file, (long) ((pages - 2) * page_size + 16), SEEK_SET), ==, 0);
+    g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+    fclose (file);
+  }
+  before = mw_test_file_digest (f->db);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (NULL, &err, "verify", "--database", f->db, NULL), ==, 16);
+  g_assert_nonnull (strstr (err, "damaged"));
+  after = mw_test_file_digest (f->db);
+  g_assert_cmpstr (before, ==, after);
+}
+
 /* The German translation ships and is used: messages in German, machine values
  * (states, JSON keys) never translated. */
 static void
@@ -548,6 +604,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/no-space-on-either-disk", test_no_space);
   ADD ("/mw/cli/no-display-does-the-job-headless", test_no_display);
   ADD ("/mw/cli/german-translation", test_german);
+  ADD ("/mw/cli/verify-quick-and-deep", test_verify);
 #undef ADD
 
   return g_test_run ();

@@ -38,6 +38,7 @@ typedef struct
   gboolean   no_verify;
   gboolean   yes;
   gboolean   version;
+  gboolean   deep;
 
   MwConfig       *config;
   MwMigrationSet *set;
@@ -243,6 +244,7 @@ typedef struct
   gboolean      ok;
   gboolean      tty;
   guint         signal_count;
+  MwVerifyReport *report;   /* verify */
 } MigrateRun;
 
 static void
@@ -762,6 +764,84 @@ cmd_fresh (Options *o)
   return MW_EXIT_OK;
 }
 
+/* ---- verify -------------------------------------------------------------------------- */
+
+static void
+verify_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  MigrateRun *run = user_data;
+
+  run->report = mw_verify_finish (result, &run->error);
+  run->ok = run->report != NULL;
+  g_main_loop_quit (run->loop);
+}
+
+static int
+cmd_verify (Options *o)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(MwProgress) progress = mw_progress_new ();
+  MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0, NULL };
+  guint sigint = 0, sigterm = 0;
+  int status;
+
+#ifdef G_OS_UNIX
+  run.tty = !o->json && !o->quiet && isatty (STDERR_FILENO);
+  sigint = g_unix_signal_add (SIGINT, signal_cb, &run);
+  sigterm = g_unix_signal_add (SIGTERM, signal_cb, &run);
+#endif
+  g_signal_connect (progress, "notify::fraction", G_CALLBACK (progress_notify_cb), &run);
+  mw_verify_async (o->database, o->deep, progress, cancellable, verify_done_cb, &run);
+  g_main_loop_run (loop);
+  g_clear_handle_id (&sigint, g_source_remove);
+  g_clear_handle_id (&sigterm, g_source_remove);
+  if (run.tty)
+    g_printerr ("\r\033[K");
+
+  if (run.ok)
+    status = run.report->fk_violations > 0 ? MW_EXIT_FOREIGN_KEYS : MW_EXIT_OK;
+  else
+    status = exit_code_for_error (run.error);
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "result");
+      json_builder_add_string_value (builder, run.ok ? (run.report->fk_violations ? "orphans" : "ok")
+                                              : g_error_matches (run.error, MW_ENGINE_ERROR,
+                                                                 MW_ENGINE_ERROR_CORRUPT)
+                                              ? "damaged" : "failed");
+      json_builder_set_member_name (builder, "check");
+      json_builder_add_string_value (builder, o->deep ? "integrity_check" : "quick_check");
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, run.ok ? run.report->summary : run.error->message);
+      json_builder_set_member_name (builder, "foreign_key_violations");
+      json_builder_add_int_value (builder, run.ok ? (gint64) run.report->fk_violations : 0);
+      json_builder_set_member_name (builder, "foreign_keys");
+      json_builder_add_string_value (builder, run.ok ? run.report->fk_summary : NULL);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else if (run.ok)
+    {
+      if (!o->quiet)
+        g_print ("%s\n", run.report->summary);
+      if (run.report->fk_summary != NULL)
+        g_print ("%s\n", run.report->fk_summary);
+    }
+  else
+    g_printerr ("%s\n", run.error->message);
+
+  g_clear_pointer (&run.report, mw_verify_report_free);
+  g_clear_error (&run.error);
+  return status;
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 static const char *summary = N_(
@@ -773,6 +853,8 @@ static const char *summary = N_(
   "Commands:\n"
   "  status     Tell which state the database is in (the default)\n"
   "  migrate    Apply the app's pending database updates, safely (after a verified backup)\n"
+  "  verify [--deep]   Check the database without changing it: quick_check, or with --deep\n"
+  "             integrity_check and foreign_key_check (22 when rows point at missing rows)\n"
   "  backup     Make a verified backup now\n"
   "  backups    List the backups, with their date, reason, level, size and check\n"
   "  restore [BACKUP] --yes   Restore a backup (default: the newest taken before an update)\n"
@@ -823,6 +905,8 @@ mw_cli_run (int    argc,
       N_("migrate: no backup first (only when you have your own verified one)"), NULL },
     { "no-verify", 0, 0, G_OPTION_ARG_NONE, &o.no_verify,
       N_("migrate: skip the full integrity check after committing"), NULL },
+    { "deep", 0, 0, G_OPTION_ARG_NONE, &o.deep,
+      N_("verify: the full integrity_check and foreign_key_check (slower)"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version"), NULL },
     { NULL }
   };
@@ -899,9 +983,11 @@ mw_cli_run (int    argc,
     status = cmd_backup (&o);
   else if (g_str_equal (o.command, "backups"))
     status = cmd_backups (&o);
+  else if (g_str_equal (o.command, "verify"))
+    status = cmd_verify (&o);
   else
     {
-      g_printerr (_("Unknown command “%s”. Commands: status, migrate, backup, backups, "
+      g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, backup, backups, "
                     "restore, fresh.\n"),
                   o.command);
       status = MW_EXIT_USAGE;

@@ -9,3 +9,4 @@
 #include "mw-config.h"
 #include "mw-backup.h"
 #include "mw-operation.h"
+#include "mw-verify.h"

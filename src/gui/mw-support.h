@@ -31,15 +31,6 @@ void             mw_database_facts_read_async   (const char             *databas
 MwDatabaseFacts *mw_database_facts_read_finish  (GAsyncResult           *result,
                                                  GError                **error);
 
-void             mw_integrity_check_async       (const char             *database_path,
-                                                 gboolean                quick,
-                                                 MwProgress             *progress,
-                                                 GCancellable           *cancellable,
-                                                 GAsyncReadyCallback     callback,
-                                                 gpointer                user_data);
-char            *mw_integrity_check_finish      (GAsyncResult           *result,
-                                                 GError                **error);
-
 char            *mw_support_redact              (const char             *text);
 char            *mw_support_diagnostics_text    (MwDiagnosis            *diagnosis,
                                                  const MwWizardOptions  *options,

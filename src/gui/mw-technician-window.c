@@ -294,7 +294,7 @@ integrity_cb (GObject      *object,
 {
   g_autoptr(MwTechnicianWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *report = mw_integrity_check_finish (result, &error);
+  g_autoptr(MwVerifyReport) report = mw_verify_finish (result, &error);
 
   self->checking = FALSE;
   g_signal_handlers_disconnect_by_func (self->integrity_progress, integrity_notify_cb, self);
@@ -312,8 +312,15 @@ integrity_cb (GObject      *object,
       return;
     }
   gtk_progress_bar_set_text (self->integrity_bar, _("Done"));
-  gtk_label_set_text (self->integrity_result, report);
-  mw_log_add ("Full integrity check: %s", report);
+  if (report->fk_summary != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("%s\n%s", report->summary, report->fk_summary);
+
+      gtk_label_set_text (self->integrity_result, text);
+    }
+  else
+    gtk_label_set_text (self->integrity_result, report->summary);
+  mw_log_add ("Full integrity check: %s", report->summary);
 }
 
 static void
@@ -330,9 +337,9 @@ integrity_action (GtkWidget  *widget,
   gtk_label_set_text (self->integrity_result, "");
   self->integrity_progress = mw_progress_new ();
   g_signal_connect (self->integrity_progress, "notify", G_CALLBACK (integrity_notify_cb), self);
-  mw_integrity_check_async (mw_window_get_options (self->wizard)->database, FALSE,
-                            self->integrity_progress, self->cancellable, integrity_cb,
-                            g_object_ref (self));
+  mw_verify_async (mw_window_get_options (self->wizard)->database, TRUE,
+                   self->integrity_progress, self->cancellable, integrity_cb,
+                   g_object_ref (self));
 }
 
 static void

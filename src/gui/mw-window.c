@@ -653,7 +653,7 @@ quick_check_cb (GObject      *object,
 {
   g_autoptr(MwWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *report = mw_integrity_check_finish (result, &error);
+  g_autoptr(MwVerifyReport) report = mw_verify_finish (result, &error);
   MwDiagnosis *d = self->diagnosis;
 
   self->work = WORK_NONE;
@@ -670,7 +670,7 @@ quick_check_cb (GObject      *object,
       d->message = g_strdup (_("The database is damaged: some of its pages cannot be read. "
                                "Nothing has been changed."));
       g_free (d->detail);
-      d->detail = g_strdup_printf ("quick_check: %s", error->message);
+      d->detail = g_strdup (error->message);
       mw_log_add ("Quick check: %s", error->message);
     }
   else if (error != NULL)
@@ -678,7 +678,7 @@ quick_check_cb (GObject      *object,
   else
     {
       self->quick_checked = TRUE;
-      mw_log_add ("Quick check: %s", report);
+      mw_log_add ("Quick check: %s", report->summary);
     }
 
   fill_checks (self, self->checks_list, d);
@@ -725,8 +725,8 @@ diagnose_cb (GObject      *object,
     {
       self->work = WORK_CHECK;
       fill_checks (self, self->checks_list, diagnosis);
-      mw_integrity_check_async (self->options->database, TRUE, NULL, self->cancellable,
-                                quick_check_cb, g_object_ref (self));
+      mw_verify_async (self->options->database, FALSE, NULL, self->cancellable,
+                       quick_check_cb, g_object_ref (self));
       return;
     }
 
