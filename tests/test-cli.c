@@ -494,6 +494,71 @@ test_no_display (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
+/* An update that commits but leaves the database failing its integrity check (here
+ * an index redefined under its data through writable_schema): the failed set is kept
+ * as .failed.*, the verified backup is put back, and the report says both. */
+static void
+test_damaged_after_commit_restores_backup (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_break_index" };
+  const gint64 whens[] = { 1700000000000, 1700000100000 };
+  const char *sqls[] = {
+    "CREATE TABLE `items` (`id` integer PRIMARY KEY, `name` text, `price` integer);\n"
+    "--> statement-breakpoint\n"
+    "CREATE INDEX `items_by_name` ON `items` (`name`);",
+    "PRAGMA writable_schema=ON;--> statement-breakpoint\n"
+    "UPDATE sqlite_schema SET sql = 'CREATE INDEX `items_by_name` ON `items` (`price`)' "
+    "WHERE name = 'items_by_name';--> statement-breakpoint\n"
+    "PRAGMA writable_schema=OFF;",
+  };
+  g_autofree char *folder = g_build_filename (f->dir, "breaking", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *failed = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  JsonObject *error_obj;
+
+  mw_test_write_journal (folder, 2, tags, whens, sqls);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", folder, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO items (name, price) VALUES ('Tea', 250), ('Milk', 90), "
+                           "('Bread', 180)");
+  before = mw_test_dump_database (f->db);
+
+  g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
+                            "--migrations", folder, NULL), ==, 25);
+  error_obj = json_object_get_object_member (parse_object (out, &parser), "error");
+  g_assert_nonnull (strstr (json_object_get_string_member (error_obj, "message"),
+                            "integrity check"));
+  g_assert_nonnull (strstr (json_object_get_string_member (error_obj, "message"), ".failed."));
+  g_assert_nonnull (strstr (json_object_get_string_member (error_obj, "restored_from"),
+                            "aurswift-backup-"));
+
+  /* The database is the backup again: every row, the old level, sound. */
+  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+  g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
+
+  /* What the failed update left is kept, whole: the rows, the redefined index. */
+  dir = g_dir_open (f->dir, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "pos system.db.failed.") && !g_str_has_suffix (name, "-wal") &&
+        !g_str_has_suffix (name, "-shm") && !g_str_has_suffix (name, "-journal"))
+      failed = g_build_filename (f->dir, name, NULL);
+  g_assert_nonnull (failed);
+  g_assert_cmpstr (json_object_get_string_member (error_obj, "failed_aside"), ==, failed);
+  g_assert_cmpint (mw_test_sql_int (failed, "SELECT count(*) FROM items"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (failed, "SELECT count(*) FROM __drizzle_migrations"), ==, 2);
+  g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", failed, NULL), ==, 16);
+  /* No operation left half-done. */
+  {
+    g_autofree char *journal = g_strconcat (f->db, ".mw-operation", NULL);
+
+    g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  }
+}
+
 /* verify: read-only checks with distinct exit codes. */
 static void
 test_verify (Fixture *f, gconstpointer data)
@@ -605,6 +670,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/no-display-does-the-job-headless", test_no_display);
   ADD ("/mw/cli/german-translation", test_german);
   ADD ("/mw/cli/verify-quick-and-deep", test_verify);
+  ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 
   return g_test_run ();

@@ -337,6 +337,14 @@ add_migrate_json (JsonBuilder  *builder,
             json_builder_add_string_value (builder, g_ptr_array_index (violations, i));
           json_builder_end_array (builder);
         }
+      if (migrator != NULL && mw_migrator_get_failed_aside (migrator) != NULL)
+        {
+          /* The failed update may have changed the database: kept aside, backup back. */
+          json_builder_set_member_name (builder, "failed_aside");
+          json_builder_add_string_value (builder, mw_migrator_get_failed_aside (migrator));
+          json_builder_set_member_name (builder, "restored_from");
+          json_builder_add_string_value (builder, mw_migrator_get_backup (migrator)->path);
+        }
       json_builder_end_object (builder);
     }
 

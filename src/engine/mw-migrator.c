@@ -11,6 +11,8 @@
 #include "mw-error.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
+#include "mw-operation.h"
+#include "mw-verify.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
@@ -52,6 +54,7 @@ struct _MwMigrator
   char           *failed_sql;
   char           *backup_dir;
   MwBackup       *backup;         /* the last run's backup */
+  char           *failed_aside;   /* where a failed, possibly changed database was kept */
   guint           failed_statement;
   guint           busy_timeout_ms;
   guint           accept_modified : 1;
@@ -83,6 +86,7 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
   g_clear_pointer (&self->backup, mw_backup_unref);
+  g_clear_pointer (&self->failed_aside, g_free);
   g_clear_object (&self->set);
   g_clear_object (&self->progress);
 
@@ -715,6 +719,7 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup, mw_backup_unref);
+  g_clear_pointer (&self->failed_aside, g_free);
   self->failed_statement = 0;
 }
 
@@ -726,10 +731,16 @@ check_integrity (MwMigrator  *self,
                  GError     **error)
 {
   g_autoptr(GString) problems = g_string_new (NULL);
+  g_autoptr(sqlite3) fresh = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
   mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
+  /* A connection of its own: it reads what is on disk now, schema included, not what
+   * this connection has cached. */
+  fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
+  if (fresh != NULL)
+    db = fresh;
   rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -745,10 +756,8 @@ check_integrity (MwMigrator  *self,
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                    _("The updates were applied, but the database failed its integrity check "
-                   "afterwards: %s.%s%s"),
-                   problems->len ? problems->str : sqlite3_errmsg (db),
-                   self->backup ? " The backup taken just before is " : "",
-                   self->backup ? self->backup->path : "");
+                     "afterwards: %s."),
+                   problems->len ? problems->str : sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;
@@ -852,6 +861,25 @@ run_once (MwMigrator    *self,
   return TRUE;
 }
 
+/* Whether a failed run may have left the database other than it was before: the
+ * check after committing failed, or the file no longer passes quick_check (which it
+ * did before the backup). A clean rollback leaves it exactly as the backup has it. */
+static gboolean
+may_be_changed (MwMigrator   *self,
+                const GError *error)
+{
+  g_autoptr(GError) check_error = NULL;
+  g_autoptr(MwVerifyReport) report = NULL;
+
+  if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED))
+    return TRUE;
+  if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return FALSE;
+  report = mw_verify (self->database_path, FALSE, NULL, NULL, &check_error);
+  return g_error_matches (check_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+}
+
 /**
  * mw_migrator_run:
  *
@@ -889,6 +917,36 @@ mw_migrator_run (MwMigrator    *self,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       g_usleep (G_USEC_PER_SEC / 2 * (1u << (attempt - 1)));
+    }
+
+  /* Any failure after the backup that may have left the database changed: keep it
+   * aside, put the verified backup back. */
+  if (self->backup != NULL && may_be_changed (self, local_error))
+    {
+      g_autoptr(GError) restore_error = NULL;
+      g_autofree char *message = NULL;
+
+      if (mw_restore_after_failure (self->database_path, self->backup, self->progress,
+                                    &self->failed_aside, &restore_error))
+        message = g_strdup_printf (_("%s The database as the failed update left it is kept as "
+                                     "%s; the backup %s, made just before, was restored."),
+                                   local_error->message, self->failed_aside, self->backup->path);
+      else
+        message = g_strdup_printf (_("%s Putting back the backup %s failed too (%s): restore it "
+                                     "from the backups."),
+                                   local_error->message, self->backup->path,
+                                   restore_error->message);
+      g_free (local_error->message);
+      local_error->message = g_steal_pointer (&message);
+    }
+  else if (self->backup != NULL && g_error_matches (local_error, MW_ENGINE_ERROR,
+                                                    MW_ENGINE_ERROR_MIGRATION_FAILED))
+    {
+      g_autofree char *message = g_strdup_printf (_("%s The backup made just before is %s."),
+                                                  local_error->message, self->backup->path);
+
+      g_free (local_error->message);
+      local_error->message = g_steal_pointer (&message);
     }
 
   g_propagate_error (error, g_steal_pointer (&local_error));
@@ -1019,6 +1077,19 @@ mw_migrator_get_applied (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->applied;
+}
+
+/**
+ * mw_migrator_get_failed_aside:
+ *
+ * Returns: (nullable): where the last run kept a database it may have left changed
+ *   (`<db>.failed.YYYYMMDD-HHMMSS`) when it put the backup back; %NULL otherwise
+ */
+const char *
+mw_migrator_get_failed_aside (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->failed_aside;
 }
 
 /**

@@ -45,5 +45,6 @@ guint         mw_migrator_get_failed_statement (MwMigrator          *self);
 const char   *mw_migrator_get_failed_sql      (MwMigrator           *self);
 GPtrArray    *mw_migrator_get_violations      (MwMigrator           *self);
 MwBackup     *mw_migrator_get_backup          (MwMigrator           *self);
+const char   *mw_migrator_get_failed_aside    (MwMigrator           *self);
 
 G_END_DECLS

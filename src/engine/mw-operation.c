@@ -218,8 +218,10 @@ journal_remove (const char  *database_path,
 
 /* ---- moving sets ------------------------------------------------------------------- */
 
+/* `<db>.<kind>.YYYYMMDD-HHMMSS`, never a name any member of a set already has. */
 static char *
-unique_aside (const char *database_path)
+unique_aside_kind (const char *database_path,
+                   const char *kind)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
@@ -227,8 +229,8 @@ unique_aside (const char *database_path)
   for (guint i = 1; ; i++)
     {
       g_autofree char *candidate = i == 1
-        ? g_strdup_printf ("%s.old.%s", database_path, stamp)
-        : g_strdup_printf ("%s.old.%s-%u", database_path, stamp, i);
+        ? g_strdup_printf ("%s.%s.%s", database_path, kind, stamp)
+        : g_strdup_printf ("%s.%s.%s-%u", database_path, kind, stamp, i);
       gboolean taken = FALSE;
 
       for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
@@ -240,6 +242,12 @@ unique_aside (const char *database_path)
       if (!taken)
         return g_steal_pointer (&candidate);
     }
+}
+
+static char *
+unique_aside (const char *database_path)
+{
+  return unique_aside_kind (database_path, "old");
 }
 
 static gboolean
@@ -377,7 +385,9 @@ mw_operation_recover (const char  *database_path,
       return NULL;
     }
 
-  what = g_str_equal (j.operation, "fresh") ? _("Start fresh") : _("Restore from backup");
+  what = g_str_equal (j.operation, "fresh") ? _("Start fresh")
+       : g_str_equal (j.operation, "failed-restore") ? _("Restoring the backup after a failed update")
+       : _("Restore from backup");
 
   if (g_str_equal (j.step, "copied") || g_str_equal (j.step, "created") ||
       g_str_equal (j.step, "moved"))
@@ -534,6 +544,56 @@ raw_copy_set (const char  *database_path,
         return FALSE;
     }
   return mw_fsync_path (backup_dir, TRUE, error);
+}
+
+/**
+ * mw_restore_after_failure:
+ * @backup: the verified backup made just before the failed update
+ * @out_failed_aside: (out) (optional): where the failed database set was kept
+ *
+ * After an update failed in a way that may have left the database changed (the
+ * check after committing found damage, or it could not be rolled back): keeps the
+ * failed set, with its -wal/-shm/-journal, as `<db>.failed.YYYYMMDD-HHMMSS`, and puts
+ * a copy of @backup in its place. Crash-safe through the operation journal, like a
+ * restore; no second backup is made, since the failed set itself is kept.
+ */
+gboolean
+mw_restore_after_failure (const char    *database_path,
+                          MwBackup      *backup,
+                          MwProgress    *progress,
+                          char         **out_failed_aside,
+                          GError       **error)
+{
+  g_auto(Journal) j = { 0 };
+
+  g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
+
+  if (!mw_backup_verify (backup, NULL, error))
+    return FALSE;
+
+  journal_init (&j, "failed-restore", database_path);
+  g_free (j.aside);
+  j.aside = unique_aside_kind (database_path, "failed");
+  remove_tmp_set (j.tmp);
+  if (!journal_write (database_path, &j, "copying", error))
+    return FALSE;
+
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Restoring the backup"));
+  if (!copy_backup_to (backup->path, j.tmp, progress, NULL, error))
+    {
+      remove_tmp_set (j.tmp);
+      journal_remove (database_path, NULL);
+      return FALSE;
+    }
+
+  if (!journal_write (database_path, &j, "copied", error) || !finish (database_path, &j, error))
+    return FALSE;
+
+  g_message ("Kept the failed database as %s and restored %s", j.aside, backup->path);
+  if (out_failed_aside != NULL)
+    *out_failed_aside = g_steal_pointer (&j.aside);
+  return TRUE;
 }
 
 /**

@@ -34,6 +34,11 @@ gboolean        mw_fresh_start            (const char      *database_path,
                                            char           **out_aside,
                                            GError         **error);
 char           *mw_operation_journal_path (const char      *database_path);
+gboolean        mw_restore_after_failure  (const char      *database_path,
+                                           MwBackup        *backup,
+                                           MwProgress      *progress,
+                                           char           **out_failed_aside,
+                                           GError         **error);
 
 void            mw_restore_async          (const char          *database_path,
                                            MwBackup            *backup,
