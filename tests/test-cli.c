@@ -641,6 +641,67 @@ test_german (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (json_object_get_string_member (obj, "message"), "Datenbank"));
 }
 
+/* The disk fills up in the middle of an update (the preflight's estimate was met,
+ * the update needed more): SQLite stops with SQLITE_FULL, everything is rolled back,
+ * the message is about disk space, the exit status 15. */
+static void
+test_disk_full_mid_update (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_big_import" };
+  const gint64 whens[] = { 1700000000000, 1700000100000 };
+  const char *sqls[] = {
+    "CREATE TABLE `items` (`id` integer PRIMARY KEY, `name` text, `photo` blob);",
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+    "INSERT INTO `items` (`name`, `photo`) SELECT printf('item %d', i), randomblob(50000) FROM n;",
+  };
+  g_autofree char *folder = g_build_filename (f->dir, "filling", NULL);
+  g_autofree char *small = g_build_filename (f->dir, "small disk", NULL);
+  g_autofree char *backups = g_build_filename (f->dir, "backups elsewhere", NULL);
+  g_autofree char *seed = g_build_filename (f->dir, "seed.db", NULL);
+  g_autofree char *copy_and_run = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *before = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  if (!can_mount_small_disks ())
+    return;
+  mw_test_write_journal (folder, 2, tags, whens, sqls);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", seed,
+                            "--migrations", folder, NULL), ==, 0);
+  mw_test_sql_exec (seed, "INSERT INTO items (name) VALUES ('Tea'), ('Milk')");
+  before = mw_test_dump_database (seed);
+  g_mkdir_with_parents (small, 0755);
+
+  /* On the 60 MB disk: copy the database there, update it (100 MB to write), then
+   * dump what is left, all inside the private mount. */
+  copy_and_run = g_strdup_printf ("cp \"%s\" \"$1/pos.db\" && \"%s\" migrate --json "
+                                  "--database \"$1/pos.db\" --backup-dir \"%s\" "
+                                  "--migrations \"%s\"; status=$?; "
+                                  "cp \"$1/pos.db\" \"%s.after\"; "
+                                  "ls \"$1\" > \"%s.files\"; exit $status",
+                                  seed, cli_path, backups, folder, seed, seed);
+  script = g_strconcat ("mount -t tmpfs -o size=60m tmpfs \"$1\" && ", copy_and_run, NULL);
+  g_assert_cmpint (mw_test_spawn (&out, NULL, "unshare", "-m", "sh", "-c", script, "sh", small,
+                                  NULL), ==, 15);
+  obj = json_object_get_object_member (parse_object (out, &parser), "error");
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "message"), "disk became full"));
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "migration"), "0001_big_import"));
+
+  /* The database is exactly as it was, and nothing but it is left on that disk. */
+  {
+    g_autofree char *after = g_strconcat (seed, ".after", NULL);
+    g_autofree char *files_path = g_strconcat (seed, ".files", NULL);
+    g_autofree char *files = NULL;
+    g_autofree char *dump = mw_test_dump_database (after);
+
+    g_assert_cmpstr (dump, ==, before);
+    g_assert_true (g_file_get_contents (files_path, &files, NULL, NULL));
+    g_assert_cmpstr (files, ==, "pos.db\npos.db.mw-lock\n");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -670,6 +731,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/no-display-does-the-job-headless", test_no_display);
   ADD ("/mw/cli/german-translation", test_german);
   ADD ("/mw/cli/verify-quick-and-deep", test_verify);
+  ADD ("/mw/cli/disk-full-mid-update-rolls-back", test_disk_full_mid_update);
   ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 

@@ -266,7 +266,17 @@ run_piece (MwMigrator         *self,
 
       if ((rc & 0xff) == SQLITE_INTERRUPT && cancelled_error (cancellable, error))
         return FALSE;
-      doing = g_strdup_printf ("Update “%s”, statement %u, failed", migration->tag,
+      if ((rc & 0xff) == SQLITE_FULL)
+        {
+          /* The transaction is rolled back by SQLite itself: nothing is lost. */
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE,
+                       _("The disk became full while applying update “%s” (statement %u). "
+                         "Nothing was changed: everything was rolled back. Free some disk "
+                         "space on the database's disk and try again."),
+                       migration->tag, piece_idx + 1);
+          return FALSE;
+        }
+      doing = g_strdup_printf (_("Update “%s”, statement %u, failed"), migration->tag,
                                piece_idx + 1);
       mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, doing);
       return FALSE;
