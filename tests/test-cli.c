@@ -702,6 +702,133 @@ test_disk_full_mid_update (Fixture *f, gconstpointer data)
   }
 }
 
+/* A process that dies in the middle of a write transaction (the POS losing power):
+ * changed pages already in the database file, the originals only in the hot
+ * -journal. */
+static void
+make_hot_journal (const char *db_path)
+{
+  g_autofree char *journal = g_strconcat (db_path, "-journal", NULL);
+  pid_t pid = fork ();
+  int status = 0;
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      sqlite3 *db = NULL;
+
+      if (sqlite3_open (db_path, &db) != SQLITE_OK ||
+          sqlite3_exec (db, "PRAGMA journal_mode = DELETE; PRAGMA cache_size = 10; BEGIN; "
+                            "UPDATE sales SET total = -1, note = hex(randomblob(200));",
+                        NULL, NULL, NULL) != SQLITE_OK)
+        _exit (1);
+      _exit (0);   /* no COMMIT, no ROLLBACK, no close */
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+
+  /* The journal is really hot: the database file alone, copied without it, holds
+   * the half-written transaction. */
+  {
+    g_autofree char *alone = g_strconcat (db_path, ".alone", NULL);
+    g_autofree char *contents = NULL;
+    gsize len = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    gint64 half_written = 0;
+
+    g_assert_true (g_file_get_contents (db_path, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (alone, contents, len, NULL));
+    g_assert_cmpint (sqlite3_open_v2 (alone, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+    if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM sales WHERE total = -1", -1, &stmt,
+                            NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
+      half_written = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    g_unlink (alone);
+    g_assert_cmpint (half_written, >, 0);
+  }
+}
+
+static char *
+find_aside (Fixture *f, const char *kind)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  g_autofree char *prefix = g_strdup_printf ("pos system.db.%s.", kind);
+  const char *name;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, prefix) && !g_str_has_suffix (name, "-wal") &&
+        !g_str_has_suffix (name, "-shm") && !g_str_has_suffix (name, "-journal"))
+      return g_build_filename (f->dir, name, NULL);
+  return NULL;
+}
+
+static void
+fill_sales (Fixture *f)
+{
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "PRAGMA journal_mode = DELETE; "
+                           "INSERT INTO shops VALUES ('s1', 'Corner shop');"
+                           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 5000) INSERT INTO sales (id, shop_id, total) "
+                           "SELECT printf('sale-%05d', i), 's1', i FROM n;");
+}
+
+/* Start fresh on a database with a hot journal: SQLite rolls it back before the set
+ * moves, so the kept database has every committed sale and none of the half-written
+ * transaction, and it is sound. */
+static void
+test_hot_journal_fresh (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *kept_journal = NULL;
+
+  fill_sales (f);
+  before = mw_test_dump_database (f->db);
+  make_hot_journal (f->db);
+
+  g_assert_cmpint (run_cli (NULL, NULL, "fresh", "--yes", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  kept = find_aside (f, "old");
+  g_assert_nonnull (kept);
+  kept_journal = g_strconcat (kept, "-journal", NULL);
+  g_assert_false (g_file_test (kept_journal, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (mw_test_dump_database (kept), ==, before);
+  g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", kept, NULL), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 0);
+}
+
+/* Restore over a database with a hot journal: the same for the database kept aside;
+ * the backup's rows in place. */
+static void
+test_hot_journal_restore (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+  g_autofree char *backup_rows = NULL;
+  g_autofree char *kept = NULL;
+
+  fill_sales (f);
+  g_assert_cmpint (run_cli (NULL, NULL, "backup", "--reason", "pre-migration", "--database",
+                            f->db, "--migrations", f->migrations, NULL), ==, 0);
+  backup_rows = mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total) FROM sales");
+  mw_test_sql_exec (f->db, "INSERT INTO sales (id, shop_id, total) VALUES ('late', 's1', 7)");
+  before = mw_test_dump_database (f->db);
+  make_hot_journal (f->db);
+
+  g_assert_cmpint (run_cli (NULL, NULL, "restore", "--yes", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total) FROM sales"),
+                   ==, backup_rows);
+  kept = find_aside (f, "old");
+  g_assert_nonnull (kept);
+  g_assert_cmpstr (mw_test_dump_database (kept), ==, before);
+  g_assert_cmpint (mw_test_sql_int (kept, "SELECT count(*) FROM sales WHERE id = 'late'"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -732,6 +859,8 @@ main (int argc, char **argv)
   ADD ("/mw/cli/german-translation", test_german);
   ADD ("/mw/cli/verify-quick-and-deep", test_verify);
   ADD ("/mw/cli/disk-full-mid-update-rolls-back", test_disk_full_mid_update);
+  ADD ("/mw/cli/hot-journal-fresh-keeps-committed-rows", test_hot_journal_fresh);
+  ADD ("/mw/cli/hot-journal-restore-keeps-committed-rows", test_hot_journal_restore);
   ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 
