@@ -829,6 +829,44 @@ test_hot_journal_restore (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (kept, "SELECT count(*) FROM sales WHERE id = 'late'"), ==, 1);
 }
 
+/* A database folder that cannot be written (a read-only mount here, since root
+ * ignores file modes): a clear message, exit 18, nothing changed. */
+static void
+test_read_only_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  if (!can_mount_small_disks ())
+    return;
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  before = mw_test_file_digest (f->db);
+
+  script = g_strdup_printf ("mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" "
+                            "\"$1\" && \"%s\" status --json --database \"%s\" --migrations "
+                            "\"%s\" > \"$2\"; \"%s\" migrate --database \"%s\" --migrations "
+                            "\"%s\"", cli_path, f->db, f->migrations, cli_path, f->db,
+                            f->migrations);
+  {
+    g_autofree char *status_out = g_build_filename (g_get_tmp_dir (), "mw-ro-status.json", NULL);
+
+    g_assert_cmpint (mw_test_spawn (&out, &err, "unshare", "-m", "sh", "-c", script, "sh",
+                                    f->dir, status_out, NULL), ==, 18);
+    g_assert_nonnull (strstr (err, "cannot be opened for updating"));
+    g_clear_pointer (&out, g_free);
+    g_assert_true (g_file_get_contents (status_out, &out, NULL, NULL));
+    g_unlink (status_out);
+  }
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "unreadable");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -861,6 +899,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/disk-full-mid-update-rolls-back", test_disk_full_mid_update);
   ADD ("/mw/cli/hot-journal-fresh-keeps-committed-rows", test_hot_journal_fresh);
   ADD ("/mw/cli/hot-journal-restore-keeps-committed-rows", test_hot_journal_restore);
+  ADD ("/mw/cli/read-only-folder", test_read_only_folder);
   ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 

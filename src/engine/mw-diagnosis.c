@@ -3,8 +3,17 @@
 
 #include "config.h"
 
+#include <errno.h>
+
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
+#ifndef W_OK
+# define W_OK 2   /* Windows' _access() takes the same value */
+#endif
 
 #include "mw-diagnosis.h"
 #include "mw-error.h"
@@ -430,6 +439,25 @@ probe_write_lock (MwDiagnosis *self,
   return MW_STATE_PENDING;
 }
 
+/* An update writes beside the database: its journal, the new database on a fresh
+ * start, the backups. A folder that cannot be written (permissions, a read-only disk)
+ * is found now, not half-way. */
+static void
+check_folder_writable (MwDiagnosis *self)
+{
+  g_autofree char *dir = g_path_get_dirname (self->database_path);
+
+  if (g_access (dir, W_OK) != 0)
+    {
+      int saved = errno;
+
+      self->state = MW_STATE_UNREADABLE;
+      g_free (self->detail);
+      self->detail = g_strdup_printf (_("The folder %s cannot be written: %s"), dir,
+                                      g_strerror (saved));
+    }
+}
+
 static void
 check_space (MwDiagnosis *self)
 {
@@ -474,7 +502,9 @@ mw_diagnose (const char     *database_path,
       mw_history_match (set, &history, self->migrations, self->unknown);
       count_statuses (self);
       self->state = MW_STATE_MISSING;
-      check_space (self);
+      check_folder_writable (self);
+      if (self->state == MW_STATE_MISSING)
+        check_space (self);
       describe (self);
       mw_history_clear (&history);
       return g_steal_pointer (&self);
@@ -515,6 +545,8 @@ mw_diagnose (const char     *database_path,
       mw_db_exec (db, "PRAGMA query_only = OFF", NULL);
       self->state = probe_write_lock (self, db);
     }
+  if (self->state == MW_STATE_PENDING)
+    check_folder_writable (self);
   if (self->state == MW_STATE_PENDING)
     check_space (self);
 
