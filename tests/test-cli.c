@@ -867,6 +867,55 @@ test_read_only_folder (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
+static guint
+count_names (const char *dir, const char *prefix, const char *suffix)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, suffix))
+      n++;
+  return n;
+}
+
+/* Retention from the configuration file: backups per reason, and the databases that
+ * fresh starts kept aside — only those a verified backup holds, never the newest. */
+static void
+test_retention_configured (Fixture *f, gconstpointer data)
+{
+  g_autofree char *config = g_build_filename (f->dir, "migration-wizard.ini", NULL);
+  g_autofree char *text = g_strdup_printf ("[migration-wizard]\ndatabase=%s\nmigrations=%s\n"
+                                           "keep-manual=2\nkeep-old-sets=1\n", f->db,
+                                           f->migrations);
+  g_autofree char *backups = g_build_filename (f->dir, "backups", NULL);
+  g_autofree char *unbacked = g_strconcat (f->db, ".old.20200101-000000", NULL);
+  g_autofree char *newest = NULL;
+
+  mw_test_write_file (config, text);
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--config", config, NULL), ==, 0);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpint (run_cli (NULL, NULL, "backup", "--config", config, NULL), ==, 0);
+  g_assert_cmpuint (count_names (backups, "aurswift-backup-", ".db"), ==, 2);
+
+  /* A set kept aside long ago, of which no backup exists: never removed. */
+  mw_test_sql_exec (unbacked, "CREATE TABLE keep_me (x); INSERT INTO keep_me VALUES (1)");
+
+  for (int i = 0; i < 3; i++)
+    {
+      mw_test_sql_exec (f->db, "INSERT INTO shops VALUES (hex(randomblob(8)), 'A shop')");
+      g_assert_cmpint (run_cli (NULL, NULL, "fresh", "--yes", "--config", config, NULL), ==, 0);
+    }
+  /* The newest fresh start's set and the one without a backup remain. */
+  g_assert_cmpuint (count_names (f->dir, "pos system.db.old.", ""), ==, 2);
+  g_assert_true (g_file_test (unbacked, G_FILE_TEST_EXISTS));
+  newest = find_aside (f, "old");
+  g_assert_nonnull (newest);
+  /* Every removed set's rows are in its pre-fresh backup (3 fresh starts, 3 backups). */
+  g_assert_cmpuint (count_names (backups, "aurswift-backup-", ".db"), ==, 2 + 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -900,6 +949,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/hot-journal-fresh-keeps-committed-rows", test_hot_journal_fresh);
   ADD ("/mw/cli/hot-journal-restore-keeps-committed-rows", test_hot_journal_restore);
   ADD ("/mw/cli/read-only-folder", test_read_only_folder);
+  ADD ("/mw/cli/retention-configured", test_retention_configured);
   ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 

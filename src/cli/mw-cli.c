@@ -229,7 +229,20 @@ prune_after (Options  *o,
   g_autoptr(GError) error = NULL;
   const char *protect[] = { fresh->path, NULL };
 
-  removed = mw_backup_prune (o->backup_dir, NULL, protect, &error);
+  removed = mw_backup_prune (o->backup_dir, &o->config->retention, protect, &error);
+  if (removed == NULL)
+    g_printerr ("%s\n", error->message);
+}
+
+/* The databases restore and fresh start kept aside are bounded too (those with a
+ * verified backup only; the newest always stays). */
+static void
+prune_aside_after (Options *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) removed = mw_prune_aside_sets (o->database, o->backup_dir,
+                                                      o->config->keep_old_sets, &error);
+
   if (removed == NULL)
     g_printerr ("%s\n", error->message);
 }
@@ -711,6 +724,7 @@ cmd_restore (Options    *o,
     }
   else if (!o->quiet)
     g_print (_("Restored %s. The previous database was kept as %s.\n"), backup->path, aside);
+  prune_aside_after (o);
   return MW_EXIT_OK;
 }
 
@@ -769,6 +783,7 @@ cmd_fresh (Options *o)
   else if (!o->quiet)
     g_print (_("A new database was created. The previous one was kept as %s (and backed up in %s).\n"),
              aside, o->backup_dir);
+  prune_aside_after (o);
   return MW_EXIT_OK;
 }
 

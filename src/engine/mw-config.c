@@ -16,6 +16,9 @@
  *   migrations=/opt/AurSwift/resources/migrations
  *   backup-dir=/srv/pos/backups
  *   busy-timeout=5000
+ *   keep-pre-migration=10     backups kept per reason (pre-migration, pre-restore,
+ *   keep-manual=5             pre-fresh, pre-repair, manual); at least 1
+ *   keep-old-sets=3           databases kept aside by restore / fresh start
  *
  * Relative paths are taken from the file's folder.
  */
@@ -93,6 +96,9 @@ mw_config_load (const char  *explicit_path,
   GError *local_error = NULL;
   int timeout;
 
+  mw_retention_init_defaults (&config->retention);
+  config->keep_old_sets = 3;
+
   if (path == NULL)
     {
       list = mw_config_search_list ();
@@ -118,6 +124,20 @@ mw_config_load (const char  *explicit_path,
   config->backup_dir = resolve (dir, g_key_file_get_string (keyfile, GROUP, "backup-dir", NULL));
   timeout = g_key_file_get_integer (keyfile, GROUP, "busy-timeout", NULL);
   config->busy_timeout_ms = timeout > 0 ? (guint) timeout : 0;
+  for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)
+    {
+      g_autofree char *key = g_strconcat ("keep-", mw_backup_reason_to_string (i), NULL);
+      int keep = g_key_file_get_integer (keyfile, GROUP, key, NULL);
+
+      if (keep > 0)
+        config->retention.keep[i] = (guint) keep;
+    }
+  {
+    int keep = g_key_file_get_integer (keyfile, GROUP, "keep-old-sets", NULL);
+
+    if (keep > 0)
+      config->keep_old_sets = (guint) keep;
+  }
 
   return g_steal_pointer (&config);
 }

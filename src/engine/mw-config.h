@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "mw-backup.h"
+
 G_BEGIN_DECLS
 
 /* Settings from a configuration file; command-line options override each of them. */
@@ -13,6 +15,8 @@ typedef struct
   char  *migrations;       /* (nullable) */
   char  *backup_dir;       /* (nullable) */
   guint  busy_timeout_ms;  /* 0: the default */
+  MwRetention retention;   /* backups kept per reason (keep-pre-migration=, keep-manual=, …) */
+  guint  keep_old_sets;    /* moved-aside .old.* sets kept (keep-old-sets=, default 3) */
 } MwConfig;
 
 MwConfig *mw_config_load              (const char  *explicit_path,

@@ -34,6 +34,10 @@ gboolean        mw_fresh_start            (const char      *database_path,
                                            char           **out_aside,
                                            GError         **error);
 char           *mw_operation_journal_path (const char      *database_path);
+GPtrArray      *mw_prune_aside_sets       (const char      *database_path,
+                                           const char      *backup_dir,
+                                           guint            keep,
+                                           GError         **error);
 gboolean        mw_restore_after_failure  (const char      *database_path,
                                            MwBackup        *backup,
                                            MwProgress      *progress,

@@ -30,6 +30,8 @@ mw_wizard_options_copy (const MwWizardOptions *options)
   copy->then_run = g_strdup (options->then_run);
   copy->busy_timeout_ms = options->busy_timeout_ms;
   copy->after_update = options->after_update;
+  copy->retention = options->retention;
+  copy->keep_old_sets = options->keep_old_sets;
   return copy;
 }
 

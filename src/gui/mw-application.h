@@ -3,6 +3,8 @@
 
 #include <gtk/gtk.h>
 
+#include "mw-backup.h"
+
 G_BEGIN_DECLS
 
 /* What the wizard was asked to work on, resolved from the command line and the
@@ -16,6 +18,8 @@ typedef struct
   char     *then_run;          /* (nullable) */
   guint     busy_timeout_ms;
   gboolean  after_update;
+  MwRetention retention;       /* all 0: the defaults */
+  guint     keep_old_sets;     /* 0: the default */
 } MwWizardOptions;
 
 MwWizardOptions *mw_wizard_options_copy (const MwWizardOptions *options);

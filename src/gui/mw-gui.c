@@ -209,6 +209,8 @@ mw_gui_run (int    argc,
     options.backup_dir = mw_backup_default_dir (options.database);
   options.config_migrations = g_strdup (config->migrations);
   options.busy_timeout_ms = busy_timeout > 0 ? (guint) busy_timeout : config->busy_timeout_ms;
+  options.retention = config->retention;
+  options.keep_old_sets = config->keep_old_sets;
 
   if (!gtk_init_check ())
     {

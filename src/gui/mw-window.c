@@ -866,6 +866,35 @@ describe_failure (MwWindow     *self,
   return g_string_free (detail, FALSE);
 }
 
+/* After a new backup: the oldest beyond the retention go (never the one just made). */
+static void
+prune_backups (MwWindow *self,
+               MwBackup *keep)
+{
+  const MwRetention *retention = self->options->retention.keep[MW_BACKUP_REASON_PRE_MIGRATION]
+                                 ? &self->options->retention : NULL;
+  const char *protect[] = { keep ? keep->path : NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) removed = mw_backup_prune (self->options->backup_dir, retention,
+                                                  protect, &error);
+
+  if (removed == NULL)
+    mw_log_add ("Pruning backups: %s", error->message);
+}
+
+static void
+prune_aside_sets (MwWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+
+  removed = mw_prune_aside_sets (self->options->database, self->options->backup_dir,
+                                 self->options->keep_old_sets ? self->options->keep_old_sets : 3,
+                                 &error);
+  if (removed == NULL)
+    mw_log_add ("Pruning kept databases: %s", error->message);
+}
+
 static void
 migrate_cb (GObject      *object,
             GAsyncResult *result,
@@ -892,6 +921,8 @@ migrate_cb (GObject      *object,
       g_autofree char *body = NULL;
 
       mw_log_add ("Applied %u updates", applied->len);
+      if (backup != NULL)
+        prune_backups (self, backup);
       g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "%u update was applied:",
                                                  "%u updates were applied:", applied->len),
                               applied->len);
@@ -1035,6 +1066,7 @@ operation_cb (GObject      *object,
       else
         text = g_strdup (_("Choose Check Again to see whether updates are needed."));
       mw_log_add ("%s%s%s", title, aside ? "; kept " : "", aside ? aside : "");
+      prune_aside_sets (self);
       set_exit_status (self, 0);
       gtk_label_set_text (self->done_title, title);
       gtk_label_set_text (self->done_text, text);
