@@ -463,6 +463,21 @@ mw_copy_through_sqlite (sqlite3       *src,
   return mw_db_exec (dst, "PRAGMA journal_mode = DELETE", error);
 }
 
+typedef struct
+{
+  const char   *path;
+  GCancellable *cancellable;
+  GError       *error;
+} HashJob;
+
+static gpointer
+hash_thread (gpointer data)
+{
+  HashJob *job = data;
+
+  return mw_sha256_of_file (job->path, job->cancellable, &job->error);
+}
+
 /* Makes a verified backup of what @src sees. @src must not be in a write transaction
  * (SQLite refuses to back up from one); the migrator holds the write lock on its own
  * connection and lets this one read. */
@@ -482,6 +497,8 @@ mw_backup_create_from_connection (sqlite3         *src,
   g_autofree char *dir = g_canonicalize_filename (given_dir, NULL);
   g_autofree char *tmp = NULL, *base = NULL, *tmp_name = NULL, *journal = NULL;
   g_autoptr(sqlite3) check = NULL;
+  HashJob hash_job = { NULL, NULL, NULL };
+  GThread *hasher = NULL;
   int pages = -1;
   GStatBuf st;
 
@@ -510,6 +527,13 @@ mw_backup_create_from_connection (sqlite3         *src,
 
   if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
     goto failed;
+
+  /* The SHA-256 of the copy is computed on the other core while this one flushes the
+   * copy to disk and SQLite checks it: the same passes, in about half the time. */
+  hash_job.path = tmp;
+  hash_job.cancellable = cancellable;
+  hasher = g_thread_new ("mw-backup-hash", hash_thread, &hash_job);
+
   if (!mw_fsync_path (tmp, FALSE, error))
     goto failed;
 
@@ -528,9 +552,12 @@ mw_backup_create_from_connection (sqlite3         *src,
     }
   g_clear_pointer (&check, mw_db_close);
 
-  self->sha256 = mw_sha256_of_file (tmp, cancellable, error);
+  self->sha256 = g_thread_join (g_steal_pointer (&hasher));
   if (self->sha256 == NULL)
-    goto failed;
+    {
+      g_propagate_error (error, g_steal_pointer (&hash_job.error));
+      goto failed;
+    }
   if (g_stat (tmp, &st) != 0)
     {
       int saved = errno;
@@ -558,6 +585,9 @@ mw_backup_create_from_connection (sqlite3         *src,
 
 failed:
   g_clear_pointer (&check, mw_db_close);
+  if (hasher != NULL)
+    g_free (g_thread_join (g_steal_pointer (&hasher)));
+  g_clear_error (&hash_job.error);
   /* Only our own temporary file: never anything that was there before. */
   g_unlink (tmp);
   g_unlink (journal);
