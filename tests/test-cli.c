@@ -916,6 +916,57 @@ test_retention_configured (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_names (backups, "aurswift-backup-", ".db"), ==, 2 + 3);
 }
 
+/* repair: without --yes a repaired copy and the report, nothing swapped (28); with
+ * --yes the copy in place, the damaged database kept aside as it was, the level kept. */
+static void
+test_repair (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *damaged = NULL;
+  g_autofree char *kept = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *report;
+  gint64 leaf, cells;
+
+  fill_sales (f);
+  leaf = mw_test_sql_int (f->db, "SELECT pageno FROM dbstat WHERE name = 'sales' AND "
+                                 "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 3");
+  cells = mw_test_sql_int (f->db, "SELECT ncell FROM dbstat WHERE name = 'sales' AND "
+                                  "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 3");
+  {
+    FILE *file = fopen (f->db, "r+b");
+    char garbage[4096];
+
+    memset (garbage, 0x99, sizeof garbage);
+    g_assert_nonnull (file);
+    g_assert_cmpint (fseek (file, (long) ((leaf - 1) * 4096), SEEK_SET), ==, 0);
+    g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+    fclose (file);
+  }
+  damaged = mw_test_file_digest (f->db);
+
+  g_assert_cmpint (run_cli (&out, NULL, "repair", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 28);
+  report = json_object_get_object_member (parse_object (out, &parser), "report");
+  g_assert_cmpstr (json_object_get_string_member (report, "strategy"), ==, "salvage");
+  g_assert_cmpint (json_object_get_int_member (report, "recovered"), ==, 5000 - cells + 1 + 3);
+  g_assert_true (g_file_test (json_object_get_string_member (report, "repaired"),
+                              G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "repair", "--yes", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "is now in use"));
+  kept = find_aside (f, "old");
+  g_assert_nonnull (kept);
+  g_assert_cmpstr (mw_test_file_digest (kept), ==, damaged);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 5000 - cells);
+  g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 0);
+  g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -950,6 +1001,7 @@ main (int argc, char **argv)
   ADD ("/mw/cli/hot-journal-restore-keeps-committed-rows", test_hot_journal_restore);
   ADD ("/mw/cli/read-only-folder", test_read_only_folder);
   ADD ("/mw/cli/retention-configured", test_retention_configured);
+  ADD ("/mw/cli/repair-copy-then-swap", test_repair);
   ADD ("/mw/cli/damaged-after-commit-restores-backup", test_damaged_after_commit_restores_backup);
 #undef ADD
 

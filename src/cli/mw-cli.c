@@ -258,6 +258,7 @@ typedef struct
   gboolean      tty;
   guint         signal_count;
   MwVerifyReport *report;   /* verify */
+  MwRepairReport *repair;   /* repair */
 } MigrateRun;
 
 static void
@@ -787,6 +788,111 @@ cmd_fresh (Options *o)
   return MW_EXIT_OK;
 }
 
+/* ---- repair -------------------------------------------------------------------------- */
+
+static void
+repair_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  MigrateRun *run = user_data;
+
+  run->repair = mw_repair_finish (result, &run->error);
+  run->ok = run->repair != NULL;
+  g_main_loop_quit (run->loop);
+}
+
+static int
+cmd_repair (Options *o)
+{
+  g_autoptr(MwInstanceLock) lock = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(MwProgress) progress = mw_progress_new ();
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *aside = NULL;
+  MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0, NULL, NULL };
+  guint sigint = 0, sigterm = 0;
+  gboolean swapped = FALSE;
+
+  lock = mw_instance_lock_acquire (o->database, &error);
+  if (lock == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_LOCKED;
+    }
+
+#ifdef G_OS_UNIX
+  run.tty = !o->json && !o->quiet && isatty (STDERR_FILENO);
+  sigint = g_unix_signal_add (SIGINT, signal_cb, &run);
+  sigterm = g_unix_signal_add (SIGTERM, signal_cb, &run);
+#endif
+  g_signal_connect (progress, "notify::fraction", G_CALLBACK (progress_notify_cb), &run);
+  mw_repair_async (o->database, o->backup_dir, progress, cancellable, repair_done_cb, &run);
+  g_main_loop_run (loop);
+  g_clear_handle_id (&sigint, g_source_remove);
+  g_clear_handle_id (&sigterm, g_source_remove);
+  if (run.tty)
+    g_printerr ("\r\033[K");
+
+  if (!run.ok)
+    {
+      int status = g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                   ? MW_EXIT_CANCELLED : g_error_matches (run.error, MW_ENGINE_ERROR,
+                                                          MW_ENGINE_ERROR_DATABASE_MISSING)
+                   ? MW_EXIT_MISSING : MW_EXIT_REPAIR_FAILED;
+
+      g_printerr (_("Nothing could be repaired, and nothing was changed: %s\n"),
+                  run.error->message);
+      g_clear_error (&run.error);
+      return status;
+    }
+  report = g_steal_pointer (&run.repair);
+
+  if (o->yes)
+    {
+      if (!mw_repair_swap (o->database, report->repaired_path, &aside, &error))
+        {
+          g_printerr (_("The repaired copy %s could not be put in place; the damaged database "
+                        "is unchanged: %s\n"), report->repaired_path, error->message);
+          return MW_EXIT_REPAIR_FAILED;
+        }
+      swapped = TRUE;
+      prune_aside_after (o);
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "result");
+      json_builder_add_string_value (builder, swapped ? "repaired" : "repaired-copy");
+      json_builder_set_member_name (builder, "report");
+      mw_repair_report_to_json (report, builder);
+      json_builder_set_member_name (builder, "previous");
+      json_builder_add_string_value (builder, aside);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else if (!o->quiet)
+    {
+      g_autofree char *text = mw_repair_report_to_text (report);
+
+      g_print ("%s", text);
+      g_print (_("The damaged database, as it was, is also copied to %s.\n"), report->backup_path);
+      if (swapped)
+        g_print (_("The repaired database is now in use. The damaged one is kept as %s.\n"),
+                 aside);
+      else
+        g_print (_("The repaired copy is %s; nothing was swapped. Run again with --yes to put a "
+                   "repaired copy in place (the damaged database is then kept aside).\n"),
+                 report->repaired_path);
+    }
+  return swapped ? MW_EXIT_OK : MW_EXIT_REPAIRED_COPY;
+}
+
 /* ---- verify -------------------------------------------------------------------------- */
 
 static void
@@ -807,7 +913,7 @@ cmd_verify (Options *o)
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(MwProgress) progress = mw_progress_new ();
-  MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0, NULL };
+  MigrateRun run = { loop, cancellable, NULL, FALSE, FALSE, 0, NULL, NULL };
   guint sigint = 0, sigterm = 0;
   int status;
 
@@ -882,6 +988,8 @@ static const char *summary = N_(
   "  backups    List the backups, with their date, reason, level, size and check\n"
   "  restore [BACKUP] --yes   Restore a backup (default: the newest taken before an update)\n"
   "  fresh --yes              Back up, keep the database aside, start with a new one\n"
+  "  repair [--yes]           Recover every readable row of a damaged database into a new\n"
+  "                           one (a copy and a report; --yes puts it in place)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -891,6 +999,7 @@ static const char *summary = N_(
   "  19 migrations not found      20 migrations malformed      21 an update failed\n"
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
+  "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -1008,10 +1117,12 @@ mw_cli_run (int    argc,
     status = cmd_backups (&o);
   else if (g_str_equal (o.command, "verify"))
     status = cmd_verify (&o);
+  else if (g_str_equal (o.command, "repair"))
+    status = cmd_repair (&o);
   else
     {
-      g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, backup, backups, "
-                    "restore, fresh.\n"),
+      g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
+                    "backups, restore, fresh.\n"),
                   o.command);
       status = MW_EXIT_USAGE;
     }

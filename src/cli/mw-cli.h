@@ -36,6 +36,8 @@ typedef enum
   MW_EXIT_CHECK_FAILED       = 25,  /* applied, but the integrity check failed afterwards */
   MW_EXIT_NEEDS_CONFIRMATION = 26,  /* restore/fresh without --yes: nothing was done */
   MW_EXIT_NO_BACKUP          = 27,  /* restore: no usable backup */
+  MW_EXIT_REPAIRED_COPY      = 28,  /* repair without --yes: the copy made, nothing swapped */
+  MW_EXIT_REPAIR_FAILED      = 29,  /* repair: nothing could be recovered; nothing changed */
 } MwExitCode;
 
 int        mw_cli_run                (int          argc,

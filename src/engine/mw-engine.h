@@ -10,3 +10,4 @@
 #include "mw-backup.h"
 #include "mw-operation.h"
 #include "mw-verify.h"
+#include "mw-repair.h"

@@ -25,5 +25,11 @@ gboolean  mw_copy_through_sqlite (sqlite3       *src,
 gboolean  mw_quick_check         (sqlite3       *db,
                                   const char    *path,
                                   GError       **error);
+gboolean  mw_copy_set            (const char    *from_path,
+                                  const char    *to_path,
+                                  GError       **error);
+char     *mw_raw_copy_set        (const char    *database_path,
+                                  const char    *backup_dir,
+                                  GError       **error);
 
 G_END_DECLS

@@ -335,7 +335,10 @@ finish (const char  *database_path,
 
   if (g_strcmp0 (j->step, "moved") != 0)
     {
-      settle_with_sqlite (database_path);
+      /* A damaged original is moved exactly as it is; anything else is let SQLite roll
+       * back a hot journal first. */
+      if (g_strcmp0 (j->operation, "repair") != 0)
+        settle_with_sqlite (database_path);
       if (!move_set_aside (database_path, j->aside, error) ||
           !journal_write (database_path, j, "moved", error))
         return FALSE;
@@ -386,6 +389,7 @@ mw_operation_recover (const char  *database_path,
     }
 
   what = g_str_equal (j.operation, "fresh") ? _("Start fresh")
+       : g_str_equal (j.operation, "repair") ? _("Use the repaired database")
        : g_str_equal (j.operation, "failed-restore") ? _("Restoring the backup after a failed update")
        : _("Restore from backup");
 
@@ -512,10 +516,47 @@ mw_restore (const char      *database_path,
 
 /* ---- start fresh ------------------------------------------------------------------- */
 
-static gboolean
-raw_copy_set (const char  *database_path,
-              const char  *backup_dir,
-              GError     **error)
+/**
+ * mw_copy_set:
+ *
+ * Copies a database and the files SQLite keeps beside it (-wal, -shm, -journal), as
+ * they are, byte for byte, each fsynced: for a database SQLite cannot read.
+ */
+gboolean
+mw_copy_set (const char  *from_path,
+             const char  *to_path,
+             GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (to_path);
+
+  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+    {
+      g_autofree char *from = g_strconcat (from_path, set_suffixes[k], NULL);
+      g_autofree char *to = g_strconcat (to_path, set_suffixes[k], NULL);
+      g_autoptr(GFile) src = g_file_new_for_path (from);
+      g_autoptr(GFile) dst = g_file_new_for_path (to);
+
+      if (!g_file_test (from, G_FILE_TEST_EXISTS))
+        continue;
+      if (!g_file_copy (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
+          !mw_fsync_path (to, FALSE, error))
+        return FALSE;
+    }
+  return mw_fsync_path (dir, TRUE, error);
+}
+
+/**
+ * mw_raw_copy_set:
+ *
+ * The backup of last resort, for a database SQLite cannot read: the whole set copied
+ * as it is into @backup_dir as `aurswift-raw-YYYYMMDD-HHMMSS.db`.
+ *
+ * Returns: (transfer full): the copy's path, or %NULL with @error set
+ */
+char *
+mw_raw_copy_set (const char  *database_path,
+                 const char  *backup_dir,
+                 GError     **error)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
@@ -527,23 +568,71 @@ raw_copy_set (const char  *database_path,
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                    _("Cannot create %s: %s"), backup_dir, g_strerror (saved));
-      return FALSE;
+      return NULL;
     }
-  target = g_strdup_printf ("%s%saurswift-raw-%s.db", backup_dir, G_DIR_SEPARATOR_S, stamp);
-  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+  for (guint i = 1; ; i++)
     {
-      g_autofree char *from = g_strconcat (database_path, set_suffixes[k], NULL);
-      g_autofree char *to = g_strconcat (target, set_suffixes[k], NULL);
-      g_autoptr(GFile) src = g_file_new_for_path (from);
-      g_autoptr(GFile) dst = g_file_new_for_path (to);
-
-      if (!g_file_test (from, G_FILE_TEST_EXISTS))
-        continue;
-      if (!g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error) ||
-          !mw_fsync_path (to, FALSE, error))
-        return FALSE;
+      g_free (target);
+      target = i == 1 ? g_strdup_printf ("%s%saurswift-raw-%s.db", backup_dir, G_DIR_SEPARATOR_S,
+                                         stamp)
+                      : g_strdup_printf ("%s%saurswift-raw-%s-%u.db", backup_dir,
+                                         G_DIR_SEPARATOR_S, stamp, i);
+      if (!g_file_test (target, G_FILE_TEST_EXISTS))
+        break;
     }
-  return mw_fsync_path (backup_dir, TRUE, error);
+  if (!mw_copy_set (database_path, target, error))
+    return NULL;
+  return g_steal_pointer (&target);
+}
+
+static gboolean
+raw_copy_set (const char  *database_path,
+              const char  *backup_dir,
+              GError     **error)
+{
+  g_autofree char *target = mw_raw_copy_set (database_path, backup_dir, error);
+
+  return target != NULL;
+}
+
+/**
+ * mw_repair_swap:
+ * @repaired_path: the repaired copy, beside the database (from mw_repair())
+ * @out_aside: (out) (optional): where the damaged original was kept
+ *
+ * Puts a repaired copy in place of the damaged database, through the operation
+ * journal: the original set is kept, untouched, as `<db>.old.YYYYMMDD-HHMMSS`. The
+ * copy is checked (`quick_check`) first.
+ */
+gboolean
+mw_repair_swap (const char  *database_path,
+                const char  *repaired_path,
+                char       **out_aside,
+                GError     **error)
+{
+  g_auto(Journal) j = { 0 };
+  g_autoptr(sqlite3) check = NULL;
+
+  g_return_val_if_fail (database_path != NULL && repaired_path != NULL, FALSE);
+
+  check = mw_db_open (repaired_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
+  if (check == NULL || !mw_quick_check (check, repaired_path, error))
+    return FALSE;
+  g_clear_pointer (&check, mw_db_close);
+
+  journal_init (&j, "repair", database_path);
+  g_free (j.tmp);
+  j.tmp = g_strdup (repaired_path);
+  /* The repaired copy is complete and durable: from here on, a crash is finished. */
+  if (!mw_fsync_path (repaired_path, FALSE, error) ||
+      !journal_write (database_path, &j, "copied", error) || !finish (database_path, &j, error))
+    return FALSE;
+
+  g_message ("Replaced %s by its repaired copy; the damaged original is kept as %s",
+             database_path, j.aside);
+  if (out_aside != NULL)
+    *out_aside = g_steal_pointer (&j.aside);
+  return TRUE;
 }
 
 /**

@@ -34,6 +34,10 @@ gboolean        mw_fresh_start            (const char      *database_path,
                                            char           **out_aside,
                                            GError         **error);
 char           *mw_operation_journal_path (const char      *database_path);
+gboolean        mw_repair_swap            (const char      *database_path,
+                                           const char      *repaired_path,
+                                           char           **out_aside,
+                                           GError         **error);
 GPtrArray      *mw_prune_aside_sets       (const char      *database_path,
                                            const char      *backup_dir,
                                            guint            keep,

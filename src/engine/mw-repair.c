@@ -1,0 +1,1068 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-repair"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "mw-backup.h"
+#include "mw-error.h"
+#include "mw-fs-private.h"
+#include "mw-history-private.h"
+#include "mw-repair.h"
+
+/*
+ * Try Repair: a new database holding every row of a damaged one that can still be
+ * read, never touching the damaged original.
+ *
+ *   1. a byte-exact copy of the whole set goes to the backups first (rule 3), and a
+ *      second copy beside the database is what SQLite opens and works on: SQLite may
+ *      roll back a hot journal on open, which must not happen to the original;
+ *   2. the damage is classified from integrity_check: only indexes → REINDEX on the
+ *      work copy; structure (free list, page accounting) with readable tables → VACUUM
+ *      INTO a new file; tables damaged → salvage;
+ *   3. salvage creates the schema in a new database and copies each table in rowid
+ *      order; where a read fails (a damaged leaf or interior page), it searches for the
+ *      first rowid after the damage that can be read again (exponential, then binary
+ *      search on "rowid > x") and carries on, so only rows on damaged pages are lost;
+ *      __drizzle_migrations is a table like the others, so the migration level is kept;
+ *   4. indexes, triggers and views are created after the data; foreign-key orphans are
+ *      counted and listed, never deleted; the result must pass integrity_check.
+ *
+ * The result is `<db>.repaired-YYYYMMDD-HHMMSS` beside the database; mw_repair_swap()
+ * puts it in place through the operation journal once a person agrees.
+ */
+
+G_DEFINE_BOXED_TYPE (MwRepairReport, mw_repair_report, mw_repair_report_ref, mw_repair_report_unref)
+
+static void
+repair_table_free (MwRepairTable *t)
+{
+  g_free (t->name);
+  g_free (t->note);
+  g_free (t);
+}
+
+static MwRepairReport *
+report_new (const char *database_path)
+{
+  MwRepairReport *self = g_new0 (MwRepairReport, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->database_path = g_strdup (database_path);
+  self->tables = g_ptr_array_new_with_free_func ((GDestroyNotify) repair_table_free);
+  self->orphans = g_ptr_array_new_with_free_func (g_free);
+  self->problems = g_ptr_array_new_with_free_func (g_free);
+  return self;
+}
+
+MwRepairReport *
+mw_repair_report_ref (MwRepairReport *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+mw_repair_report_unref (MwRepairReport *self)
+{
+  g_return_if_fail (self != NULL);
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->database_path);
+  g_free (self->repaired_path);
+  g_free (self->backup_path);
+  g_free (self->damage);
+  g_ptr_array_unref (self->tables);
+  g_ptr_array_unref (self->orphans);
+  g_ptr_array_unref (self->problems);
+  g_free (self);
+}
+
+const char *
+mw_repair_strategy_to_string (MwRepairStrategy strategy)
+{
+  switch (strategy)
+    {
+    case MW_REPAIR_COPY:    return "copy";
+    case MW_REPAIR_REINDEX: return "reindex";
+    case MW_REPAIR_VACUUM:  return "vacuum";
+    case MW_REPAIR_SALVAGE: return "salvage";
+    default:                return "unknown";
+    }
+}
+
+static char *
+quote_identifier (const char *name)
+{
+  GString *q = g_string_new ("\"");
+
+  for (const char *p = name; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (q, '"');
+      g_string_append_c (q, *p);
+    }
+  g_string_append_c (q, '"');
+  return g_string_free (q, FALSE);
+}
+
+static gboolean
+exec (sqlite3     *db,
+      const char  *sql,
+      GError     **error)
+{
+  char *message = NULL;
+  int rc = sqlite3_exec (db, sql, NULL, NULL, &message);
+
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, mw_engine_error_from_sqlite (rc, MW_ENGINE_ERROR_CORRUPT),
+                   "%s (%s)", message ? message : sqlite3_errstr (rc), sql);
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+query_int (sqlite3    *db,
+           const char *sql,
+           gint64      fallback)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = fallback;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return value;
+}
+
+static char *
+unique_repaired_path (const char *database_path)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+
+  for (guint i = 1; ; i++)
+    {
+      char *candidate = i == 1 ? g_strdup_printf ("%s.repaired-%s", database_path, stamp)
+                               : g_strdup_printf ("%s.repaired-%s-%u", database_path, stamp, i);
+
+      if (!g_file_test (candidate, G_FILE_TEST_EXISTS))
+        return candidate;
+      g_free (candidate);
+    }
+}
+
+static void
+remove_set (const char *path)
+{
+  static const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (suffixes); k++)
+    {
+      g_autofree char *p = g_strconcat (path, suffixes[k], NULL);
+
+      g_unlink (p);
+    }
+}
+
+/* ---- the file header ----------------------------------------------------------------- */
+
+static guint32
+get_be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+static void
+put_be32 (guint8  *p,
+          guint32  v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+/* On the work copy only: a file cut short (a full disk, an interrupted copy) still
+ * claims its old size in the header, and SQLite then refuses to read even the schema.
+ * The header is made to tell the truth, so that what is left can be read. */
+static void
+fix_header_size (const char     *work_path,
+                 MwRepairReport *report)
+{
+  guint8 header[100];
+  FILE *file = g_fopen (work_path, "r+b");
+  GStatBuf st;
+  guint32 page_size, claimed, actual;
+
+  if (file == NULL)
+    return;
+  if (fread (header, 1, sizeof header, file) != sizeof header ||
+      memcmp (header, "SQLite format 3", 16) != 0 || g_stat (work_path, &st) != 0)
+    {
+      fclose (file);
+      return;
+    }
+  page_size = ((guint32) header[16] << 8) | header[17];
+  if (page_size == 1)
+    page_size = 65536;
+  claimed = get_be32 (header + 28);
+  actual = page_size ? (guint32) (st.st_size / page_size) : 0;
+  if (page_size >= 512 && actual > 0 && claimed > actual)
+    {
+      put_be32 (header + 28, actual);
+      if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header)
+        g_ptr_array_add (report->problems,
+                         g_strdup_printf (_("The file is cut short: %u of its %u pages are "
+                                            "there."), actual, claimed));
+    }
+  fclose (file);
+}
+
+/* ---- classifying the damage ------------------------------------------------------- */
+
+typedef enum
+{
+  DAMAGE_NONE,
+  DAMAGE_INDEXES,
+  DAMAGE_STRUCTURE,
+  DAMAGE_TABLES,
+} Damage;
+
+/* Whether every row of every table, or every entry of every index, still reads. */
+static gboolean
+scan_all (sqlite3   *db,
+          gboolean   indexes,
+          GPtrArray *failing)
+{
+  g_autoptr(GPtrArray) scans = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  gboolean all_read = TRUE;
+  sqlite3_stmt *stmt = NULL;
+  const char *list = indexes
+    ? "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+    : "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+
+  if (sqlite3_prepare_v2 (db, list, -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autofree char *name = quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+      g_autofree char *table = quote_identifier ((const char *) sqlite3_column_text (stmt, 1));
+
+      /* A table: every column of every row. An index: every entry, walking the index
+       * itself (count(*) through INDEXED BY reads each of its pages). */
+      g_ptr_array_add (scans, indexes
+                              ? g_strdup_printf ("SELECT count(*) FROM %s INDEXED BY %s", table, name)
+                              : g_strdup_printf ("SELECT * FROM %s", name));
+      g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+    }
+  if (sqlite3_finalize (stmt) != SQLITE_OK)
+    return FALSE;
+
+  for (guint i = 0; i < scans->len; i++)
+    {
+      int rc = sqlite3_prepare_v2 (db, g_ptr_array_index (scans, i), -1, &stmt, NULL);
+
+      if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+          {
+            for (int c = 0; c < sqlite3_column_count (stmt); c++)
+              sqlite3_column_bytes (stmt, c);
+          }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          all_read = FALSE;
+          if (failing != NULL)
+            g_ptr_array_add (failing, g_strdup (g_ptr_array_index (names, i)));
+        }
+    }
+  return all_read;
+}
+
+/* The damage, from integrity_check (for the report) and from reading everything:
+ * integrity_check often stops at the first damaged page without naming its b-tree, so
+ * which objects still read decides. */
+static Damage
+classify (sqlite3    *db,
+          char      **out_text,
+          GPtrArray  *damaged_indexes)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(100)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+        if (g_strcmp0 (line, "ok") != 0)
+          g_string_append_printf (text, "%s%s", text->len ? "\n" : "", line);
+      }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    g_string_append_printf (text, "%sintegrity_check stopped: %s", text->len ? "\n" : "",
+                            sqlite3_errmsg (db));
+  *out_text = g_strdup (text->str);
+
+  if (text->len == 0)
+    return DAMAGE_NONE;
+  if (!scan_all (db, FALSE, NULL))
+    return DAMAGE_TABLES;
+  if (!scan_all (db, TRUE, damaged_indexes))
+    return DAMAGE_INDEXES;
+  return DAMAGE_STRUCTURE;
+}
+
+/* ---- salvage ------------------------------------------------------------------------ */
+
+typedef enum
+{
+  PROBE_ROW,     /* a row after x could be found */
+  PROBE_END,     /* nothing after x */
+  PROBE_FAILED,  /* reading after x fails */
+} Probe;
+
+static Probe
+probe_from (sqlite3_stmt *probe,
+             gint64        x)
+{
+  int rc;
+
+  sqlite3_reset (probe);
+  sqlite3_bind_int64 (probe, 1, x);
+  rc = sqlite3_step (probe);
+  if (rc == SQLITE_ROW)
+    return PROBE_ROW;
+  return rc == SQLITE_DONE ? PROBE_END : PROBE_FAILED;
+}
+
+/* The smallest d ≥ 1 such that reading "rowid >= from + d" works again: seeking a
+ * rowid lands on the leaf page that would hold it, so this is the first rowid past
+ * the damaged pages. */
+static gint64
+skip_damage (sqlite3_stmt *probe,
+             gint64        from)
+{
+  gint64 lo = 0, hi = 1;
+
+  while (probe_from (probe, from + hi) == PROBE_FAILED)
+    {
+      lo = hi;
+      if (hi > G_MAXINT64 / 4 || from > G_MAXINT64 - 2 * hi)
+        return G_MAXINT64 - from;
+      hi *= 2;
+    }
+  while (hi - lo > 1)
+    {
+      gint64 mid = lo + (hi - lo) / 2;
+
+      if (probe_from (probe, from + mid) == PROBE_FAILED)
+        lo = mid;
+      else
+        hi = mid;
+    }
+  return hi;
+}
+
+static gboolean
+salvage_table (sqlite3        *in,
+               sqlite3        *out,
+               MwRepairTable  *t,
+               GCancellable   *cancellable,
+               GError        **error)
+{
+  g_autofree char *q = quote_identifier (t->name);
+  g_autoptr(GString) columns = g_string_new (NULL);
+  g_autoptr(GString) params = g_string_new ("?");
+  g_autofree char *info_sql = g_strdup_printf ("PRAGMA table_info(%s)", q);
+  g_autofree char *select_sql = NULL, *insert_sql = NULL, *probe_sql = NULL;
+  sqlite3_stmt *info = NULL, *select = NULL, *insert = NULL, *probe = NULL;
+  gint64 next = G_MININT64;   /* the smallest rowid not read yet */
+  guint n_columns = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2 (in, info_sql, -1, &info, NULL) == SQLITE_OK)
+    while (sqlite3_step (info) == SQLITE_ROW)
+      {
+        g_autofree char *c = quote_identifier ((const char *) sqlite3_column_text (info, 1));
+
+        g_string_append_printf (columns, ", %s", c);
+        g_string_append (params, ", ?");
+        n_columns++;
+      }
+  sqlite3_finalize (info);
+  if (n_columns == 0)
+    {
+      t->note = g_strdup (_("its columns could not be read"));
+      return TRUE;
+    }
+
+  select_sql = g_strdup_printf ("SELECT rowid%s FROM %s WHERE rowid >= ?1 ORDER BY rowid",
+                                columns->str, q);
+  insert_sql = g_strdup_printf ("INSERT INTO main.%s (rowid%s) VALUES (%s)", q, columns->str,
+                                params->str);
+  probe_sql = g_strdup_printf ("SELECT rowid FROM %s WHERE rowid >= ?1 ORDER BY rowid LIMIT 1",
+                               q);
+  if (sqlite3_prepare_v2 (in, select_sql, -1, &select, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2 (out, insert_sql, -1, &insert, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2 (in, probe_sql, -1, &probe, NULL) != SQLITE_OK)
+    {
+      /* A WITHOUT ROWID table, or one SQLite cannot even prepare. */
+      t->note = g_strdup_printf (_("could not be read: %s"), sqlite3_errmsg (in));
+      sqlite3_finalize (select);
+      sqlite3_finalize (insert);
+      sqlite3_finalize (probe);
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        break;
+
+      sqlite3_reset (select);
+      sqlite3_bind_int64 (select, 1, next);
+      while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+        {
+          gint64 rowid = sqlite3_column_int64 (select, 0);
+
+          sqlite3_reset (insert);
+          for (guint c = 0; c <= n_columns; c++)
+            sqlite3_bind_value (insert, (int) c + 1, sqlite3_column_value (select, (int) c));
+          if ((sqlite3_errcode (in) & 0xff) == SQLITE_CORRUPT)
+            {
+              /* The row's own bytes are damaged (its record or overflow pages). */
+              next = rowid;
+              rc = SQLITE_CORRUPT;
+              break;
+            }
+          if (sqlite3_step (insert) != SQLITE_DONE)
+            {
+              mw_db_set_error (error, out, sqlite3_errcode (out), MW_ENGINE_ERROR_CORRUPT,
+                               _("Copying a row"));
+              goto out;
+            }
+          t->recovered++;
+          if (rowid == G_MAXINT64)
+            {
+              rc = SQLITE_DONE;
+              break;
+            }
+          next = rowid + 1;
+        }
+      if (rc == SQLITE_DONE)
+        break;
+
+      /* A page that cannot be read: go past it, to the first rowid that reads again. */
+      next += skip_damage (probe, next);
+      if (next == G_MAXINT64 || probe_from (probe, next) == PROBE_END)
+        break;
+    }
+
+out:
+  sqlite3_finalize (select);
+  sqlite3_finalize (insert);
+  sqlite3_finalize (probe);
+  return error == NULL || *error == NULL;
+}
+
+/* Creates the damaged database's objects in @out: tables first (@tables_only), or
+ * everything else afterwards. What cannot be created is listed, not fatal. */
+static void
+create_objects (sqlite3        *in,
+                sqlite3        *out,
+                gboolean        tables_only,
+                MwRepairReport *report)
+{
+  sqlite3_stmt *stmt = NULL;
+  const char *sql = tables_only
+    ? "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL "
+      "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+    : "SELECT name, sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') "
+      "AND sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type = 'view', rowid";
+
+  if (sqlite3_prepare_v2 (in, sql, -1, &stmt, NULL) != SQLITE_OK)
+    return;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+      const char *create = (const char *) sqlite3_column_text (stmt, 1);
+      char *message = NULL;
+
+      if (sqlite3_exec (out, create, NULL, NULL, &message) != SQLITE_OK)
+        {
+          g_ptr_array_add (report->problems,
+                           g_strdup_printf (_("%s could not be recreated: %s"), name, message));
+          sqlite3_free (message);
+          continue;
+        }
+      if (tables_only)
+        {
+          MwRepairTable *t = g_new0 (MwRepairTable, 1);
+
+          t->name = g_strdup (name);
+          t->rows_before = -1;
+          t->lost = -1;
+          g_ptr_array_add (report->tables, t);
+        }
+    }
+  sqlite3_finalize (stmt);
+}
+
+static gboolean
+salvage (const char      *work_path,
+         const char      *repaired_path,
+         MwRepairReport  *report,
+         MwProgress      *progress,
+         GCancellable    *cancellable,
+         GError         **error)
+{
+  g_autoptr(sqlite3) in = NULL;
+  g_autoptr(sqlite3) out = NULL;
+
+  /* Two connections: a read failing on the damaged file never touches the write
+   * transaction of the new one. */
+  in = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, error);
+  if (in == NULL)
+    return FALSE;
+  /* Lets SQLite load a schema with a bad entry (an index whose root page is gone)
+   * instead of refusing every table; this connection only ever reads. */
+  exec (in, "PRAGMA writable_schema = ON", NULL);
+  out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000, error);
+  if (out == NULL)
+    return FALSE;
+  sqlite3_db_config (out, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
+  {
+    g_autofree char *page_size = g_strdup_printf ("PRAGMA page_size = %" G_GINT64_FORMAT,
+                                                  query_int (in, "PRAGMA page_size", 4096));
+    exec (out, page_size, NULL);
+  }
+  if (!exec (out, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", error))
+    return FALSE;
+
+  create_objects (in, out, TRUE, report);
+  if (report->tables->len == 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   _("The list of tables (sqlite_schema) cannot be read, so no table can be "
+                     "recovered by reading it."));
+      return FALSE;
+    }
+
+  if (!exec (out, "BEGIN", error))
+    return FALSE;
+  for (guint i = 0; i < report->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (report->tables, i);
+      g_autofree char *q = quote_identifier (t->name);
+      g_autofree char *count = g_strdup_printf ("SELECT count(*) FROM %s", q);
+
+      if (progress != NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("Recovering %s"), t->name);
+
+          mw_progress_update (progress, 0.1 + 0.8 * i / report->tables->len, message);
+        }
+      t->rows_before = query_int (in, count, -1);
+      if (!salvage_table (in, out, t, cancellable, error))
+        {
+          exec (out, "ROLLBACK", NULL);
+          return FALSE;
+        }
+      if (t->rows_before >= 0)
+        t->lost = MAX (t->rows_before - t->recovered, 0);
+    }
+  if (!exec (out, "COMMIT", error))
+    return FALSE;
+
+  create_objects (in, out, FALSE, report);
+  return exec (out, "PRAGMA journal_mode = DELETE", error);
+}
+
+/* ---- after any strategy: counts, orphans, the final check -------------------------- */
+
+static void
+count_result (sqlite3        *result,
+              MwRepairReport *report,
+              sqlite3        *work)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (report->tables->len == 0 &&
+      sqlite3_prepare_v2 (result, "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                                  "name NOT LIKE 'sqlite_%' ORDER BY rowid", -1, &stmt,
+                          NULL) == SQLITE_OK)
+    {
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          MwRepairTable *t = g_new0 (MwRepairTable, 1);
+          g_autofree char *q = quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+          g_autofree char *count = g_strdup_printf ("SELECT count(*) FROM %s", q);
+
+          t->name = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+          t->recovered = query_int (result, count, 0);
+          t->rows_before = work ? query_int (work, count, -1) : -1;
+          t->lost = t->rows_before >= 0 ? MAX (t->rows_before - t->recovered, 0) : -1;
+          g_ptr_array_add (report->tables, t);
+        }
+    }
+  sqlite3_finalize (stmt);
+
+  report->recovered = 0;
+  report->lost = 0;
+  for (guint i = 0; i < report->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (report->tables, i);
+
+      report->recovered += t->recovered;
+      if (t->lost < 0 || report->lost < 0)
+        report->lost = -1;
+      else
+        report->lost += t->lost;
+    }
+}
+
+static void
+find_orphans (sqlite3        *result,
+              MwRepairReport *report)
+{
+  g_autoptr(GHashTable) pairs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GList) keys = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (result, "SELECT \"table\", parent FROM pragma_foreign_key_check", -1,
+                          &stmt, NULL) != SQLITE_OK)
+    return;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *child = (const char *) sqlite3_column_text (stmt, 0);
+      char *key = g_strdup_printf ("%s → %s", child, sqlite3_column_text (stmt, 1));
+      gsize n = GPOINTER_TO_SIZE (g_hash_table_lookup (pairs, key));
+
+      g_hash_table_replace (pairs, key, GSIZE_TO_POINTER (n + 1));
+      for (guint i = 0; i < report->tables->len; i++)
+        {
+          MwRepairTable *t = g_ptr_array_index (report->tables, i);
+
+          if (g_str_equal (t->name, child))
+            t->orphaned++;
+        }
+    }
+  sqlite3_finalize (stmt);
+
+  keys = g_list_sort (g_hash_table_get_keys (pairs), (GCompareFunc) g_strcmp0);
+  for (GList *l = keys; l != NULL; l = l->next)
+    g_ptr_array_add (report->orphans,
+                     g_strdup_printf ("%s: %" G_GSIZE_FORMAT, (const char *) l->data,
+                                      GPOINTER_TO_SIZE (g_hash_table_lookup (pairs, l->data))));
+}
+
+static gboolean
+vacuum_into (sqlite3     *db,
+             const char  *path,
+             GError     **error)
+{
+  g_autoptr(GString) escaped = g_string_new (path);
+  g_autofree char *sql = NULL;
+
+  g_string_replace (escaped, "'", "''", 0);
+  sql = g_strdup_printf ("VACUUM INTO '%s'", escaped->str);
+  return exec (db, sql, error);
+}
+
+/* Index-only damage: REINDEX would first have to free the damaged index's pages and
+ * trips on them; instead the damaged indexes are dropped from the work copy's schema
+ * alone (their pages left unreachable), the rest is written out with VACUUM INTO, and
+ * the indexes are built again, from their tables, in the new file. */
+static gboolean
+rebuild_indexes (sqlite3        *work,
+                 const char     *repaired_path,
+                 GPtrArray      *damaged,
+                 MwRepairReport *report)
+{
+  g_autoptr(GPtrArray) creates = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(sqlite3) out = NULL;
+
+  if (exec (work, "REINDEX", NULL) &&
+      query_int (work, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check "
+                       "<> 'ok'", 1) == 0)
+    return vacuum_into (work, repaired_path, NULL);
+
+  for (guint i = 0; i < damaged->len; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      if (sqlite3_prepare_v2 (work, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND "
+                                    "name = ?1", -1, &stmt, NULL) == SQLITE_OK)
+        {
+          sqlite3_bind_text (stmt, 1, g_ptr_array_index (damaged, i), -1, SQLITE_STATIC);
+          if (sqlite3_step (stmt) == SQLITE_ROW)
+            g_ptr_array_add (creates, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+        }
+      sqlite3_finalize (stmt);
+    }
+  if (!exec (work, "PRAGMA writable_schema = ON", NULL))
+    return FALSE;
+  for (guint i = 0; i < damaged->len; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      if (sqlite3_prepare_v2 (work, "DELETE FROM sqlite_schema WHERE type = 'index' AND "
+                                    "name = ?1", -1, &stmt, NULL) == SQLITE_OK)
+        {
+          sqlite3_bind_text (stmt, 1, g_ptr_array_index (damaged, i), -1, SQLITE_STATIC);
+          sqlite3_step (stmt);
+        }
+      sqlite3_finalize (stmt);
+    }
+  exec (work, "PRAGMA writable_schema = OFF", NULL);
+  /* The schema changed under this connection: reopen-free way to reload it. */
+  exec (work, "PRAGMA schema_version", NULL);
+  if (!vacuum_into (work, repaired_path, NULL))
+    return FALSE;
+
+  out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE, 5000, NULL);
+  if (out == NULL)
+    return FALSE;
+  for (guint i = 0; i < creates->len; i++)
+    {
+      char *message = NULL;
+
+      if (sqlite3_exec (out, g_ptr_array_index (creates, i), NULL, NULL, &message) != SQLITE_OK)
+        {
+          g_ptr_array_add (report->problems,
+                           g_strdup_printf (_("An index could not be rebuilt: %s"), message));
+          sqlite3_free (message);
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * mw_repair:
+ * @backup_dir: (nullable): where the copy of the damaged set goes first
+ *   (default: backups/ beside the database)
+ *
+ * Makes a repaired copy of the database beside it, never changing the original.
+ * Nothing is swapped: see mw_repair_swap().
+ *
+ * Returns: (transfer full): what was recovered and lost, table by table; %NULL with
+ *   @error set when nothing could be recovered
+ */
+MwRepairReport *
+mw_repair (const char    *database_path,
+           const char    *backup_dir,
+           MwProgress    *progress,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *work_path = NULL;
+  g_autoptr(sqlite3) work = NULL;
+  g_autoptr(sqlite3) result = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) damaged_indexes = g_ptr_array_new_with_free_func (g_free);
+  Damage damage;
+  char *damage_text = NULL;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+
+  if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
+                   _("There is no database at %s to repair."), database_path);
+      return NULL;
+    }
+
+  report = report_new (database_path);
+  dir = backup_dir ? g_strdup (backup_dir) : mw_backup_default_dir (database_path);
+
+  /* 1. The damaged set, byte for byte, into the backups; and a work copy. */
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Copying the damaged database aside"));
+  report->backup_path = mw_raw_copy_set (database_path, dir, error);
+  if (report->backup_path == NULL)
+    return NULL;
+  work_path = g_strconcat (database_path, ".repair-work", NULL);
+  remove_set (work_path);
+  if (!mw_copy_set (database_path, work_path, error))
+    goto out;
+  fix_header_size (work_path, report);
+
+  /* 2. What is damaged. */
+  if (progress != NULL)
+    mw_progress_update (progress, 0.05, _("Finding the damage"));
+  work = mw_db_open (work_path, SQLITE_OPEN_READWRITE, 5000, &local_error);
+  if (work == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("The damaged database cannot be opened at all: "));
+      goto out;
+    }
+  damage = classify (work, &damage_text, damaged_indexes);
+  report->damage = damage_text;
+  report->repaired_path = unique_repaired_path (database_path);
+
+  /* 3. From light to strong. */
+  if (damage == DAMAGE_INDEXES)
+    {
+      report->strategy = MW_REPAIR_REINDEX;
+      ok = rebuild_indexes (work, report->repaired_path, damaged_indexes, report);
+    }
+  else if (damage != DAMAGE_TABLES)
+    {
+      report->strategy = damage == DAMAGE_NONE ? MW_REPAIR_COPY : MW_REPAIR_VACUUM;
+      ok = vacuum_into (work, report->repaired_path, NULL);
+    }
+  else
+    {
+      /* Tables damaged: VACUUM INTO only if every row still reads. */
+      report->strategy = MW_REPAIR_VACUUM;
+      ok = vacuum_into (work, report->repaired_path, NULL);
+    }
+
+  if (!ok)
+    {
+      remove_set (report->repaired_path);
+      report->strategy = MW_REPAIR_SALVAGE;
+      g_clear_pointer (&work, mw_db_close);
+      if (!salvage (work_path, report->repaired_path, report, progress, cancellable, error))
+        goto out;
+      work = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, NULL);
+    }
+
+  /* 4. What the result holds; orphans listed, kept; it must be sound. */
+  if (progress != NULL)
+    mw_progress_update (progress, 0.95, _("Checking the repaired database"));
+  result = mw_db_open (report->repaired_path, SQLITE_OPEN_READWRITE, 5000, error);
+  if (result == NULL)
+    goto out;
+  count_result (result, report, report->strategy == MW_REPAIR_SALVAGE ? NULL : work);
+  find_orphans (result, report);
+  if (query_int (result, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check "
+                         "<> 'ok'", 1) != 0)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   _("The repaired copy did not pass its own integrity check; it was "
+                     "discarded. The damaged database is unchanged."));
+      goto out;
+    }
+  g_clear_pointer (&result, mw_db_close);
+  if (!mw_fsync_path (report->repaired_path, FALSE, error))
+    goto out;
+
+  g_clear_pointer (&work, mw_db_close);
+  remove_set (work_path);
+  if (progress != NULL)
+    {
+      mw_progress_update (progress, 1.0, _("Done"));
+      mw_progress_flush (progress);
+    }
+  g_message ("Repaired %s into %s (%s): %" G_GINT64_FORMAT " rows recovered", database_path,
+             report->repaired_path, mw_repair_strategy_to_string (report->strategy),
+             report->recovered);
+  return g_steal_pointer (&report);
+
+out:
+  g_clear_pointer (&result, mw_db_close);
+  g_clear_pointer (&work, mw_db_close);
+  remove_set (work_path);
+  if (report->repaired_path != NULL)
+    remove_set (report->repaired_path);
+  return NULL;
+}
+
+typedef struct
+{
+  char       *database_path;
+  char       *backup_dir;
+  MwProgress *progress;
+} RepairData;
+
+static void
+repair_data_free (RepairData *data)
+{
+  g_free (data->database_path);
+  g_free (data->backup_dir);
+  g_clear_object (&data->progress);
+  g_free (data);
+}
+
+static void
+repair_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  RepairData *data = task_data;
+  GError *error = NULL;
+  MwRepairReport *report = mw_repair (data->database_path, data->backup_dir, data->progress,
+                                      cancellable, &error);
+
+  if (report != NULL)
+    g_task_return_pointer (task, report, (GDestroyNotify) mw_repair_report_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * mw_repair_async:
+ *
+ * Runs mw_repair() in a worker thread.
+ */
+void
+mw_repair_async (const char          *database_path,
+                 const char          *backup_dir,
+                 MwProgress          *progress,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  RepairData *data = g_new0 (RepairData, 1);
+
+  data->database_path = g_strdup (database_path);
+  data->backup_dir = g_strdup (backup_dir);
+  data->progress = progress ? g_object_ref (progress) : NULL;
+  g_task_set_source_tag (task, mw_repair_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) repair_data_free);
+  g_task_run_in_thread (task, repair_thread);
+}
+
+MwRepairReport *
+mw_repair_finish (GAsyncResult  *result,
+                  GError       **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * mw_repair_report_to_json:
+ *
+ * Adds the report as one JSON object.
+ */
+void
+mw_repair_report_to_json (MwRepairReport *self,
+                          JsonBuilder    *builder)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "strategy");
+  json_builder_add_string_value (builder, mw_repair_strategy_to_string (self->strategy));
+  json_builder_set_member_name (builder, "database");
+  json_builder_add_string_value (builder, self->database_path);
+  json_builder_set_member_name (builder, "repaired");
+  json_builder_add_string_value (builder, self->repaired_path);
+  json_builder_set_member_name (builder, "backup");
+  json_builder_add_string_value (builder, self->backup_path);
+  json_builder_set_member_name (builder, "damage");
+  json_builder_add_string_value (builder, self->damage);
+  json_builder_set_member_name (builder, "recovered");
+  json_builder_add_int_value (builder, self->recovered);
+  json_builder_set_member_name (builder, "lost");
+  if (self->lost >= 0)
+    json_builder_add_int_value (builder, self->lost);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "tables");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (self->tables, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, t->name);
+      json_builder_set_member_name (builder, "rows_before");
+      if (t->rows_before >= 0)
+        json_builder_add_int_value (builder, t->rows_before);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "recovered");
+      json_builder_add_int_value (builder, t->recovered);
+      json_builder_set_member_name (builder, "lost");
+      if (t->lost >= 0)
+        json_builder_add_int_value (builder, t->lost);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "orphaned");
+      json_builder_add_int_value (builder, t->orphaned);
+      if (t->note != NULL)
+        {
+          json_builder_set_member_name (builder, "note");
+          json_builder_add_string_value (builder, t->note);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "orphans");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->orphans->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (self->orphans, i));
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "problems");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->problems->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (self->problems, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
+static char *
+count_text (gint64 n)
+{
+  return n >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, n) : g_strdup ("?");
+}
+
+/**
+ * mw_repair_report_to_text:
+ *
+ * Returns: (transfer full): the report for a person: a line per table with rows
+ *   before, recovered, lost and orphaned, then what could not be recreated
+ */
+char *
+mw_repair_report_to_text (MwRepairReport *self)
+{
+  GString *out = g_string_new (NULL);
+  g_autofree char *lost = count_text (self->lost);
+
+  g_string_append_printf (out, _("Recovered %lld rows; lost: %s (method: %s).\n"),
+                          (long long) self->recovered, lost,
+                          mw_repair_strategy_to_string (self->strategy));
+  g_string_append_printf (out, "%-34s %10s %10s %8s %8s\n", _("table"), _("before"),
+                          _("recovered"), _("lost"), _("orphaned"));
+  for (guint i = 0; i < self->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (self->tables, i);
+      g_autofree char *before = count_text (t->rows_before);
+      g_autofree char *t_lost = count_text (t->lost);
+
+      g_string_append_printf (out, "%-34s %10s %10" G_GINT64_FORMAT " %8s %8" G_GINT64_FORMAT
+                              "%s%s\n", t->name, before, t->recovered, t_lost, t->orphaned,
+                              t->note ? "  " : "", t->note ? t->note : "");
+    }
+  if (self->orphans->len > 0)
+    {
+      g_string_append (out, _("Rows whose parent row was lost (kept, not deleted):\n"));
+      for (guint i = 0; i < self->orphans->len; i++)
+        g_string_append_printf (out, "  %s\n", (const char *) g_ptr_array_index (self->orphans, i));
+    }
+  for (guint i = 0; i < self->problems->len; i++)
+    g_string_append_printf (out, "%s\n", (const char *) g_ptr_array_index (self->problems, i));
+  return g_string_free (out, FALSE);
+}
