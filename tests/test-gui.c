@@ -347,7 +347,7 @@ test_corrupt_cancel (Fixture *f, gconstpointer data)
   before = mw_test_file_digest (f->db);
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
   screenshot (f, "corrupt");
 
   /* Escape is Cancel: the wizard stops and leaves everything as it was. */
@@ -381,9 +381,75 @@ test_damaged_table_page (Fixture *f, gconstpointer data)
 
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
   g_assert_cmpint (exit_status (f), ==, 16);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+/* Try Repair: progress, then the report (rows recovered and lost, per table), then a
+ * person chooses; using the repaired database keeps the damaged one aside as it was. */
+static void
+test_repair (Fixture *f, gconstpointer data)
+{
+  g_autofree char *damaged = NULL;
+  g_autofree char *kept = NULL;
+  gint64 sales_before, leaf, cells;
+  FILE *file;
+  char garbage[4096];
+
+  make_demo (f, "7");
+  sales_before = mw_test_sql_int (f->db, "SELECT count(*) FROM transactions");
+  leaf = mw_test_sql_int (f->db, "SELECT pageno FROM dbstat WHERE name = 'transactions' AND "
+                                 "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
+  cells = mw_test_sql_int (f->db, "SELECT ncell FROM dbstat WHERE name = 'transactions' AND "
+                                  "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
+  memset (garbage, 0x5c, sizeof garbage);
+  file = fopen (f->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (long) ((leaf - 1) * 4096), SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+  damaged = mw_test_file_digest (f->db);
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
+  press (f, "Try _Repair");
+  assert_page (f, "problem", "repair-report", "Repair Finished",
+               "_Keep the Original | _Use the Repaired Database");
+  screenshot (f, "repair-report");
+  /* Nothing swapped before a person chooses. */
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+
+  /* Keep the Original goes back to the choices, nothing changed. */
+  press (f, "_Keep the Original");
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+
+  press (f, "Try _Repair");
+  press (f, "_Use the Repaired Database");
+  assert_page (f, "done", NULL, "The repaired database is in use", "Check _Again | _Close");
+  g_assert_cmpint (exit_status (f), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM transactions"), ==,
+                   sales_before - cells);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pragma_integrity_check "
+                                           "WHERE integrity_check <> 'ok'"), ==, 0);
+  {
+    g_autoptr(GDir) d = g_dir_open (f->dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "pos_system.db.old.") && !g_str_has_suffix (name, "-journal") &&
+          !g_str_has_suffix (name, "-wal") && !g_str_has_suffix (name, "-shm"))
+        kept = g_build_filename (f->dir, name, NULL);
+  }
+  g_assert_nonnull (kept);
+  g_assert_cmpstr (mw_test_file_digest (kept), ==, damaged);
+
+  /* The migration level is kept: nothing left to do. */
+  press (f, "Check _Again");
+  assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
 }
 
 static void
@@ -406,7 +472,7 @@ test_corrupt_fresh (Fixture *f, gconstpointer data)
   screenshot (f, "confirm-fresh");
   press (f, "_Cancel");
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
   g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 0);
 
   press (f, "Backup & Start _Fresh");
@@ -743,7 +809,7 @@ test_german (Fixture *f, gconstpointer data)
       corrupt (f);
       open_wizard (f, FALSE);
       assert_page (f, "problem", "corrupt", "Beschädigte Datenbank erkannt",
-                   "Sichern und _neu beginnen | _Reparatur versuchen (disabled) | _Abbrechen");
+                   "Sichern und _neu beginnen | _Reparatur versuchen | _Abbrechen");
       g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (f->window)), ==,
                        "Beschädigte Datenbank erkannt");
       screenshot (f, "corrupt-de");
@@ -959,7 +1025,7 @@ test_after_update_in_process (Fixture *f, gconstpointer data)
   open_wizard (f, TRUE);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair (disabled) | _Cancel");
+               "Backup & Start _Fresh | Try _Repair | _Cancel");
 }
 
 static void
@@ -1041,6 +1107,7 @@ main (int argc, char **argv)
   ADD ("up-to-date/no-backup", test_up_to_date);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
   ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);
+  ADD ("corrupt/try-repair", test_repair);
   ADD ("corrupt/damaged-table-page-found-before-updating", test_damaged_table_page);
   ADD ("hash-mismatch/restore-from-backup", test_hash_mismatch_restore);
   ADD ("incompatible/untracked", test_incompatible);

@@ -15,6 +15,7 @@ typedef enum
 {
   OPERATION_RESTORE,
   OPERATION_FRESH,
+  OPERATION_REPAIR_SWAP,
 } OperationKind;
 
 typedef struct
@@ -25,6 +26,7 @@ typedef struct
   MwBackup       *backup;
   MwMigrationSet *set;
   MwProgress     *progress;
+  char           *repaired_path;
 } OperationData;
 
 static void
@@ -35,6 +37,7 @@ operation_data_free (OperationData *data)
   g_clear_pointer (&data->backup, mw_backup_unref);
   g_clear_object (&data->set);
   g_clear_object (&data->progress);
+  g_free (data->repaired_path);
   g_free (data);
 }
 
@@ -52,6 +55,8 @@ operation_thread (GTask        *task,
   if (data->kind == OPERATION_RESTORE)
     ok = mw_restore (data->database_path, data->backup, data->backup_dir, data->set,
                      data->progress, cancellable, &aside, &error);
+  else if (data->kind == OPERATION_REPAIR_SWAP)
+    ok = mw_repair_swap (data->database_path, data->repaired_path, &aside, &error);
   else
     ok = mw_fresh_start (data->database_path, data->backup_dir, data->set,
                          data->progress, cancellable, &aside, &error);
@@ -131,6 +136,29 @@ mw_fresh_start_async (const char          *database_path,
   data->set = g_object_ref (set);
   data->progress = progress ? g_object_ref (progress) : NULL;
   operation_start (data, cancellable, callback, user_data, mw_fresh_start_async);
+}
+
+/**
+ * mw_repair_swap_async:
+ *
+ * Runs mw_repair_swap() in a worker thread (it checks the repaired copy first).
+ */
+void
+mw_repair_swap_async (const char          *database_path,
+                      const char          *repaired_path,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  OperationData *data;
+
+  g_return_if_fail (database_path != NULL && repaired_path != NULL);
+
+  data = g_new0 (OperationData, 1);
+  data->kind = OPERATION_REPAIR_SWAP;
+  data->database_path = g_strdup (database_path);
+  data->repaired_path = g_strdup (repaired_path);
+  operation_start (data, cancellable, callback, user_data, mw_repair_swap_async);
 }
 
 /**

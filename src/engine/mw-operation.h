@@ -63,6 +63,11 @@ void            mw_fresh_start_async      (const char          *database_path,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
+void            mw_repair_swap_async      (const char          *database_path,
+                                           const char          *repaired_path,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
 char           *mw_operation_finish       (GAsyncResult        *result,
                                            gboolean            *ok,
                                            GError             **error);

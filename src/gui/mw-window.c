@@ -30,6 +30,7 @@ typedef enum
   CONFIRM_NONE,
   CONFIRM_RESTORE,
   CONFIRM_FRESH,
+  CONFIRM_REPAIR,
 } ConfirmKind;
 
 typedef enum
@@ -39,6 +40,8 @@ typedef enum
   WORK_MIGRATE,
   WORK_RESTORE,
   WORK_FRESH,
+  WORK_REPAIR,
+  WORK_REPAIR_SWAP,
 } WorkKind;
 
 struct _MwWindow
@@ -82,6 +85,7 @@ struct _MwWindow
   MwProgress           *progress;
   MwMigrator           *migrator;
   MwBackup             *offered_backup;     /* what Restore from Backup would restore */
+  MwRepairReport       *repair;             /* the last repair's report */
   char                 *problem_id;         /* which problem or confirmation is shown */
   char                 *return_problem;     /* the problem a confirmation came from */
   char                 *recovered;          /* what the start-up recovery reported */
@@ -481,7 +485,7 @@ offer_recovery (MwWindow   *self,
                             self->set != NULL, NULL };
   if (offer_repair)
     choices[n++] = (Choice) { _("Try _Repair"), "wizard.repair", NULL, FALSE, FALSE,
-                              FALSE, _("Repair is not available in this version yet") };
+                              TRUE, NULL };
   choices[n++] = (Choice) { _("_Cancel"), "wizard.cancel", NULL, TRUE, FALSE, TRUE, NULL };
 
   show_problem (self, id, "dialog-warning-symbolic", title, full_text, detail, choices, n);
@@ -1056,7 +1060,8 @@ operation_cb (GObject      *object,
       g_autofree char *folder = aside ? g_path_get_dirname (aside) : NULL;
       g_autofree char *file = aside ? g_path_get_basename (aside) : NULL;
       const char *title = kind == WORK_RESTORE ? _("The backup was restored")
-                                               : _("A new database was started");
+                        : kind == WORK_REPAIR_SWAP ? _("The repaired database is in use")
+                        : _("A new database was started");
 
       if (aside != NULL)
         text = g_strdup_printf (_("The previous database was kept, unchanged, as %s in the "
@@ -1087,7 +1092,9 @@ operation_cb (GObject      *object,
     text = g_strdup_printf (_("%s\n\nYour database and your backups were left as they were."),
                             error->message);
     show_problem (self, "operation-failed", "dialog-error-symbolic",
-                  kind == WORK_RESTORE ? _("Restore Failed") : _("Start Fresh Failed"),
+                  kind == WORK_RESTORE ? _("Restore Failed")
+                  : kind == WORK_REPAIR_SWAP ? _("The Repaired Database Could Not Be Used")
+                  : _("Start Fresh Failed"),
                   g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                   ? _("Cancelled. Nothing was changed.") : text,
                   error->message, choices, G_N_ELEMENTS (choices));
@@ -1213,7 +1220,7 @@ confirm_action (GtkWidget  *widget,
   MwWindow *self = MW_WINDOW (widget);
   ConfirmKind kind = self->confirm;
 
-  if (self->work != WORK_NONE || kind == CONFIRM_NONE)
+  if (self->work != WORK_NONE || kind == CONFIRM_NONE || kind == CONFIRM_REPAIR)
     return;
   self->confirm = CONFIRM_NONE;
 
@@ -1231,6 +1238,103 @@ confirm_action (GtkWidget  *widget,
                             self->progress, self->cancellable, operation_cb,
                             g_object_ref (self));
     }
+}
+
+/* Try Repair: a repaired copy and its report first; then a person chooses. */
+
+static void
+repair_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(MwWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  MwRepairReport *report = mw_repair_finish (result, &error);
+
+  end_work (self);
+  if (self->close_when_idle)
+    {
+      g_clear_pointer (&report, mw_repair_report_unref);
+      gtk_window_destroy (GTK_WINDOW (self));
+      return;
+    }
+  g_clear_pointer (&self->repair, mw_repair_report_unref);
+  self->repair = report;
+
+  if (report == NULL)
+    {
+      const Choice choices[] = {
+        { _("_Close"), "wizard.close", NULL, FALSE, FALSE, TRUE, NULL },
+        { _("Check _Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
+      };
+
+      mw_log_add ("Repair failed: %s", error->message);
+      show_problem (self, "repair-failed", "dialog-error-symbolic", _("Repair Failed"),
+                    g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                    ? _("Cancelled. Nothing was changed.")
+                    : _("Nothing could be recovered automatically. The damaged database was "
+                        "not changed; Backup & Start Fresh, or a technician, can still help."),
+                    error->message, choices, G_N_ELEMENTS (choices));
+      return;
+    }
+
+  {
+    const Choice choices[] = {
+      { _("_Keep the Original"), "wizard.cancel", NULL, TRUE, FALSE, TRUE, NULL },
+      { _("_Use the Repaired Database"), "wizard.use-repaired", NULL, FALSE, TRUE, TRUE, NULL },
+    };
+    g_autofree char *table = mw_repair_report_to_text (report);
+    g_autofree char *db_file = g_path_get_basename (self->options->database);
+    g_autofree char *db_folder = g_path_get_dirname (self->options->database);
+    g_autofree char *copy_file = g_path_get_basename (report->repaired_path);
+    g_autofree char *lost = report->lost >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, report->lost)
+                                              : g_strdup (_("an unknown number of"));
+    g_autofree char *text = NULL;
+
+    text = g_strdup_printf (_("%lld rows were recovered; %s rows could not be read and are "
+                              "lost.\n\nUse the repaired database? The damaged one is not "
+                              "deleted: it is kept, exactly as it is now, as %s.old.<date-time> "
+                              "in the folder %s (and a copy is in the backups). The repaired copy "
+                              "is %s."),
+                            (long long) report->recovered, lost, db_file, db_folder, copy_file);
+    self->confirm = CONFIRM_REPAIR;
+    g_free (self->return_problem);
+    self->return_problem = g_strdup ("corrupt");
+    mw_log_add ("Repair: %" G_GINT64_FORMAT " rows recovered into %s", report->recovered,
+                report->repaired_path);
+    show_problem (self, "repair-report", "dialog-question-symbolic", _("Repair Finished"), text,
+                  table, choices, G_N_ELEMENTS (choices));
+    gtk_expander_set_expanded (self->problem_expander, TRUE);
+  }
+}
+
+static void
+repair_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  MwWindow *self = MW_WINDOW (widget);
+
+  if (self->work != WORK_NONE)
+    return;
+  begin_work (self, WORK_REPAIR, _("Repairing the database"));
+  mw_repair_async (self->options->database, self->options->backup_dir, self->progress,
+                   self->cancellable, repair_cb, g_object_ref (self));
+}
+
+static void
+use_repaired_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  MwWindow *self = MW_WINDOW (widget);
+
+  if (self->work != WORK_NONE || self->repair == NULL || self->confirm != CONFIRM_REPAIR)
+    return;
+  self->confirm = CONFIRM_NONE;
+  begin_work (self, WORK_REPAIR_SWAP, _("Putting the repaired database in place"));
+  mw_repair_swap_async (self->options->database, self->repair->repaired_path,
+                        self->cancellable, operation_cb, g_object_ref (self));
 }
 
 static void
@@ -1349,6 +1453,7 @@ mw_window_finalize (GObject *object)
   g_clear_object (&self->progress);
   g_clear_object (&self->migrator);
   g_clear_pointer (&self->offered_backup, mw_backup_unref);
+  g_clear_pointer (&self->repair, mw_repair_report_unref);
   g_free (self->problem_id);
   g_free (self->return_problem);
   g_free (self->recovered);
@@ -1404,6 +1509,8 @@ mw_window_class_init (MwWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "wizard.restore", "s", restore_action);
   gtk_widget_class_install_action (widget_class, "wizard.fresh", NULL, fresh_action);
   gtk_widget_class_install_action (widget_class, "wizard.confirm", NULL, confirm_action);
+  gtk_widget_class_install_action (widget_class, "wizard.repair", NULL, repair_action);
+  gtk_widget_class_install_action (widget_class, "wizard.use-repaired", NULL, use_repaired_action);
   gtk_widget_class_install_action (widget_class, "wizard.details", NULL, details_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "wizard.cancel", NULL);
