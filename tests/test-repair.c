@@ -328,6 +328,54 @@ test_truncated (Fixture *f, gconstpointer data)
   assert_rows (pristine, report->repaired_path, lost);
 }
 
+/* The table's root page zeroed: SQLite reaches none of its rows; the page-level reader
+ * finds every leaf and puts each row back in its table. */
+static void
+test_zeroed_root (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(GArray) none = g_array_new (FALSE, TRUE, sizeof (Leaf));
+  g_autofree char *pristine = pristine_copy (f);
+  gint64 root = page_of (f->db, "SELECT rootpage FROM sqlite_schema WHERE name = 'sales'");
+
+  overwrite_page (f->db, root, 0x00);
+  report = repair (f);
+  g_assert_cmpint (report->strategy, ==, MW_REPAIR_SALVAGE);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+  assert_rows (pristine, report->repaired_path, none);
+  g_assert_cmpint (report->lost_and_found, ==, 0);
+}
+
+/* A three-level table with one interior page zeroed: the leaves under it are found by
+ * the page reader, every row comes back, in its table. */
+static void
+test_zeroed_interior (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  gint64 interior;
+  gint64 n;
+
+  mw_test_sql_exec (f->db, "CREATE TABLE movements (id integer PRIMARY KEY, product text, qty "
+                           "integer, at integer);"
+                           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                           "i < 120000) INSERT INTO movements SELECT i, printf('p%05d', i % 977), "
+                           "i % 13 - 6, 1700000000 + i FROM n;");
+  n = mw_test_sql_int (f->db, "SELECT count(*) FROM dbstat WHERE name = 'movements' AND "
+                              "pagetype = 'internal' AND path <> '/'");
+  g_assert_cmpint (n, >, 1);
+  interior = page_of (f->db, "SELECT pageno FROM dbstat WHERE name = 'movements' AND "
+                             "pagetype = 'internal' AND path <> '/' ORDER BY path LIMIT 1 OFFSET 1");
+  overwrite_page (f->db, interior, 0x00);
+
+  report = repair (f);
+  g_assert_cmpint (report->strategy, ==, MW_REPAIR_SALVAGE);
+  g_assert_cmpint (table_in (report, "movements")->recovered, ==, 120000);
+  g_assert_cmpint (mw_test_sql_int (report->repaired_path, "SELECT count(*) FROM movements WHERE "
+                                    "product = printf('p%05d', id % 977) AND qty = id % 13 - 6 AND "
+                                    "at = 1700000000 + id"), ==, 120000);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+}
+
 /* Put in place through the operation journal; the original kept aside, as it was. */
 static void
 test_swap (Fixture *f, gconstpointer data)
@@ -364,6 +412,8 @@ main (int argc, char **argv)
   ADD ("/mw/engine/repair/broken-free-list", test_broken_free_list);
   ADD ("/mw/engine/repair/truncated-file", test_truncated);
   ADD ("/mw/engine/repair/swap-keeps-original", test_swap);
+  ADD ("/mw/engine/repair/zeroed-root-page", test_zeroed_root);
+  ADD ("/mw/engine/repair/zeroed-interior-page", test_zeroed_interior);
 #undef ADD
 
   return g_test_run ();

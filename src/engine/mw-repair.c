@@ -12,6 +12,7 @@
 #include "mw-error.h"
 #include "mw-fs-private.h"
 #include "mw-history-private.h"
+#include "mw-pager-private.h"
 #include "mw-repair.h"
 
 /*
@@ -326,6 +327,400 @@ classify (sqlite3    *db,
   return DAMAGE_STRUCTURE;
 }
 
+/* ---- page level: rows SQLite cannot reach any more --------------------------------- */
+
+typedef struct
+{
+  FILE         *file;
+  MwFileHeader  header;
+  guint32       n_pages;      /* from the file's size */
+  guint8       *reached;      /* one bit per page: part of a readable b-tree, free, overflow */
+} PageFile;
+
+static gboolean
+page_fetch (guint32   pgno,
+            guint8   *buffer,
+            gpointer  user_data)
+{
+  PageFile *pf = user_data;
+
+  if (pgno == 0 || pgno > pf->n_pages ||
+      fseeko (pf->file, (off_t) (pgno - 1) * pf->header.page_size, SEEK_SET) != 0)
+    return FALSE;
+  return fread (buffer, 1, pf->header.page_size, pf->file) == pf->header.page_size;
+}
+
+static gboolean
+is_reached (PageFile *pf,
+            guint32   pgno)
+{
+  return pgno >= 1 && pgno <= pf->n_pages && (pf->reached[(pgno - 1) / 8] & (1 << ((pgno - 1) % 8)));
+}
+
+static void
+mark (PageFile *pf,
+      guint32   pgno)
+{
+  if (pgno >= 1 && pgno <= pf->n_pages)
+    pf->reached[(pgno - 1) / 8] |= 1 << ((pgno - 1) % 8);
+}
+
+/* Every page of the b-tree rooted at @root that can be reached; leaves of table trees
+ * are appended to @leaves, overflow pages marked too. */
+static void
+walk_tree (PageFile *pf,
+           guint32   root,
+           GArray   *leaves)
+{
+  g_autoptr(GArray) stack = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree guint8 *page = g_malloc (pf->header.page_size);
+
+  g_array_append_val (stack, root);
+  while (stack->len > 0)
+    {
+      guint32 pgno = g_array_index (stack, guint32, stack->len - 1);
+      guint8 type;
+      guint n_cells;
+
+      g_array_set_size (stack, stack->len - 1);
+      if (pgno == 0 || pgno > pf->n_pages || is_reached (pf, pgno) || !page_fetch (pgno, page, pf) ||
+          !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells))
+        continue;
+      mark (pf, pgno);
+      if (type == MW_PAGE_LEAF_TABLE)
+        {
+          if (leaves != NULL)
+            g_array_append_val (leaves, pgno);
+          for (guint c = 0; c < n_cells; c++)
+            {
+              gint64 rowid;
+              guint64 size;
+              const guint8 *local;
+              gsize local_size;
+              guint32 overflow;
+              g_autoptr(GArray) chain = g_array_new (FALSE, FALSE, sizeof (guint32));
+              g_autofree guint8 *payload = NULL;
+
+              if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno,
+                                       c, &rowid, &size, &local, &local_size, &overflow) ||
+                  overflow == 0)
+                continue;
+              payload = mw_pager_payload (local, local_size, size, overflow,
+                                          pf->header.usable_size, pf->n_pages, page_fetch, pf,
+                                          chain);
+              for (guint k = 0; k < chain->len; k++)
+                mark (pf, g_array_index (chain, guint32, k));
+            }
+          continue;
+        }
+      g_array_set_size (children, 0);
+      if (mw_pager_children (page, pf->header.page_size, pgno, children))
+        for (guint k = 0; k < children->len; k++)
+          g_array_append_val (stack, g_array_index (children, guint32, k));
+    }
+}
+
+static void
+mark_freelist (PageFile *pf)
+{
+  g_autofree guint8 *page = g_malloc (pf->header.page_size);
+  guint32 trunk = pf->header.freelist_trunk;
+  guint32 steps = 0;
+
+  while (trunk != 0 && trunk <= pf->n_pages && ++steps <= pf->n_pages && !is_reached (pf, trunk) &&
+         page_fetch (trunk, page, pf))
+    {
+      guint32 n = ((guint32) page[4] << 24) | ((guint32) page[5] << 16) | ((guint32) page[6] << 8) | page[7];
+
+      mark (pf, trunk);
+      for (guint32 i = 0; i < n && 8 + 4 * (gsize) i + 4 <= pf->header.usable_size; i++)
+        {
+          const guint8 *p = page + 8 + 4 * i;
+
+          mark (pf, ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3]);
+        }
+      trunk = ((guint32) page[0] << 24) | ((guint32) page[1] << 16) | ((guint32) page[2] << 8) | page[3];
+    }
+}
+
+static void
+bind_values (sqlite3_stmt *stmt,
+             int           first,
+             GArray       *values,
+             guint         n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      int at = first + (int) i;
+
+      if (i >= values->len)
+        {
+          sqlite3_bind_null (stmt, at);
+          continue;
+        }
+      {
+        MwValue *v = &g_array_index (values, MwValue, i);
+
+        switch (v->type)
+          {
+          case MW_VALUE_INTEGER:
+            sqlite3_bind_int64 (stmt, at, v->integer);
+            break;
+          case MW_VALUE_FLOAT:
+            sqlite3_bind_double (stmt, at, v->real);
+            break;
+          case MW_VALUE_TEXT:
+            sqlite3_bind_text (stmt, at, (const char *) v->bytes, (int) v->n_bytes, SQLITE_TRANSIENT);
+            break;
+          case MW_VALUE_BLOB:
+            sqlite3_bind_blob (stmt, at, v->bytes, (int) v->n_bytes, SQLITE_TRANSIENT);
+            break;
+          case MW_VALUE_NULL:
+          default:
+            sqlite3_bind_null (stmt, at);
+            break;
+          }
+      }
+    }
+}
+
+typedef struct
+{
+  MwRepairTable *table;
+  guint          n_columns;
+  int            rowid_column;  /* the INTEGER PRIMARY KEY, stored as NULL in records; -1 */
+  sqlite3_stmt  *insert;        /* INSERT OR IGNORE … (rowid, columns) */
+} Target;
+
+static void
+target_free (Target *t)
+{
+  sqlite3_finalize (t->insert);
+  g_free (t);
+}
+
+/* Rows on table leaf pages that no readable b-tree reaches (under a zeroed root or
+ * interior page): into their table when exactly one damaged table has that many
+ * columns, else into lost_and_found with the page, the cell and every field. Rows
+ * already recovered (same rowid) are not copied twice. */
+static void
+recover_orphan_leaves (const char     *work_path,
+                       sqlite3        *in,
+                       sqlite3        *out,
+                       MwRepairReport *report)
+{
+  PageFile pf = { 0 };
+  guint8 header[100];
+  GStatBuf st;
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
+  g_autoptr(GArray) orphans = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree guint8 *page = NULL;
+  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *lost = NULL;
+  guint max_fields = 0;
+
+  pf.file = g_fopen (work_path, "rb");
+  if (pf.file == NULL)
+    return;
+  if (fread (header, 1, sizeof header, pf.file) != sizeof header ||
+      !mw_pager_read_header (header, sizeof header, &pf.header) || g_stat (work_path, &st) != 0)
+    {
+      fclose (pf.file);
+      return;
+    }
+  pf.n_pages = (guint32) MIN ((guint64) st.st_size / pf.header.page_size, G_MAXUINT32 - 1);
+  pf.reached = g_malloc0 (pf.n_pages / 8 + 1);
+  page = g_malloc (pf.header.page_size);
+
+  /* What readable b-trees and the free list hold is not orphaned. */
+  walk_tree (&pf, 1, NULL);
+  if (sqlite3_prepare_v2 (in, "SELECT rootpage FROM sqlite_schema WHERE rootpage > 0", -1,
+                          &stmt, NULL) == SQLITE_OK)
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      walk_tree (&pf, (guint32) sqlite3_column_int64 (stmt, 0), NULL);
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  mark_freelist (&pf);
+
+  for (guint32 pgno = 2; pgno <= pf.n_pages; pgno++)
+    {
+      guint8 type;
+      guint n_cells;
+
+      if (!is_reached (&pf, pgno) && page_fetch (pgno, page, &pf) &&
+          mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) &&
+          type == MW_PAGE_LEAF_TABLE && n_cells > 0)
+        g_array_append_val (orphans, pgno);
+    }
+  if (orphans->len == 0)
+    goto done;
+
+  /* The tables that lost rows, and their column counts. */
+  for (guint i = 0; i < report->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (report->tables, i);
+      g_autofree char *q = quote_identifier (t->name);
+      g_autofree char *info = g_strdup_printf ("SELECT count(*) FROM pragma_table_info(%s)", q);
+      g_autoptr(GString) columns = g_string_new (NULL);
+      g_autoptr(GString) params = g_string_new ("?");
+      g_autofree char *insert_sql = NULL;
+      Target *target;
+      gint64 n;
+
+      if (t->lost == 0)
+        continue;
+      n = query_int (out, info, 0);
+      if (n <= 0)
+        continue;
+      target = g_new0 (Target, 1);
+      target->table = t;
+      target->n_columns = (guint) n;
+      target->rowid_column = -1;
+      if (sqlite3_prepare_v2 (out, "SELECT name, pk, upper(type) = 'INTEGER', "
+                                   "(SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) "
+                                   "FROM pragma_table_info(?1)", -1, &stmt, NULL) == SQLITE_OK)
+        {
+          int column = 0;
+
+          sqlite3_bind_text (stmt, 1, t->name, -1, SQLITE_STATIC);
+          while (sqlite3_step (stmt) == SQLITE_ROW)
+            {
+              g_autofree char *c = quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+
+              if (sqlite3_column_int (stmt, 1) == 1 && sqlite3_column_int (stmt, 2) &&
+                  sqlite3_column_int (stmt, 3) == 1)
+                target->rowid_column = column;
+              g_string_append_printf (columns, ", %s", c);
+              g_string_append (params, ", ?");
+              column++;
+            }
+        }
+      sqlite3_finalize (stmt);
+      stmt = NULL;
+      insert_sql = g_strdup_printf ("INSERT OR IGNORE INTO %s (rowid%s) VALUES (%s)", q,
+                                    columns->str, params->str);
+      if (sqlite3_prepare_v2 (out, insert_sql, -1, &target->insert, NULL) != SQLITE_OK)
+        {
+          target_free (target);
+          continue;
+        }
+      g_ptr_array_add (targets, target);
+    }
+
+  /* Two passes: the widest record sizes lost_and_found. */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      if (pass == 1 && max_fields > 0)
+        {
+          g_autoptr(GString) create = g_string_new ("CREATE TABLE IF NOT EXISTS lost_and_found "
+                                                    "(pgno INTEGER, cell INTEGER, id INTEGER, "
+                                                    "nfield INTEGER");
+          g_autoptr(GString) params = g_string_new ("?, ?, ?, ?");
+
+          for (guint c = 0; c < max_fields; c++)
+            {
+              g_string_append_printf (create, ", c%u", c);
+              g_string_append (params, ", ?");
+            }
+          g_string_append (create, ")");
+          exec (out, create->str, NULL);
+          {
+            g_autofree char *insert = g_strdup_printf ("INSERT INTO lost_and_found VALUES (%s)",
+                                                       params->str);
+
+            sqlite3_prepare_v2 (out, insert, -1, &lost, NULL);
+          }
+        }
+
+      for (guint i = 0; i < orphans->len; i++)
+        {
+          guint32 pgno = g_array_index (orphans, guint32, i);
+          guint8 type;
+          guint n_cells;
+
+          if (!page_fetch (pgno, page, &pf) ||
+              !mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells))
+            continue;
+          for (guint c = 0; c < n_cells; c++)
+            {
+              gint64 rowid;
+              guint64 size;
+              const guint8 *local;
+              gsize local_size;
+              guint32 overflow;
+              g_autofree guint8 *payload = NULL;
+              g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+              Target *match = NULL;
+              guint n_matches = 0;
+
+              if (!mw_pager_leaf_cell (page, pf.header.page_size, pf.header.usable_size, pgno, c,
+                                       &rowid, &size, &local, &local_size, &overflow))
+                continue;
+              payload = mw_pager_payload (local, local_size, size, overflow,
+                                          pf.header.usable_size, pf.n_pages, page_fetch, &pf,
+                                          NULL);
+              if (payload == NULL || !mw_pager_record (payload, size, values))
+                continue;
+
+              for (guint k = 0; k < targets->len; k++)
+                {
+                  Target *t = g_ptr_array_index (targets, k);
+
+                  if (t->n_columns == values->len)
+                    {
+                      match = t;
+                      n_matches++;
+                    }
+                }
+
+              if (pass == 0)
+                {
+                  if (n_matches != 1)
+                    max_fields = MAX (max_fields, values->len);
+                  continue;
+                }
+
+              if (n_matches == 1)
+                {
+                  sqlite3_reset (match->insert);
+                  sqlite3_bind_int64 (match->insert, 1, rowid);
+                  bind_values (match->insert, 2, values, match->n_columns);
+                  if (match->rowid_column >= 0)
+                    sqlite3_bind_int64 (match->insert, 2 + match->rowid_column, rowid);
+                  if (sqlite3_step (match->insert) == SQLITE_DONE && sqlite3_changes (out) > 0)
+                    {
+                      match->table->recovered++;
+                      if (match->table->lost > 0)
+                        match->table->lost--;
+                    }
+                }
+              else if (lost != NULL)
+                {
+                  sqlite3_reset (lost);
+                  sqlite3_bind_int64 (lost, 1, pgno);
+                  sqlite3_bind_int64 (lost, 2, c);
+                  sqlite3_bind_int64 (lost, 3, rowid);
+                  sqlite3_bind_int64 (lost, 4, values->len);
+                  bind_values (lost, 5, values, max_fields);
+                  if (sqlite3_step (lost) == SQLITE_DONE)
+                    report->lost_and_found++;
+                }
+            }
+        }
+    }
+  sqlite3_finalize (lost);
+  if (report->lost_and_found > 0)
+    g_ptr_array_add (report->problems,
+                     g_strdup_printf (_("%lld rows whose table could not be told apart were put "
+                                        "in the table lost_and_found, with their page number."),
+                                      (long long) report->lost_and_found));
+
+done:
+  g_free (pf.reached);
+  fclose (pf.file);
+}
+
 /* ---- salvage ------------------------------------------------------------------------ */
 
 typedef enum
@@ -585,6 +980,10 @@ salvage (const char      *work_path,
       if (t->rows_before >= 0)
         t->lost = MAX (t->rows_before - t->recovered, 0);
     }
+  /* Rows under a damaged root or interior page: the page-level reader. */
+  if (progress != NULL)
+    mw_progress_update (progress, 0.9, _("Looking for rows on pages no table reaches"));
+  recover_orphan_leaves (work_path, in, out, report);
   if (!exec (out, "COMMIT", error))
     return FALSE;
 

@@ -39,6 +39,7 @@ typedef struct
   GPtrArray        *problems;         /* (element-type utf8) indexes, views… not recreated */
   gint64            recovered;
   gint64            lost;             /* -1: unknown */
+  gint64            lost_and_found;   /* rows whose table could not be told */
 
   /*< private >*/
   gatomicrefcount   ref_count;
