@@ -376,6 +376,97 @@ test_zeroed_interior (Fixture *f, gconstpointer data)
   g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
 }
 
+/* Garbage over the 100-byte header: SQLite calls it "not a database"; the header is
+ * rebuilt on the work copy and every row comes back. */
+static void
+test_garbage_header (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(GArray) none = g_array_new (FALSE, TRUE, sizeof (Leaf));
+  g_autofree char *pristine = pristine_copy (f);
+  FILE *file = fopen (f->db, "r+b");
+  guint8 garbage[100];
+
+  for (guint i = 0; i < sizeof garbage; i++)
+    garbage[i] = (guint8) (i * 37 + 11);
+  g_assert_nonnull (file);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+
+  report = repair (f);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+  g_assert_cmpint (table_in (report, "shops")->recovered, ==, 2);
+  assert_rows (pristine, report->repaired_path, none);
+}
+
+/* Page 1 (the list of tables) damaged past its header, a small schema wholly on it:
+ * the tables are recreated as the newest verified backup has them and every row on
+ * the (now unreachable) table pages goes back to the table it fits. */
+static void
+test_damaged_schema_with_backup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) none = g_array_new (FALSE, TRUE, sizeof (Leaf));
+  g_autofree char *pristine = NULL;
+  FILE *file;
+  guint8 garbage[PAGE - 100];
+
+  backup = mw_backup_create (f->db, f->backups, MW_BACKUP_REASON_MANUAL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pristine = pristine_copy (f);
+  memset (garbage, 0xEE, sizeof garbage);
+  file = fopen (f->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, 100, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+
+  report = repair (f);
+  g_assert_cmpint (report->strategy, ==, MW_REPAIR_SALVAGE);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+  g_assert_cmpint (table_in (report, "shops")->recovered, ==, 2);
+  assert_rows (pristine, report->repaired_path, none);
+}
+
+/* A schema too big for page 1 (many tables): page 1 damaged, the schema rows on the
+ * other pages give every table back with its root page; nothing else is needed. */
+static void
+test_damaged_schema_page (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(GArray) none = g_array_new (FALSE, TRUE, sizeof (Leaf));
+  g_autofree char *pristine = NULL;
+  g_autoptr(GString) more = g_string_new (NULL);
+  FILE *file;
+  guint8 garbage[PAGE - 100];
+
+  for (int i = 0; i < 80; i++)
+    g_string_append_printf (more, "CREATE TABLE extra_%02d (id text PRIMARY KEY NOT NULL, "
+                            "label text NOT NULL DEFAULT 'a long default to make the schema "
+                            "span several pages', amount integer, created_at integer NOT NULL "
+                            "DEFAULT 0); INSERT INTO extra_%02d VALUES ('x%02d', 'row', %d, 1);",
+                            i, i, i, i);
+  mw_test_sql_exec (f->db, more->str);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM dbstat WHERE name = "
+                                    "'sqlite_schema'"), >, 1);
+  pristine = pristine_copy (f);
+  memset (garbage, 0x00, sizeof garbage);
+  file = fopen (f->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, 100, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+
+  report = repair (f);
+  g_assert_cmpint (report->strategy, ==, MW_REPAIR_SALVAGE);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+  g_assert_cmpint (table_in (report, "extra_42")->recovered, ==, 1);
+  g_assert_cmpint (mw_test_sql_int (report->repaired_path, "SELECT amount FROM extra_42"), ==, 42);
+  assert_rows (pristine, report->repaired_path, none);
+}
+
 /* Put in place through the operation journal; the original kept aside, as it was. */
 static void
 test_swap (Fixture *f, gconstpointer data)
@@ -414,6 +505,9 @@ main (int argc, char **argv)
   ADD ("/mw/engine/repair/swap-keeps-original", test_swap);
   ADD ("/mw/engine/repair/zeroed-root-page", test_zeroed_root);
   ADD ("/mw/engine/repair/zeroed-interior-page", test_zeroed_interior);
+  ADD ("/mw/engine/repair/garbage-header", test_garbage_header);
+  ADD ("/mw/engine/repair/damaged-schema-page-with-backup", test_damaged_schema_with_backup);
+  ADD ("/mw/engine/repair/damaged-schema-page", test_damaged_schema_page);
 #undef ADD
 
   return g_test_run ();

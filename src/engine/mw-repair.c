@@ -193,9 +193,82 @@ put_be32 (guint8  *p,
   p[3] = v;
 }
 
-/* On the work copy only: a file cut short (a full disk, an interrupted copy) still
- * claims its old size in the header, and SQLite then refuses to read even the schema.
- * The header is made to tell the truth, so that what is left can be read. */
+/* Whether @page looks like a b-tree page of @page_size bytes (page 1: after the header). */
+static gboolean
+plausible_btree_page (const guint8 *page,
+                      guint32       page_size,
+                      guint32       pgno)
+{
+  guint8 type;
+  guint n_cells;
+
+  return mw_pager_page_type (page, page_size, pgno, &type, &n_cells);
+}
+
+/* The 100-byte header destroyed (garbage written over it): the page size is the one
+ * for which page 1's b-tree header and the first pages parse; the rest is written as
+ * SQLite writes a new database's header. The free list is unknown: none. */
+static gboolean
+rebuild_header (FILE           *file,
+                guint8         *header,
+                goffset         file_size,
+                MwRepairReport *report)
+{
+  static const guint32 sizes[] = { 4096, 1024, 2048, 8192, 16384, 32768, 65536, 512 };
+  guint32 best = 0;
+  guint best_score = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree guint8 *page = g_malloc (sizes[i]);
+      guint score = 0;
+
+      if (file_size < sizes[i] || file_size % sizes[i] != 0)
+        continue;
+      for (guint32 pgno = 1; pgno <= 16 && (goffset) pgno * sizes[i] <= file_size; pgno++)
+        {
+          if (fseeko (file, (off_t) (pgno - 1) * sizes[i], SEEK_SET) != 0 ||
+              fread (page, 1, sizes[i], file) != sizes[i])
+            break;
+          if (plausible_btree_page (page, sizes[i], pgno))
+            score += pgno == 1 ? 4 : 1;
+        }
+      if (score > best_score)
+        {
+          best = sizes[i];
+          best_score = score;
+        }
+    }
+  if (best == 0 || best_score < 4)
+    return FALSE;
+
+  memset (header, 0, 100);
+  memcpy (header, "SQLite format 3", 16);
+  header[16] = best == 65536 ? 0 : best >> 8;
+  header[17] = best == 65536 ? 1 : best & 0xff;
+  header[18] = header[19] = 1;            /* rollback journal */
+  header[21] = 64;
+  header[22] = 32;
+  header[23] = 32;
+  put_be32 (header + 24, 1);              /* file change counter */
+  put_be32 (header + 28, (guint32) (file_size / best));
+  put_be32 (header + 40, 1);              /* schema cookie */
+  put_be32 (header + 44, 4);              /* schema format */
+  put_be32 (header + 56, 1);              /* UTF-8 */
+  put_be32 (header + 92, 1);              /* version-valid-for = change counter */
+  put_be32 (header + 96, 3040001);
+  if (fseeko (file, 0, SEEK_SET) != 0 || fwrite (header, 1, 100, file) != 100)
+    return FALSE;
+  g_ptr_array_add (report->problems,
+                   g_strdup_printf (_("The file's 100-byte header was destroyed; it was "
+                                      "rebuilt (page size %u)."), best));
+  return TRUE;
+}
+
+/* On the work copy only: a header SQLite cannot use is rebuilt; a file cut short (a
+ * full disk, an interrupted copy) still claims its old size in the header, and SQLite
+ * then refuses to read even the schema: the header is made to tell the truth, so that
+ * what is left can be read. */
 static void
 fix_header_size (const char     *work_path,
                  MwRepairReport *report)
@@ -203,22 +276,26 @@ fix_header_size (const char     *work_path,
   guint8 header[100];
   FILE *file = g_fopen (work_path, "r+b");
   GStatBuf st;
-  guint32 page_size, claimed, actual;
+  MwFileHeader parsed;
+  guint32 claimed, actual;
 
   if (file == NULL)
     return;
-  if (fread (header, 1, sizeof header, file) != sizeof header ||
-      memcmp (header, "SQLite format 3", 16) != 0 || g_stat (work_path, &st) != 0)
+  if (g_stat (work_path, &st) != 0 || fread (header, 1, sizeof header, file) != sizeof header)
     {
       fclose (file);
       return;
     }
-  page_size = ((guint32) header[16] << 8) | header[17];
-  if (page_size == 1)
-    page_size = 65536;
+  if (!mw_pager_read_header (header, sizeof header, &parsed) &&
+      !(rebuild_header (file, header, st.st_size, report) &&
+        mw_pager_read_header (header, sizeof header, &parsed)))
+    {
+      fclose (file);
+      return;
+    }
   claimed = get_be32 (header + 28);
-  actual = page_size ? (guint32) (st.st_size / page_size) : 0;
-  if (page_size >= 512 && actual > 0 && claimed > actual)
+  actual = (guint32) (st.st_size / parsed.page_size);
+  if (actual > 0 && claimed > actual)
     {
       put_be32 (header + 28, actual);
       if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header)
@@ -500,15 +577,75 @@ target_free (Target *t)
   g_free (t);
 }
 
+static gboolean
+insert_row (Target  *target,
+            gint64   rowid,
+            GArray  *values,
+            sqlite3 *out)
+{
+  sqlite3_reset (target->insert);
+  sqlite3_bind_int64 (target->insert, 1, rowid);
+  bind_values (target->insert, 2, values, target->n_columns);
+  if (target->rowid_column >= 0)
+    sqlite3_bind_int64 (target->insert, 2 + target->rowid_column, rowid);
+  if (sqlite3_step (target->insert) == SQLITE_DONE && sqlite3_changes (out) > 0)
+    {
+      target->table->recovered++;
+      if (target->table->lost > 0)
+        target->table->lost--;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Every row of a table leaf page into @target's table. */
+static void
+insert_cells (PageFile *pf,
+              guint32   pgno,
+              guint8   *page,
+              Target   *target,
+              sqlite3  *out)
+{
+  guint8 type;
+  guint n_cells;
+
+  if (!page_fetch (pgno, page, pf) ||
+      !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells))
+    return;
+  for (guint c = 0; c < n_cells; c++)
+    {
+      gint64 rowid;
+      guint64 size;
+      const guint8 *local;
+      gsize local_size;
+      guint32 overflow;
+      g_autofree guint8 *payload = NULL;
+      g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+
+      if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno, c,
+                               &rowid, &size, &local, &local_size, &overflow))
+        continue;
+      payload = mw_pager_payload (local, local_size, size, overflow, pf->header.usable_size,
+                                  pf->n_pages, page_fetch, pf, NULL);
+      if (payload != NULL && mw_pager_record (payload, size, values) &&
+          values->len <= target->n_columns)
+        insert_row (target, rowid, values, out);
+    }
+}
+
 /* Rows on table leaf pages that no readable b-tree reaches (under a zeroed root or
  * interior page): into their table when exactly one damaged table has that many
  * columns, else into lost_and_found with the page, the cell and every field. Rows
  * already recovered (same rowid) are not copied twice. */
+static void insert_cells (PageFile *pf, guint32 pgno, guint8 *page, Target *target,
+                          sqlite3 *out);
+
 static void
 recover_orphan_leaves (const char     *work_path,
                        sqlite3        *in,
                        sqlite3        *out,
-                       MwRepairReport *report)
+                       MwRepairReport *report,
+                       GHashTable     *roots)
 {
   PageFile pf = { 0 };
   guint8 header[100];
@@ -533,28 +670,6 @@ recover_orphan_leaves (const char     *work_path,
   pf.reached = g_malloc0 (pf.n_pages / 8 + 1);
   page = g_malloc (pf.header.page_size);
 
-  /* What readable b-trees and the free list hold is not orphaned. */
-  walk_tree (&pf, 1, NULL);
-  if (sqlite3_prepare_v2 (in, "SELECT rootpage FROM sqlite_schema WHERE rootpage > 0", -1,
-                          &stmt, NULL) == SQLITE_OK)
-    while (sqlite3_step (stmt) == SQLITE_ROW)
-      walk_tree (&pf, (guint32) sqlite3_column_int64 (stmt, 0), NULL);
-  sqlite3_finalize (stmt);
-  stmt = NULL;
-  mark_freelist (&pf);
-
-  for (guint32 pgno = 2; pgno <= pf.n_pages; pgno++)
-    {
-      guint8 type;
-      guint n_cells;
-
-      if (!is_reached (&pf, pgno) && page_fetch (pgno, page, &pf) &&
-          mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) &&
-          type == MW_PAGE_LEAF_TABLE && n_cells > 0)
-        g_array_append_val (orphans, pgno);
-    }
-  if (orphans->len == 0)
-    goto done;
 
   /* The tables that lost rows, and their column counts. */
   for (guint i = 0; i < report->tables->len; i++)
@@ -607,6 +722,53 @@ recover_orphan_leaves (const char     *work_path,
         }
       g_ptr_array_add (targets, target);
     }
+
+  /* What readable b-trees and the free list hold is not orphaned. When SQLite could
+   * not read the schema, the tables' b-trees (roots from the schema records found on
+   * the pages) are read here, page by page, into their tables. */
+  walk_tree (&pf, 1, NULL);
+  if (roots != NULL)
+    {
+      GHashTableIter iter;
+      gpointer name, root;
+
+      g_hash_table_iter_init (&iter, roots);
+      while (g_hash_table_iter_next (&iter, &name, &root))
+        {
+          g_autoptr(GArray) leaves = g_array_new (FALSE, FALSE, sizeof (guint32));
+          Target *target = NULL;
+
+          for (guint k = 0; k < targets->len; k++)
+            if (g_str_equal (((Target *) g_ptr_array_index (targets, k))->table->name, name))
+              target = g_ptr_array_index (targets, k);
+          walk_tree (&pf, GPOINTER_TO_UINT (root), leaves);
+          for (guint k = 0; target != NULL && k < leaves->len; k++)
+            insert_cells (&pf, g_array_index (leaves, guint32, k), page, target, out);
+        }
+    }
+  else if (sqlite3_prepare_v2 (in, "SELECT rootpage FROM sqlite_schema WHERE rootpage > 0", -1,
+                               &stmt, NULL) == SQLITE_OK)
+    {
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        walk_tree (&pf, (guint32) sqlite3_column_int64 (stmt, 0), NULL);
+    }
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  mark_freelist (&pf);
+
+  for (guint32 pgno = 2; pgno <= pf.n_pages; pgno++)
+    {
+      guint8 type;
+      guint n_cells;
+
+      if (!is_reached (&pf, pgno) && page_fetch (pgno, page, &pf) &&
+          mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) &&
+          type == MW_PAGE_LEAF_TABLE && n_cells > 0)
+        g_array_append_val (orphans, pgno);
+    }
+  if (orphans->len == 0)
+    goto done;
+
 
   /* Two passes: the widest record sizes lost_and_found. */
   for (guint pass = 0; pass < 2; pass++)
@@ -682,19 +844,7 @@ recover_orphan_leaves (const char     *work_path,
                 }
 
               if (n_matches == 1)
-                {
-                  sqlite3_reset (match->insert);
-                  sqlite3_bind_int64 (match->insert, 1, rowid);
-                  bind_values (match->insert, 2, values, match->n_columns);
-                  if (match->rowid_column >= 0)
-                    sqlite3_bind_int64 (match->insert, 2 + match->rowid_column, rowid);
-                  if (sqlite3_step (match->insert) == SQLITE_DONE && sqlite3_changes (out) > 0)
-                    {
-                      match->table->recovered++;
-                      if (match->table->lost > 0)
-                        match->table->lost--;
-                    }
-                }
+                insert_row (match, rowid, values, out);
               else if (lost != NULL)
                 {
                   sqlite3_reset (lost);
@@ -744,32 +894,38 @@ probe_from (sqlite3_stmt *probe,
   return rc == SQLITE_DONE ? PROBE_END : PROBE_FAILED;
 }
 
-/* The smallest d ≥ 1 such that reading "rowid >= from + d" works again: seeking a
- * rowid lands on the leaf page that would hold it, so this is the first rowid past
- * the damaged pages. */
+/* The first x > @from such that reading "rowid >= x" works again — seeking a rowid
+ * lands on the leaf page that would hold it, so this is the first rowid past the
+ * damaged pages — or G_MAXINT64 when nothing after @from reads any more. Offsets are
+ * unsigned: @from may be G_MININT64. */
 static gint64
 skip_damage (sqlite3_stmt *probe,
              gint64        from)
 {
-  gint64 lo = 0, hi = 1;
+  guint64 room = (guint64) G_MAXINT64 - (guint64) from;
+  guint64 lo = 0, hi = 1;
 
-  while (probe_from (probe, from + hi) == PROBE_FAILED)
+#define AT(d) ((gint64) ((guint64) from + (d)))
+  if (room == 0)
+    return G_MAXINT64;
+  while (probe_from (probe, AT (hi)) == PROBE_FAILED)
     {
       lo = hi;
-      if (hi > G_MAXINT64 / 4 || from > G_MAXINT64 - 2 * hi)
-        return G_MAXINT64 - from;
-      hi *= 2;
+      if (hi == room)
+        return G_MAXINT64;
+      hi = hi > room / 2 ? room : hi * 2;
     }
   while (hi - lo > 1)
     {
-      gint64 mid = lo + (hi - lo) / 2;
+      guint64 mid = lo + (hi - lo) / 2;
 
-      if (probe_from (probe, from + mid) == PROBE_FAILED)
+      if (probe_from (probe, AT (mid)) == PROBE_FAILED)
         lo = mid;
       else
         hi = mid;
     }
-  return hi;
+  return AT (hi);
+#undef AT
 }
 
 static gboolean
@@ -862,7 +1018,7 @@ salvage_table (sqlite3        *in,
         break;
 
       /* A page that cannot be read: go past it, to the first rowid that reads again. */
-      next += skip_damage (probe, next);
+      next = skip_damage (probe, next);
       if (next == G_MAXINT64 || probe_from (probe, next) == PROBE_END)
         break;
     }
@@ -917,9 +1073,146 @@ create_objects (sqlite3        *in,
   sqlite3_finalize (stmt);
 }
 
+/* One row of sqlite_schema, recovered without SQLite. */
+typedef struct
+{
+  char    *type;
+  char    *name;
+  char    *sql;
+  guint32  root;
+} SchemaEntry;
+
+static void
+schema_entry_free (SchemaEntry *e)
+{
+  g_free (e->type);
+  g_free (e->name);
+  g_free (e->sql);
+  g_free (e);
+}
+
+static char *
+value_text (GArray *values,
+            guint   i)
+{
+  MwValue *v = &g_array_index (values, MwValue, i);
+
+  if (v->type != MW_VALUE_TEXT || !g_utf8_validate ((const char *) v->bytes, v->n_bytes, NULL))
+    return NULL;
+  return g_strndup ((const char *) v->bytes, v->n_bytes);
+}
+
+/* sqlite_schema's rows are records of (type, name, tbl_name, rootpage, sql): when page
+ * 1 is damaged, its leaf pages still hold them, with each table's root page. */
+static GPtrArray *
+schema_from_pages (const char *work_path)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_entry_free);
+  PageFile pf = { 0 };
+  guint8 header[100];
+  GStatBuf st;
+  g_autofree guint8 *page = NULL;
+
+  pf.file = g_fopen (work_path, "rb");
+  if (pf.file == NULL)
+    return entries;
+  if (fread (header, 1, sizeof header, pf.file) != sizeof header ||
+      !mw_pager_read_header (header, sizeof header, &pf.header) || g_stat (work_path, &st) != 0)
+    {
+      fclose (pf.file);
+      return entries;
+    }
+  pf.n_pages = (guint32) MIN ((guint64) st.st_size / pf.header.page_size, G_MAXUINT32 - 1);
+  page = g_malloc (pf.header.page_size);
+
+  for (guint32 pgno = 1; pgno <= pf.n_pages; pgno++)
+    {
+      guint8 type;
+      guint n_cells;
+
+      if (!page_fetch (pgno, page, &pf) ||
+          !mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) ||
+          type != MW_PAGE_LEAF_TABLE)
+        continue;
+      for (guint c = 0; c < n_cells; c++)
+        {
+          gint64 rowid;
+          guint64 size;
+          const guint8 *local;
+          gsize local_size;
+          guint32 overflow;
+          g_autofree guint8 *payload = NULL;
+          g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+          g_autofree char *kind = NULL, *name = NULL, *sql = NULL;
+          MwValue *root;
+
+          if (!mw_pager_leaf_cell (page, pf.header.page_size, pf.header.usable_size, pgno, c,
+                                   &rowid, &size, &local, &local_size, &overflow))
+            continue;
+          payload = mw_pager_payload (local, local_size, size, overflow, pf.header.usable_size,
+                                      pf.n_pages, page_fetch, &pf, NULL);
+          if (payload == NULL || !mw_pager_record (payload, size, values) || values->len != 5)
+            continue;
+          kind = value_text (values, 0);
+          name = value_text (values, 1);
+          sql = value_text (values, 4);
+          root = &g_array_index (values, MwValue, 3);
+          if (kind == NULL || name == NULL || sql == NULL || root->type != MW_VALUE_INTEGER ||
+              (!g_str_equal (kind, "table") && !g_str_equal (kind, "index") &&
+               !g_str_equal (kind, "view") && !g_str_equal (kind, "trigger")) ||
+              !g_str_has_prefix (sql, "CREATE "))
+            continue;
+          {
+            SchemaEntry *e = g_new0 (SchemaEntry, 1);
+
+            e->type = g_steal_pointer (&kind);
+            e->name = g_steal_pointer (&name);
+            e->sql = g_steal_pointer (&sql);
+            e->root = root->integer > 0 && root->integer <= pf.n_pages ? (guint32) root->integer : 0;
+            g_ptr_array_add (entries, e);
+          }
+        }
+    }
+  fclose (pf.file);
+  return entries;
+}
+
+/* The last resort for the schema: the newest verified backup's (no root pages). */
+static GPtrArray *
+schema_from_backup (const char *backup_dir)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_entry_free);
+  g_autoptr(GPtrArray) backups = mw_backup_list (backup_dir, NULL);
+
+  for (guint i = 0; backups != NULL && i < backups->len && entries->len == 0; i++)
+    {
+      MwBackup *b = g_ptr_array_index (backups, i);
+      g_autoptr(sqlite3) db = NULL;
+      sqlite3_stmt *stmt = NULL;
+
+      if (!b->verified || (db = mw_db_open (b->path, SQLITE_OPEN_READONLY, 1000, NULL)) == NULL)
+        continue;
+      if (sqlite3_prepare_v2 (db, "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT "
+                                  "NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid", -1, &stmt,
+                              NULL) == SQLITE_OK)
+        while (sqlite3_step (stmt) == SQLITE_ROW)
+          {
+            SchemaEntry *e = g_new0 (SchemaEntry, 1);
+
+            e->type = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+            e->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+            e->sql = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+            g_ptr_array_add (entries, e);
+          }
+      sqlite3_finalize (stmt);
+    }
+  return entries;
+}
+
 static gboolean
 salvage (const char      *work_path,
          const char      *repaired_path,
+         const char      *backup_dir,
          MwRepairReport  *report,
          MwProgress      *progress,
          GCancellable    *cancellable,
@@ -927,6 +1220,8 @@ salvage (const char      *work_path,
 {
   g_autoptr(sqlite3) in = NULL;
   g_autoptr(sqlite3) out = NULL;
+  g_autoptr(GPtrArray) schema = NULL;
+  g_autoptr(GHashTable) roots = NULL;
 
   /* Two connections: a read failing on the damaged file never touches the write
    * transaction of the new one. */
@@ -951,15 +1246,52 @@ salvage (const char      *work_path,
   create_objects (in, out, TRUE, report);
   if (report->tables->len == 0)
     {
+      /* SQLite cannot read the list of tables: rebuild it from the schema's own leaf
+       * pages, else take it from the newest verified backup; the rows are then read
+       * page by page. */
+      schema = schema_from_pages (work_path);
+      if (schema->len > 0)
+        g_ptr_array_add (report->problems,
+                         g_strdup (_("The list of tables was damaged; it was rebuilt from the "
+                                     "pages that still held it.")));
+      else
+        {
+          g_ptr_array_unref (schema);
+          schema = schema_from_backup (backup_dir);
+          if (schema->len > 0)
+            g_ptr_array_add (report->problems,
+                             g_strdup (_("The list of tables was lost; the tables were recreated "
+                                         "as the newest backup has them.")));
+        }
+      roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      for (guint i = 0; i < schema->len; i++)
+        {
+          SchemaEntry *e = g_ptr_array_index (schema, i);
+          MwRepairTable *t;
+
+          if (!g_str_equal (e->type, "table") || g_str_has_prefix (e->name, "sqlite_") ||
+              sqlite3_exec (out, e->sql, NULL, NULL, NULL) != SQLITE_OK)
+            continue;
+          t = g_new0 (MwRepairTable, 1);
+          t->name = g_strdup (e->name);
+          t->rows_before = -1;
+          t->lost = -1;
+          g_ptr_array_add (report->tables, t);
+          if (e->root > 0)
+            g_hash_table_insert (roots, g_strdup (e->name), GUINT_TO_POINTER (e->root));
+        }
+    }
+  if (report->tables->len == 0)
+    {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   _("The list of tables (sqlite_schema) cannot be read, so no table can be "
-                     "recovered by reading it."));
+                   _("The list of tables (sqlite_schema) cannot be read, and neither its pages "
+                     "nor a backup tell it, so no table can be recovered."));
       return FALSE;
     }
 
   if (!exec (out, "BEGIN", error))
     return FALSE;
-  for (guint i = 0; i < report->tables->len; i++)
+  for (guint i = 0; roots == NULL && i < report->tables->len; i++)
     {
       MwRepairTable *t = g_ptr_array_index (report->tables, i);
       g_autofree char *q = quote_identifier (t->name);
@@ -983,11 +1315,25 @@ salvage (const char      *work_path,
   /* Rows under a damaged root or interior page: the page-level reader. */
   if (progress != NULL)
     mw_progress_update (progress, 0.9, _("Looking for rows on pages no table reaches"));
-  recover_orphan_leaves (work_path, in, out, report);
+  recover_orphan_leaves (work_path, in, out, report, roots);
   if (!exec (out, "COMMIT", error))
     return FALSE;
 
-  create_objects (in, out, FALSE, report);
+  if (schema != NULL)
+    for (guint i = 0; i < schema->len; i++)
+      {
+        SchemaEntry *e = g_ptr_array_index (schema, i);
+        char *message = NULL;
+
+        if (g_str_equal (e->type, "table") ||
+            sqlite3_exec (out, e->sql, NULL, NULL, &message) == SQLITE_OK)
+          continue;
+        g_ptr_array_add (report->problems,
+                         g_strdup_printf (_("%s could not be recreated: %s"), e->name, message));
+        sqlite3_free (message);
+      }
+  else
+    create_objects (in, out, FALSE, report);
   return exec (out, "PRAGMA journal_mode = DELETE", error);
 }
 
@@ -1240,7 +1586,7 @@ mw_repair (const char    *database_path,
       remove_set (report->repaired_path);
       report->strategy = MW_REPAIR_SALVAGE;
       g_clear_pointer (&work, mw_db_close);
-      if (!salvage (work_path, report->repaired_path, report, progress, cancellable, error))
+      if (!salvage (work_path, report->repaired_path, dir, report, progress, cancellable, error))
         goto out;
       work = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, NULL);
     }
