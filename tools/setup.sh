@@ -18,6 +18,7 @@ packages=(
   sqlite3 hyperfine time
   xvfb xauth dbus dbus-x11 imagemagick
   desktop-file-utils appstream gettext
+  clang libclang-rt-14-dev
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
