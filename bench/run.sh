@@ -129,3 +129,7 @@ PY
 # The wizard window: main-loop stalls while migrating, launch to first frame.
 echo "== the wizard window ==" >&2
 "$top/bench/gui.sh" | tee -a "$results"
+
+# Try Repair on the same database with a few damaged pages.
+echo "== repair ==" >&2
+"$top/bench/repair.sh" | tee -a "$results"

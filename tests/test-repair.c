@@ -467,6 +467,25 @@ test_damaged_schema_page (Fixture *f, gconstpointer data)
   assert_rows (pristine, report->repaired_path, none);
 }
 
+/* The parent table's page lost: every sale is kept, and listed as an orphan. */
+static void
+test_orphans_listed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(GArray) none = g_array_new (FALSE, TRUE, sizeof (Leaf));
+  g_autofree char *pristine = pristine_copy (f);
+  gint64 shops = page_of (f->db, "SELECT rootpage FROM sqlite_schema WHERE name = 'shops'");
+
+  overwrite_page (f->db, shops, 0x77);
+  report = repair (f);
+  g_assert_cmpint (table_in (report, "shops")->recovered, ==, 0);
+  g_assert_cmpint (table_in (report, "sales")->recovered, ==, N_ROWS);
+  g_assert_cmpint (table_in (report, "sales")->orphaned, ==, N_ROWS);
+  g_assert_cmpuint (report->orphans->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (report->orphans, 0), ==, "sales → shops: 20000");
+  assert_rows (pristine, report->repaired_path, none);
+}
+
 /* Put in place through the operation journal; the original kept aside, as it was. */
 static void
 test_swap (Fixture *f, gconstpointer data)
@@ -508,6 +527,7 @@ main (int argc, char **argv)
   ADD ("/mw/engine/repair/garbage-header", test_garbage_header);
   ADD ("/mw/engine/repair/damaged-schema-page-with-backup", test_damaged_schema_with_backup);
   ADD ("/mw/engine/repair/damaged-schema-page", test_damaged_schema_page);
+  ADD ("/mw/engine/repair/orphans-listed-not-deleted", test_orphans_listed);
 #undef ADD
 
   return g_test_run ();
