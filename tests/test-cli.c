@@ -65,6 +65,13 @@ fixture_tear_down (Fixture *f, gconstpointer data)
 
 #define run_cli(out, err, ...) mw_test_spawn (out, err, cli_path, __VA_ARGS__)
 
+/* For a string the helpers return: compared, then freed. */
+#define assert_owned_str(owned, expected) \
+  G_STMT_START { \
+    g_autofree char *owned_ = (owned); \
+    g_assert_cmpstr (owned_, ==, (expected)); \
+  } G_STMT_END
+
 static JsonObject *
 parse_object (const char *text, JsonParser **keep)
 {
@@ -537,7 +544,7 @@ test_damaged_after_commit_restores_backup (Fixture *f, gconstpointer data)
                             "aurswift-backup-"));
 
   /* The database is the backup again: every row, the old level, sound. */
-  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+  assert_owned_str (mw_test_dump_database (f->db), before);
   g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
 
   /* What the failed update left is kept, whole: the rows, the redefined index. */
@@ -797,7 +804,7 @@ test_hot_journal_fresh (Fixture *f, gconstpointer data)
   g_assert_nonnull (kept);
   kept_journal = g_strconcat (kept, "-journal", NULL);
   g_assert_false (g_file_test (kept_journal, G_FILE_TEST_EXISTS));
-  g_assert_cmpstr (mw_test_dump_database (kept), ==, before);
+  assert_owned_str (mw_test_dump_database (kept), before);
   g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", kept, NULL), ==, 0);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 0);
 }
@@ -821,11 +828,11 @@ test_hot_journal_restore (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (run_cli (NULL, NULL, "restore", "--yes", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total) FROM sales"),
-                   ==, backup_rows);
+  assert_owned_str (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total) FROM sales"),
+                    backup_rows);
   kept = find_aside (f, "old");
   g_assert_nonnull (kept);
-  g_assert_cmpstr (mw_test_dump_database (kept), ==, before);
+  assert_owned_str (mw_test_dump_database (kept), before);
   g_assert_cmpint (mw_test_sql_int (kept, "SELECT count(*) FROM sales WHERE id = 'late'"), ==, 1);
 }
 
@@ -864,7 +871,7 @@ test_read_only_folder (Fixture *f, gconstpointer data)
   }
   obj = parse_object (out, &parser);
   g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "unreadable");
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  assert_owned_str (mw_test_file_digest (f->db), before);
 }
 
 static guint
@@ -952,7 +959,7 @@ test_repair (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (report, "recovered"), ==, 5000 - cells + 1 + 3);
   g_assert_true (g_file_test (json_object_get_string_member (report, "repaired"),
                               G_FILE_TEST_EXISTS));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+  assert_owned_str (mw_test_file_digest (f->db), damaged);
 
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_cli (&out, NULL, "repair", "--yes", "--database", f->db,
@@ -960,7 +967,7 @@ test_repair (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "is now in use"));
   kept = find_aside (f, "old");
   g_assert_nonnull (kept);
-  g_assert_cmpstr (mw_test_file_digest (kept), ==, damaged);
+  assert_owned_str (mw_test_file_digest (kept), damaged);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 5000 - cells);
   g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
                             f->migrations, NULL), ==, 0);

@@ -823,6 +823,55 @@ test_german (Fixture *f, gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* A database folder that cannot be written (a read-only mount): Cannot Read Database,
+ * Try Again and Quit; nothing changed. And a backups folder that cannot be written:
+ * the update does not start without its backup. */
+static void
+test_read_only (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+  g_autofree char *ro_backups = g_build_filename (f->dir, "read-only backups", NULL);
+
+  if (g_getenv ("MW_GUI_PRIVATE_MOUNTS") == NULL)
+    {
+      g_test_skip ("needs root and unshare(1) to mount a read-only folder");
+      return;
+    }
+  make_demo (f, "3");
+  before = mw_test_file_digest (f->db);
+
+  /* The backups folder read-only: Update Now stops at the backup. */
+  g_assert_cmpint (g_mkdir_with_parents (ro_backups, 0755), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "--bind", ro_backups, ro_backups, NULL), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "-o", "remount,ro,bind", ro_backups,
+                                  ro_backups, NULL), ==, 0);
+  g_free (f->backups);
+  f->backups = g_strdup (ro_backups);
+  open_wizard (f, FALSE);
+  press (f, "_Update Now");
+  assert_page (f, "problem", "backup-failed", "Backup Failed", "_Cancel | _Try Again");
+  screenshot (f, "backup-failed");
+  g_assert_cmpint (exit_status (f), ==, 24);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  mw_test_spawn (NULL, NULL, "umount", ro_backups, NULL);
+
+  /* The database's own folder read-only. */
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "--bind", f->dir, f->dir, NULL), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "-o", "remount,ro,bind", f->dir, f->dir,
+                                  NULL), ==, 0);
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "unreadable", "Cannot Read Database", "_Quit | _Try Again");
+  screenshot (f, "unreadable");
+  g_assert_cmpint (exit_status (f), ==, 18);
+  press (f, "_Quit");
+  g_assert_true (wait_until (closed, f));
+  mw_test_spawn (NULL, NULL, "umount", f->dir, NULL);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
 static GtkWindow *
 find_technician_window (void)
 {
@@ -1119,6 +1168,7 @@ main (int argc, char **argv)
   ADD ("update/cancel-rolls-back", test_cancel_update);
   ADD ("start/interrupted-operation-reported", test_interrupted_operation_reported);
   ADD ("translation/german", test_german);
+  ADD ("read-only/backup-failed-and-unreadable", test_read_only);
   ADD ("no-space/try-again-and-quit", test_no_space);
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);

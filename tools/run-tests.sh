@@ -19,7 +19,8 @@ ninja -C "$asan_dir" >/dev/null || exit 1
 status=0
 meson test -C "$top/_build" --print-errorlogs --num-processes 2 || status=1
 
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=98 LSAN_OPTIONS=exitcode=98 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=98 \
+LSAN_OPTIONS=exitcode=98:suppressions=$top/tests/lsan.supp \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C "$asan_dir" --print-errorlogs --num-processes 2 --suite engine --suite cli \
   || status=1
