@@ -220,6 +220,107 @@ test_kill_anywhere (void)
   mw_test_remove_tree (dir);
 }
 
+static gboolean
+some_old_set_is (const char *dir, const char *db, const char *digest)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autofree char *prefix = g_strconcat (g_path_get_basename (db), ".old.", NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = NULL, *sum = NULL;
+
+      if (!g_str_has_prefix (name, prefix) || g_str_has_suffix (name, "-wal") ||
+          g_str_has_suffix (name, "-shm") || g_str_has_suffix (name, "-journal"))
+        continue;
+      p = g_build_filename (dir, name, NULL);
+      sum = mw_test_file_digest (p);
+      if (g_str_equal (sum, digest))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* repair --yes killed anywhere: after the next start the database is either the
+ * damaged one, byte for byte, or the repaired one, sound; in the second case the
+ * damaged one is kept aside, byte for byte; no operation left half-done. */
+static void
+test_kill_repair (void)
+{
+  g_autofree char *dir = mw_test_make_tmp_dir ("crash-repair");
+  g_autofree char *folder = g_build_filename (dir, "migrations", NULL);
+  g_autofree char *fixture = g_build_filename (dir, "fixture.sqlite", NULL);
+  g_autofree char *db = g_build_filename (dir, "pos.db", NULL);
+  g_autofree char *backups = g_build_filename (dir, "backups", NULL);
+  g_autofree char *journal = g_strconcat (db, ".mw-operation", NULL);
+  g_autofree char *damaged = NULL, *after = NULL;
+  const char *kills_env = g_getenv ("MW_CRASH_KILLS");
+  guint kills = (kills_env ? (guint) atoi (kills_env) : 200) / 2;
+  const char *argv[] = { cli, "repair", "--yes", "--quiet", "--database", db, "--backup-dir",
+                         backups, NULL };
+  guint landed[2] = { 0, 0 };
+  gint64 duration;
+
+  mw_test_write_journal (folder, 3, tags, whens, sqls);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--quiet", "--to", "0000_init",
+                                  "--database", fixture, "--migrations", folder, NULL), ==, 0);
+  mw_test_sql_exec (fixture, "PRAGMA journal_mode = DELETE; INSERT INTO shops VALUES ('s1', NULL);"
+                             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                             "WHERE i < 20000) INSERT INTO sales (shop_id, total) SELECT 's1', i FROM n;");
+  {
+    gint64 leaf = mw_test_sql_int (fixture, "SELECT pageno FROM dbstat WHERE name = 'sales' AND "
+                                            "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 5");
+    FILE *file = fopen (fixture, "r+b");
+    char garbage[4096];
+
+    memset (garbage, 0x42, sizeof garbage);
+    g_assert_nonnull (file);
+    g_assert_cmpint (fseek (file, (long) ((leaf - 1) * 4096), SEEK_SET), ==, 0);
+    g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+    fclose (file);
+  }
+  damaged = mw_test_file_digest (fixture);
+
+  reset_dir (dir, db);
+  copy_file (fixture, db);
+  duration = run_killed_after (argv, -1);
+  after = signature (db);
+
+  for (guint k = 0; k < kills; k++)
+    {
+      g_autofree char *now = NULL, *sum = NULL;
+      gint64 delay = g_random_int_range (0, (gint32) MAX (duration * 11 / 10, 1000));
+
+      reset_dir (dir, db);
+      copy_file (fixture, db);
+      run_killed_after (argv, delay);
+
+      g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--quiet", "--database", db,
+                                      "--migrations", folder, NULL), <, 20);
+      g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+      sum = mw_test_file_digest (db);
+      if (g_str_equal (sum, damaged))
+        {
+          landed[0]++;
+          continue;
+        }
+      now = signature (db);
+      if (!g_str_equal (now, after))
+        g_error ("repair kill %u after %" G_GINT64_FORMAT " us: the database is “%s”, neither "
+                 "the damaged one nor the repaired one (“%s”)", k, delay, now, after);
+      {
+        g_autofree char *check = mw_test_sql_text (db, "PRAGMA integrity_check");
+
+        g_assert_cmpstr (check, ==, "ok");
+      }
+      g_assert_true (some_old_set_is (dir, db, damaged));
+      landed[1]++;
+    }
+  g_test_message ("repair kills: %u before, %u after", landed[0], landed[1]);
+  mw_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -230,5 +331,6 @@ main (int argc, char **argv)
     g_error ("MW_CLI must point at the migration-wizard binary");
 
   g_test_add_func ("/mw/crash/kill-anywhere", test_kill_anywhere);
+  g_test_add_func ("/mw/crash/kill-repair", test_kill_repair);
   return g_test_run ();
 }
