@@ -521,6 +521,81 @@ mark_freelist (PageFile *pf)
     }
 }
 
+typedef void (*RowFunc) (guint32   pgno,
+                         guint     cell,
+                         gint64    rowid,
+                         GArray   *values,
+                         gpointer  user_data);
+
+/* Calls @func for every row of table leaf page @pgno whose record can be decoded
+ * (overflow chains followed); @page is a page-sized buffer. */
+static void
+for_each_row (PageFile *pf,
+              guint32   pgno,
+              guint8   *page,
+              RowFunc   func,
+              gpointer  user_data)
+{
+  guint8 type;
+  guint n_cells;
+
+  if (!page_fetch (pgno, page, pf) ||
+      !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells) ||
+      type != MW_PAGE_LEAF_TABLE)
+    return;
+  for (guint c = 0; c < n_cells; c++)
+    {
+      gint64 rowid;
+      guint64 size;
+      const guint8 *local;
+      gsize local_size;
+      guint32 overflow;
+      g_autofree guint8 *payload = NULL;
+      g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+
+      if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno, c,
+                               &rowid, &size, &local, &local_size, &overflow))
+        continue;
+      payload = mw_pager_payload (local, local_size, size, overflow, pf->header.usable_size,
+                                  pf->n_pages, page_fetch, pf, NULL);
+      if (payload != NULL && mw_pager_record (payload, size, values))
+        func (pgno, c, rowid, values, user_data);
+    }
+}
+
+/* Opens a file for page reading: its header must parse. */
+static gboolean
+page_file_open (PageFile   *pf,
+                const char *path)
+{
+  guint8 header[100];
+  GStatBuf st;
+
+  memset (pf, 0, sizeof *pf);
+  pf->file = g_fopen (path, "rb");
+  if (pf->file == NULL)
+    return FALSE;
+  if (fread (header, 1, sizeof header, pf->file) != sizeof header ||
+      !mw_pager_read_header (header, sizeof header, &pf->header) || g_stat (path, &st) != 0)
+    {
+      fclose (pf->file);
+      pf->file = NULL;
+      return FALSE;
+    }
+  pf->n_pages = (guint32) MIN ((guint64) st.st_size / pf->header.page_size, G_MAXUINT32 - 1);
+  pf->reached = g_malloc0 (pf->n_pages / 8 + 1);
+  return TRUE;
+}
+
+static void
+page_file_close (PageFile *pf)
+{
+  g_clear_pointer (&pf->reached, g_free);
+  if (pf->file != NULL)
+    fclose (pf->file);
+  pf->file = NULL;
+}
+
 static void
 bind_values (sqlite3_stmt *stmt,
              int           first,
@@ -598,47 +673,83 @@ insert_row (Target  *target,
   return FALSE;
 }
 
-/* Every row of a table leaf page into @target's table. */
-static void
-insert_cells (PageFile *pf,
-              guint32   pgno,
-              guint8   *page,
-              Target   *target,
-              sqlite3  *out)
+typedef struct
 {
-  guint8 type;
-  guint n_cells;
+  Target  *target;
+  sqlite3 *out;
+} InsertContext;
 
-  if (!page_fetch (pgno, page, pf) ||
-      !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells))
-    return;
-  for (guint c = 0; c < n_cells; c++)
-    {
-      gint64 rowid;
-      guint64 size;
-      const guint8 *local;
-      gsize local_size;
-      guint32 overflow;
-      g_autofree guint8 *payload = NULL;
-      g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+static void
+insert_row_cb (guint32   pgno,
+               guint     cell,
+               gint64    rowid,
+               GArray   *values,
+               gpointer  user_data)
+{
+  InsertContext *ctx = user_data;
 
-      if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno, c,
-                               &rowid, &size, &local, &local_size, &overflow))
-        continue;
-      payload = mw_pager_payload (local, local_size, size, overflow, pf->header.usable_size,
-                                  pf->n_pages, page_fetch, pf, NULL);
-      if (payload != NULL && mw_pager_record (payload, size, values) &&
-          values->len <= target->n_columns)
-        insert_row (target, rowid, values, out);
-    }
+  if (values->len <= ctx->target->n_columns)
+    insert_row (ctx->target, rowid, values, ctx->out);
 }
 
 /* Rows on table leaf pages that no readable b-tree reaches (under a zeroed root or
  * interior page): into their table when exactly one damaged table has that many
  * columns, else into lost_and_found with the page, the cell and every field. Rows
  * already recovered (same rowid) are not copied twice. */
-static void insert_cells (PageFile *pf, guint32 pgno, guint8 *page, Target *target,
-                          sqlite3 *out);
+/* Where a row of an orphaned page goes: its table when exactly one table that lost
+ * rows has that many columns, else lost_and_found (sized by a first pass). */
+typedef struct
+{
+  GPtrArray      *targets;
+  sqlite3        *out;
+  sqlite3_stmt   *lost;
+  MwRepairReport *report;
+  guint           max_fields;
+  gboolean        sizing;
+} OrphanContext;
+
+static void
+orphan_row_cb (guint32   pgno,
+               guint     cell,
+               gint64    rowid,
+               GArray   *values,
+               gpointer  user_data)
+{
+  OrphanContext *ctx = user_data;
+  Target *match = NULL;
+  guint n_matches = 0;
+
+  for (guint k = 0; k < ctx->targets->len; k++)
+    {
+      Target *t = g_ptr_array_index (ctx->targets, k);
+
+      if (t->n_columns == values->len)
+        {
+          match = t;
+          n_matches++;
+        }
+    }
+
+  if (ctx->sizing)
+    {
+      if (n_matches != 1)
+        ctx->max_fields = MAX (ctx->max_fields, values->len);
+      return;
+    }
+  if (n_matches == 1)
+    insert_row (match, rowid, values, ctx->out);
+  else if (ctx->lost != NULL)
+    {
+      sqlite3_reset (ctx->lost);
+      sqlite3_bind_int64 (ctx->lost, 1, pgno);
+      sqlite3_bind_int64 (ctx->lost, 2, cell);
+      sqlite3_bind_int64 (ctx->lost, 3, rowid);
+      sqlite3_bind_int64 (ctx->lost, 4, values->len);
+      bind_values (ctx->lost, 5, values, ctx->max_fields);
+      if (sqlite3_step (ctx->lost) == SQLITE_DONE)
+        ctx->report->lost_and_found++;
+    }
+}
 
 static void
 recover_orphan_leaves (const char     *work_path,
@@ -647,27 +758,15 @@ recover_orphan_leaves (const char     *work_path,
                        MwRepairReport *report,
                        GHashTable     *roots)
 {
-  PageFile pf = { 0 };
-  guint8 header[100];
-  GStatBuf st;
+  PageFile pf;
   g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
   g_autoptr(GArray) orphans = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autofree guint8 *page = NULL;
   sqlite3_stmt *stmt = NULL;
-  sqlite3_stmt *lost = NULL;
-  guint max_fields = 0;
+  OrphanContext ctx = { targets, out, NULL, report, 0, TRUE };
 
-  pf.file = g_fopen (work_path, "rb");
-  if (pf.file == NULL)
+  if (!page_file_open (&pf, work_path))
     return;
-  if (fread (header, 1, sizeof header, pf.file) != sizeof header ||
-      !mw_pager_read_header (header, sizeof header, &pf.header) || g_stat (work_path, &st) != 0)
-    {
-      fclose (pf.file);
-      return;
-    }
-  pf.n_pages = (guint32) MIN ((guint64) st.st_size / pf.header.page_size, G_MAXUINT32 - 1);
-  pf.reached = g_malloc0 (pf.n_pages / 8 + 1);
   page = g_malloc (pf.header.page_size);
 
 
@@ -743,7 +842,11 @@ recover_orphan_leaves (const char     *work_path,
               target = g_ptr_array_index (targets, k);
           walk_tree (&pf, GPOINTER_TO_UINT (root), leaves);
           for (guint k = 0; target != NULL && k < leaves->len; k++)
-            insert_cells (&pf, g_array_index (leaves, guint32, k), page, target, out);
+            {
+              InsertContext insert = { target, out };
+
+              for_each_row (&pf, g_array_index (leaves, guint32, k), page, insert_row_cb, &insert);
+            }
         }
     }
   else if (sqlite3_prepare_v2 (in, "SELECT rootpage FROM sqlite_schema WHERE rootpage > 0", -1,
@@ -771,95 +874,31 @@ recover_orphan_leaves (const char     *work_path,
 
 
   /* Two passes: the widest record sizes lost_and_found. */
-  for (guint pass = 0; pass < 2; pass++)
+  for (guint i = 0; i < orphans->len; i++)
+    for_each_row (&pf, g_array_index (orphans, guint32, i), page, orphan_row_cb, &ctx);
+  ctx.sizing = FALSE;
+  if (ctx.max_fields > 0)
     {
-      if (pass == 1 && max_fields > 0)
+      g_autoptr(GString) create = g_string_new ("CREATE TABLE IF NOT EXISTS lost_and_found "
+                                                "(pgno INTEGER, cell INTEGER, id INTEGER, "
+                                                "nfield INTEGER");
+      g_autoptr(GString) params = g_string_new ("?, ?, ?, ?");
+      g_autofree char *insert = NULL;
+
+      for (guint c = 0; c < ctx.max_fields; c++)
         {
-          g_autoptr(GString) create = g_string_new ("CREATE TABLE IF NOT EXISTS lost_and_found "
-                                                    "(pgno INTEGER, cell INTEGER, id INTEGER, "
-                                                    "nfield INTEGER");
-          g_autoptr(GString) params = g_string_new ("?, ?, ?, ?");
-
-          for (guint c = 0; c < max_fields; c++)
-            {
-              g_string_append_printf (create, ", c%u", c);
-              g_string_append (params, ", ?");
-            }
-          g_string_append (create, ")");
-          exec (out, create->str, NULL);
-          {
-            g_autofree char *insert = g_strdup_printf ("INSERT INTO lost_and_found VALUES (%s)",
-                                                       params->str);
-
-            sqlite3_prepare_v2 (out, insert, -1, &lost, NULL);
-          }
+          g_string_append_printf (create, ", c%u", c);
+          g_string_append (params, ", ?");
         }
-
-      for (guint i = 0; i < orphans->len; i++)
-        {
-          guint32 pgno = g_array_index (orphans, guint32, i);
-          guint8 type;
-          guint n_cells;
-
-          if (!page_fetch (pgno, page, &pf) ||
-              !mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells))
-            continue;
-          for (guint c = 0; c < n_cells; c++)
-            {
-              gint64 rowid;
-              guint64 size;
-              const guint8 *local;
-              gsize local_size;
-              guint32 overflow;
-              g_autofree guint8 *payload = NULL;
-              g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
-              Target *match = NULL;
-              guint n_matches = 0;
-
-              if (!mw_pager_leaf_cell (page, pf.header.page_size, pf.header.usable_size, pgno, c,
-                                       &rowid, &size, &local, &local_size, &overflow))
-                continue;
-              payload = mw_pager_payload (local, local_size, size, overflow,
-                                          pf.header.usable_size, pf.n_pages, page_fetch, &pf,
-                                          NULL);
-              if (payload == NULL || !mw_pager_record (payload, size, values))
-                continue;
-
-              for (guint k = 0; k < targets->len; k++)
-                {
-                  Target *t = g_ptr_array_index (targets, k);
-
-                  if (t->n_columns == values->len)
-                    {
-                      match = t;
-                      n_matches++;
-                    }
-                }
-
-              if (pass == 0)
-                {
-                  if (n_matches != 1)
-                    max_fields = MAX (max_fields, values->len);
-                  continue;
-                }
-
-              if (n_matches == 1)
-                insert_row (match, rowid, values, out);
-              else if (lost != NULL)
-                {
-                  sqlite3_reset (lost);
-                  sqlite3_bind_int64 (lost, 1, pgno);
-                  sqlite3_bind_int64 (lost, 2, c);
-                  sqlite3_bind_int64 (lost, 3, rowid);
-                  sqlite3_bind_int64 (lost, 4, values->len);
-                  bind_values (lost, 5, values, max_fields);
-                  if (sqlite3_step (lost) == SQLITE_DONE)
-                    report->lost_and_found++;
-                }
-            }
-        }
+      g_string_append (create, ")");
+      exec (out, create->str, NULL);
+      insert = g_strdup_printf ("INSERT INTO lost_and_found VALUES (%s)", params->str);
+      sqlite3_prepare_v2 (out, insert, -1, &ctx.lost, NULL);
     }
-  sqlite3_finalize (lost);
+  for (guint i = 0; i < orphans->len; i++)
+    for_each_row (&pf, g_array_index (orphans, guint32, i), page, orphan_row_cb, &ctx);
+
+  sqlite3_finalize (ctx.lost);
   if (report->lost_and_found > 0)
     g_ptr_array_add (report->problems,
                      g_strdup_printf (_("%lld rows whose table could not be told apart were put "
@@ -867,8 +906,7 @@ recover_orphan_leaves (const char     *work_path,
                                       (long long) report->lost_and_found));
 
 done:
-  g_free (pf.reached);
-  fclose (pf.file);
+  page_file_close (&pf);
 }
 
 /* ---- salvage ------------------------------------------------------------------------ */
@@ -1102,78 +1140,60 @@ value_text (GArray *values,
   return g_strndup ((const char *) v->bytes, v->n_bytes);
 }
 
+typedef struct
+{
+  GPtrArray *entries;
+  guint32    n_pages;
+} SchemaContext;
+
+static void
+schema_row_cb (guint32   pgno,
+               guint     cell,
+               gint64    rowid,
+               GArray   *values,
+               gpointer  user_data)
+{
+  SchemaContext *ctx = user_data;
+  g_autofree char *kind = NULL, *name = NULL, *sql = NULL;
+  MwValue *root;
+  SchemaEntry *e;
+
+  if (values->len != 5)
+    return;
+  kind = value_text (values, 0);
+  name = value_text (values, 1);
+  sql = value_text (values, 4);
+  root = &g_array_index (values, MwValue, 3);
+  if (kind == NULL || name == NULL || sql == NULL || root->type != MW_VALUE_INTEGER ||
+      (!g_str_equal (kind, "table") && !g_str_equal (kind, "index") &&
+       !g_str_equal (kind, "view") && !g_str_equal (kind, "trigger")) ||
+      !g_str_has_prefix (sql, "CREATE "))
+    return;
+  e = g_new0 (SchemaEntry, 1);
+  e->type = g_steal_pointer (&kind);
+  e->name = g_steal_pointer (&name);
+  e->sql = g_steal_pointer (&sql);
+  e->root = root->integer > 0 && root->integer <= ctx->n_pages ? (guint32) root->integer : 0;
+  g_ptr_array_add (ctx->entries, e);
+}
+
 /* sqlite_schema's rows are records of (type, name, tbl_name, rootpage, sql): when page
  * 1 is damaged, its leaf pages still hold them, with each table's root page. */
 static GPtrArray *
 schema_from_pages (const char *work_path)
 {
   GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_entry_free);
-  PageFile pf = { 0 };
-  guint8 header[100];
-  GStatBuf st;
   g_autofree guint8 *page = NULL;
+  SchemaContext ctx = { entries, 0 };
+  PageFile pf;
 
-  pf.file = g_fopen (work_path, "rb");
-  if (pf.file == NULL)
+  if (!page_file_open (&pf, work_path))
     return entries;
-  if (fread (header, 1, sizeof header, pf.file) != sizeof header ||
-      !mw_pager_read_header (header, sizeof header, &pf.header) || g_stat (work_path, &st) != 0)
-    {
-      fclose (pf.file);
-      return entries;
-    }
-  pf.n_pages = (guint32) MIN ((guint64) st.st_size / pf.header.page_size, G_MAXUINT32 - 1);
+  ctx.n_pages = pf.n_pages;
   page = g_malloc (pf.header.page_size);
-
   for (guint32 pgno = 1; pgno <= pf.n_pages; pgno++)
-    {
-      guint8 type;
-      guint n_cells;
-
-      if (!page_fetch (pgno, page, &pf) ||
-          !mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) ||
-          type != MW_PAGE_LEAF_TABLE)
-        continue;
-      for (guint c = 0; c < n_cells; c++)
-        {
-          gint64 rowid;
-          guint64 size;
-          const guint8 *local;
-          gsize local_size;
-          guint32 overflow;
-          g_autofree guint8 *payload = NULL;
-          g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
-          g_autofree char *kind = NULL, *name = NULL, *sql = NULL;
-          MwValue *root;
-
-          if (!mw_pager_leaf_cell (page, pf.header.page_size, pf.header.usable_size, pgno, c,
-                                   &rowid, &size, &local, &local_size, &overflow))
-            continue;
-          payload = mw_pager_payload (local, local_size, size, overflow, pf.header.usable_size,
-                                      pf.n_pages, page_fetch, &pf, NULL);
-          if (payload == NULL || !mw_pager_record (payload, size, values) || values->len != 5)
-            continue;
-          kind = value_text (values, 0);
-          name = value_text (values, 1);
-          sql = value_text (values, 4);
-          root = &g_array_index (values, MwValue, 3);
-          if (kind == NULL || name == NULL || sql == NULL || root->type != MW_VALUE_INTEGER ||
-              (!g_str_equal (kind, "table") && !g_str_equal (kind, "index") &&
-               !g_str_equal (kind, "view") && !g_str_equal (kind, "trigger")) ||
-              !g_str_has_prefix (sql, "CREATE "))
-            continue;
-          {
-            SchemaEntry *e = g_new0 (SchemaEntry, 1);
-
-            e->type = g_steal_pointer (&kind);
-            e->name = g_steal_pointer (&name);
-            e->sql = g_steal_pointer (&sql);
-            e->root = root->integer > 0 && root->integer <= pf.n_pages ? (guint32) root->integer : 0;
-            g_ptr_array_add (entries, e);
-          }
-        }
-    }
-  fclose (pf.file);
+    for_each_row (&pf, pgno, page, schema_row_cb, &ctx);
+  page_file_close (&pf);
   return entries;
 }
 

@@ -418,6 +418,25 @@ show_problem (MwWindow     *self,
   show_page (self, "problem", default_button);
 }
 
+/* A problem a person can fix and retry (close the POS, free some space…): the way
+ * out (@stop_label: Cancel or Quit) and Try Again, the default. */
+static void
+show_retry_problem (MwWindow   *self,
+                    const char *id,
+                    const char *icon,
+                    const char *title,
+                    const char *text,
+                    const char *detail,
+                    const char *stop_label)
+{
+  const Choice choices[] = {
+    { stop_label, "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
+    { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
+  };
+
+  show_problem (self, id, icon, title, text, detail, choices, G_N_ELEMENTS (choices));
+}
+
 static MwBackup *
 find_default_backup (MwWindow *self)
 {
@@ -575,14 +594,8 @@ route (MwWindow *self)
       break;
 
     case MW_STATE_NO_SPACE:
-      {
-        const Choice choices[] = {
-          { _("_Quit"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-          { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-        };
-        show_problem (self, "no-space", "drive-harddisk-symbolic", _("Not Enough Disk Space"),
-                      d->message, detail, choices, G_N_ELEMENTS (choices));
-      }
+      show_retry_problem (self, "no-space", "drive-harddisk-symbolic", _("Not Enough Disk Space"),
+                          d->message, detail, _("_Quit"));
       break;
 
     case MW_STATE_UNTRACKED:
@@ -603,14 +616,8 @@ route (MwWindow *self)
       break;
 
     case MW_STATE_LOCKED:
-      {
-        const Choice choices[] = {
-          { _("_Cancel"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-          { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-        };
-        show_problem (self, "locked", "system-lock-screen-symbolic", _("Database Locked"),
-                      d->message, detail, choices, G_N_ELEMENTS (choices));
-      }
+      show_retry_problem (self, "locked", "system-lock-screen-symbolic", _("Database Locked"),
+                          d->message, detail, _("_Cancel"));
       break;
 
     case MW_STATE_NEWER:
@@ -625,14 +632,8 @@ route (MwWindow *self)
       break;
 
     case MW_STATE_UNREADABLE:
-      {
-        const Choice choices[] = {
-          { _("_Quit"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-          { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-        };
-        show_problem (self, "unreadable", "dialog-error-symbolic", _("Cannot Read Database"),
-                      d->message, detail, choices, G_N_ELEMENTS (choices));
-      }
+      show_retry_problem (self, "unreadable", "dialog-error-symbolic", _("Cannot Read Database"),
+                          d->message, detail, _("_Quit"));
       break;
 
     case MW_STATE_NO_MIGRATIONS:
@@ -966,32 +967,14 @@ migrate_cb (GObject      *object,
 
   set_exit_status (self, mw_exit_code_for_error (error));
   if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
-    {
-      const Choice choices[] = {
-        { _("_Cancel"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-        { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-      };
-      show_problem (self, "locked", "system-lock-screen-symbolic", _("Database Locked"),
-                    error->message, self->failure_detail, choices, G_N_ELEMENTS (choices));
-    }
+    show_retry_problem (self, "locked", "system-lock-screen-symbolic", _("Database Locked"),
+                        error->message, self->failure_detail, _("_Cancel"));
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE))
-    {
-      const Choice choices[] = {
-        { _("_Quit"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-        { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-      };
-      show_problem (self, "no-space", "drive-harddisk-symbolic", _("Not Enough Disk Space"),
-                    error->message, self->failure_detail, choices, G_N_ELEMENTS (choices));
-    }
+    show_retry_problem (self, "no-space", "drive-harddisk-symbolic", _("Not Enough Disk Space"),
+                        error->message, self->failure_detail, _("_Quit"));
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED))
-    {
-      const Choice choices[] = {
-        { _("_Cancel"), "wizard.cancel", NULL, FALSE, FALSE, TRUE, NULL },
-        { _("_Try Again"), "wizard.retry", NULL, TRUE, FALSE, TRUE, NULL },
-      };
-      show_problem (self, "backup-failed", "dialog-error-symbolic", _("Backup Failed"),
-                    error->message, self->failure_detail, choices, G_N_ELEMENTS (choices));
-    }
+    show_retry_problem (self, "backup-failed", "dialog-error-symbolic", _("Backup Failed"),
+                        error->message, self->failure_detail, _("_Cancel"));
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT))
     offer_recovery (self, "corrupt", _("Database Corruption Detected"), error->message,
                     self->failure_detail, FALSE, TRUE);
