@@ -475,6 +475,7 @@ hash_thread (gpointer data)
 {
   HashJob *job = data;
 
+  mw_thread_run_in_background ();
   return mw_sha256_of_file (job->path, job->cancellable, &job->error);
 }
 

@@ -32,4 +32,6 @@ char     *mw_raw_copy_set        (const char    *database_path,
                                   const char    *backup_dir,
                                   GError       **error);
 
+void      mw_thread_run_in_background (void);
+
 G_END_DECLS

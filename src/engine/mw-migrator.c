@@ -13,6 +13,7 @@
 #include "mw-migrator.h"
 #include "mw-operation.h"
 #include "mw-verify.h"
+#include "mw-fs-private.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
@@ -971,6 +972,7 @@ run_thread (GTask        *task,
 {
   GError *error = NULL;
 
+  mw_thread_run_in_background ();
   if (mw_migrator_run (source_object, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else

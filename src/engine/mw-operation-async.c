@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "mw-operation.h"
+#include "mw-fs-private.h"
 
 /*
  * The _async/_finish forms of restore and fresh start, for the wizard window: the
@@ -52,6 +53,7 @@ operation_thread (GTask        *task,
   char *aside = NULL;
   gboolean ok;
 
+  mw_thread_run_in_background ();
   if (data->kind == OPERATION_RESTORE)
     ok = mw_restore (data->database_path, data->backup, data->backup_dir, data->set,
                      data->progress, cancellable, &aside, &error);

@@ -1676,7 +1676,10 @@ repair_thread (GTask        *task,
 {
   RepairData *data = task_data;
   GError *error = NULL;
-  MwRepairReport *report = mw_repair (data->database_path, data->backup_dir, data->progress,
+  MwRepairReport *report;
+
+  mw_thread_run_in_background ();
+  report = mw_repair (data->database_path, data->backup_dir, data->progress,
                                       cancellable, &error);
 
   if (report != NULL)

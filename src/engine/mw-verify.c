@@ -8,6 +8,7 @@
 
 #include "mw-error.h"
 #include "mw-verify.h"
+#include "mw-fs-private.h"
 
 /*
  * Checking a database on request: `quick_check` (every page read, O(N)), or with
@@ -241,7 +242,10 @@ verify_thread (GTask        *task,
 {
   VerifyData *data = task_data;
   GError *error = NULL;
-  MwVerifyReport *report = mw_verify (data->path, data->deep, data->progress, cancellable,
+  MwVerifyReport *report;
+
+  mw_thread_run_in_background ();
+  report = mw_verify (data->path, data->deep, data->progress, cancellable,
                                       &error);
 
   if (report != NULL)

@@ -11,6 +11,7 @@
 #include "mw-engine.h"
 #include "mw-gui.h"
 #include "mw-resources.h"
+#include "mw-window.h"
 
 /*
  * The wizard's entry point: options as the headless front reads them, plus the
@@ -20,21 +21,30 @@
 
 /* Measurements for bench/ (MW_BENCH=1): the time from the start of the process to
  * the first frame drawn, and the main loop's longest stall (the longest gap between
- * two runs of a 1 ms timer) while the window is up. Printed on stderr at exit. */
+ * two runs of a 1 ms timer) while the engine works. Printed on stderr at exit. */
 
 static gint64 bench_started_us;
 static gint64 bench_first_frame_us;
 static gint64 bench_last_tick_us;
 static gint64 bench_longest_stall_us;
 
+static gboolean bench_was_busy;
+
+/* Gaps count while the engine works (a worker is running): what a person watching the
+ * progress would feel; not the window's own opening and closing. */
 static gboolean
 bench_tick_cb (gpointer user_data)
 {
+  GApplication *app = g_application_get_default ();
+  GtkWindow *window = app ? gtk_application_get_active_window (GTK_APPLICATION (app)) : NULL;
+  gboolean busy = window != NULL && MW_IS_WINDOW (window) && mw_window_is_busy (MW_WINDOW (window));
   gint64 now = g_get_monotonic_time ();
 
-  if (bench_last_tick_us != 0 && now - bench_last_tick_us > bench_longest_stall_us)
+  if ((busy || bench_was_busy) && bench_last_tick_us != 0 &&
+      now - bench_last_tick_us > bench_longest_stall_us)
     bench_longest_stall_us = now - bench_last_tick_us;
   bench_last_tick_us = now;
+  bench_was_busy = busy;
   return G_SOURCE_CONTINUE;
 }
 
@@ -212,6 +222,11 @@ mw_gui_run (int    argc,
   options.retention = config->retention;
   options.keep_old_sets = config->keep_old_sets;
 
+  /* A few labels and a progress bar: GTK's cairo renderer draws them in a fraction of
+   * what software OpenGL costs on the machines this runs on — POS terminals without a
+   * GPU, remote-desktop sessions — and keeps the main loop free while the engine
+   * works (bench/gui.sh). GSK_RENDERER set by the user still wins. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
   if (!gtk_init_check ())
     {
       status = run_headless (&options, config_path);
