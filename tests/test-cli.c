@@ -961,6 +961,11 @@ test_repair (Fixture *f, gconstpointer data)
                               G_FILE_TEST_EXISTS));
   assert_owned_str (mw_test_file_digest (f->db), damaged);
 
+  /* Asked again: a new copy, and the earlier unused one gives way. */
+  g_assert_cmpint (run_cli (NULL, NULL, "repair", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 28);
+  g_assert_cmpuint (count_names (f->dir, "pos system.db.repaired-", ""), ==, 1);
+
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_cli (&out, NULL, "repair", "--yes", "--database", f->db,
                             "--migrations", f->migrations, NULL), ==, 0);

@@ -175,6 +175,34 @@ remove_set (const char *path)
     }
 }
 
+/* Earlier repaired copies (made, then not used) give way to the new one: they are this
+ * program's own output, made from the original, which is untouched and backed up. */
+static void
+remove_older_copies (const char *database_path,
+                     const char *keep)
+{
+  g_autofree char *dir = g_path_get_dirname (database_path);
+  g_autofree char *base = g_path_get_basename (database_path);
+  g_autofree char *prefix = g_strconcat (base, ".repaired-", NULL);
+  g_autofree char *keep_base = g_path_get_basename (keep);
+  g_autoptr(GRegex) name = g_regex_new ("^[0-9]{8}-[0-9]{6}(-[0-9]+)?$", 0, 0, NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+
+  while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+    {
+      if (!g_str_has_prefix (entry, prefix) || g_str_equal (entry, keep_base) ||
+          !g_regex_match (name, entry + strlen (prefix), 0, NULL))
+        continue;
+      {
+        g_autofree char *path = g_build_filename (dir, entry, NULL);
+
+        remove_set (path);
+        g_message ("Removed the earlier repaired copy %s", path);
+      }
+    }
+}
+
 /* ---- the file header ----------------------------------------------------------------- */
 
 static guint32
@@ -1638,6 +1666,7 @@ mw_repair (const char    *database_path,
       mw_progress_update (progress, 1.0, _("Done"));
       mw_progress_flush (progress);
     }
+  remove_older_copies (database_path, report->repaired_path);
   g_message ("Repaired %s into %s (%s): %" G_GINT64_FORMAT " rows recovered", database_path,
              report->repaired_path, mw_repair_strategy_to_string (report->strategy),
              report->recovered);
