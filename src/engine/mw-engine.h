@@ -11,3 +11,4 @@
 #include "mw-operation.h"
 #include "mw-verify.h"
 #include "mw-repair.h"
+#include "mw-settings.h"

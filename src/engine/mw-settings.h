@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mw-backup.h"
+#include "mw-migration-set.h"
+
+G_BEGIN_DECLS
+
+/**
+ * MwSettings:
+ *
+ * What the wizard works on and how, resolved once: the command line's options
+ * first, then the configuration file, then the defaults. Both fronts read the
+ * same resolved settings; neither resolves them again.
+ */
+typedef struct
+{
+  char        *database;
+  char        *migrations;         /* (nullable) --migrations: must exist when given */
+  char        *config_migrations;  /* (nullable) from the configuration file */
+  char        *backup_dir;
+  char        *config_path;        /* (nullable) the configuration file named or found */
+  int          busy_timeout_ms;    /* 0: the default */
+  MwRetention  retention;          /* backups kept per reason */
+  guint        keep_old_sets;      /* databases kept aside by restore / fresh start */
+  gboolean     after_update;       /* launched by the app's installer */
+  char        *then_run;           /* (nullable) started once the database is ready */
+} MwSettings;
+
+MwSettings     *mw_settings_new             (void);
+MwSettings     *mw_settings_copy            (const MwSettings  *settings);
+void            mw_settings_free            (MwSettings        *settings);
+gboolean        mw_settings_resolve         (MwSettings        *settings,
+                                             GError           **error);
+MwMigrationSet *mw_settings_load_migrations (const MwSettings  *settings,
+                                             GError           **error);
+gboolean        mw_settings_run_then        (const MwSettings  *settings,
+                                             GError           **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwSettings, mw_settings_free)
+
+G_END_DECLS
