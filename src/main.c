@@ -8,8 +8,6 @@
 
 #include "mw-cli.h"
 
-typedef int (*MwGuiRunFunc) (int argc, char **argv);
-
 /* Where the wizard window's module is: beside the program in a build tree
  * (src/gui/), else where it is installed. */
 static GModule *
@@ -41,8 +39,11 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GString) tried = g_string_new (NULL);
+  g_autoptr(MwCliOptions) options = NULL;
+  g_autoptr(GError) error = NULL;
   GModule *module;
   MwGuiRunFunc run = NULL;
+  int status;
 
   setlocale (LC_ALL, "");
   /* MW_LOCALEDIR: translations not installed yet (the build tree's po/, for tests). */
@@ -51,8 +52,17 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  if (mw_cli_wants_command_line (argc, argv))
-    return mw_cli_run (argc, argv);
+  /* One option table and one resolution of the settings, for both fronts. */
+  options = mw_cli_options_parse (argc, argv, &error);
+  if (options == NULL)
+    {
+      g_printerr ("%s\n%s\n", error->message,
+                  _("Run “migration-wizard --help” to see the commands and options."));
+      return MW_EXIT_USAGE;
+    }
+
+  if (!mw_cli_options_want_window (options))
+    return mw_cli_run (options);
 
   module = open_gui_module (tried);
   if (module == NULL || !g_module_symbol (module, "mw_gui_module_run", (gpointer *) &run))
@@ -63,5 +73,8 @@ main (int    argc,
       return MW_EXIT_INTERNAL;
     }
   /* The module stays loaded until the process ends. */
-  return run (argc, argv);
+  status = run (options->settings);
+  if (status == MW_GUI_NO_DISPLAY)
+    status = mw_cli_run_headless (options);
+  return status;
 }

@@ -649,7 +649,7 @@ test_async (Fixture *f, gconstpointer data)
   g_autoptr(MwDiagnosis) d = NULL;
 
   mw_test_fixture_migrate (f, "0000_init");
-  mw_diagnose_async (f->db, f->set, NULL, diagnose_done_cb, &d);
+  mw_diagnose_async (f->db, f->set, MW_DIAGNOSE_NONE, NULL, NULL, diagnose_done_cb, &d);
   while (d == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpint (d->state, ==, MW_STATE_PENDING);

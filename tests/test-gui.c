@@ -111,7 +111,7 @@ closed (Fixture *f)
 static void
 open_wizard (Fixture *f, gboolean after_update)
 {
-  MwWizardOptions options = {
+  MwSettings options = {
     .database = f->db,
     .migrations = f->migrations,
     .backup_dir = f->backups,

@@ -286,7 +286,7 @@ test_async_fresh_then_restore (Fixture *f, gconstpointer data)
   gboolean ok = FALSE;
 
   mw_fresh_start_async (f->db, backup_dir, f->set, progress, NULL, async_done_cb, &fresh_result);
-  aside = mw_operation_finish (wait_result (&fresh_result), &ok, &error);
+  ok = mw_fresh_start_finish (wait_result (&fresh_result), &aside, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_nonnull (aside);
@@ -302,7 +302,7 @@ test_async_fresh_then_restore (Fixture *f, gconstpointer data)
 
   mw_restore_async (f->db, pre_fresh, backup_dir, f->set, progress, NULL, async_done_cb,
                     &restore_result);
-  aside2 = mw_operation_finish (wait_result (&restore_result), &ok, &error);
+  ok = mw_restore_finish (wait_result (&restore_result), &aside2, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 3);

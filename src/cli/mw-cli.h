@@ -3,48 +3,43 @@
 
 #include <glib.h>
 
+#include "mw-engine.h"
+
 G_BEGIN_DECLS
 
 /**
- * MwExitCode:
+ * MwCliOptions:
  *
- * The headless front's exit statuses: one per situation, stable, documented in
- * README.md, so that launchers and scripts can act on them.
+ * Everything the command line says, parsed by the program's one option table: the
+ * settings both fronts share (resolved with the configuration file), the command
+ * and the options only the headless front has.
  */
-typedef enum
+typedef struct
 {
-  MW_EXIT_OK                 = 0,   /* up to date, or the command succeeded */
-  MW_EXIT_INTERNAL           = 1,
-  MW_EXIT_USAGE              = 2,
-  MW_EXIT_PENDING            = 3,   /* status: updates to apply */
-  MW_EXIT_MISSING            = 4,   /* status: no database yet */
-  MW_EXIT_NEWER              = 10,
-  MW_EXIT_HASH_MISMATCH      = 11,
-  MW_EXIT_UNKNOWN_HISTORY    = 12,
-  MW_EXIT_UNTRACKED          = 13,
-  MW_EXIT_LOCKED             = 14,
-  MW_EXIT_NO_SPACE           = 15,
-  MW_EXIT_CORRUPT            = 16,
-  MW_EXIT_NOT_A_DATABASE     = 17,
-  MW_EXIT_UNREADABLE         = 18,
-  MW_EXIT_NO_MIGRATIONS      = 19,
-  MW_EXIT_INVALID_MIGRATIONS = 20,
-  MW_EXIT_MIGRATION_FAILED   = 21,  /* rolled back: the database is as it was */
-  MW_EXIT_FOREIGN_KEYS       = 22,  /* rolled back: the database is as it was */
-  MW_EXIT_CANCELLED          = 23,  /* rolled back: the database is as it was */
-  MW_EXIT_BACKUP_FAILED      = 24,  /* no verified backup: nothing was changed */
-  MW_EXIT_CHECK_FAILED       = 25,  /* applied, but the integrity check failed afterwards */
-  MW_EXIT_NEEDS_CONFIRMATION = 26,  /* restore/fresh without --yes: nothing was done */
-  MW_EXIT_NO_BACKUP          = 27,  /* restore: no usable backup */
-  MW_EXIT_REPAIRED_COPY      = 28,  /* repair without --yes: the copy made, nothing swapped */
-  MW_EXIT_REPAIR_FAILED      = 29,  /* repair: nothing could be recovered; nothing changed */
-} MwExitCode;
+  MwSettings *settings;
+  char       *command;           /* (nullable): no command word */
+  char       *argument;          /* (nullable): restore's BACKUP, bundle's FILE */
+  char       *target;
+  char       *reason;
+  gboolean    json;
+  gboolean    quiet;
+  gboolean    accept_modified;
+  gboolean    no_backup;
+  gboolean    no_verify;
+  gboolean    yes;
+  gboolean    deep;
+  gboolean    version;
+} MwCliOptions;
 
-int        mw_cli_run                (int          argc,
-                                      char       **argv);
-gboolean   mw_cli_wants_command_line (int          argc,
-                                      char       **argv);
-MwExitCode mw_exit_code_for_state    (int          state);
-MwExitCode mw_exit_code_for_error    (const GError *error);
+
+MwCliOptions *mw_cli_options_parse       (int            argc,
+                                          char         **argv,
+                                          GError       **error);
+void          mw_cli_options_free        (MwCliOptions  *options);
+gboolean      mw_cli_options_want_window (MwCliOptions  *options);
+int           mw_cli_run                 (MwCliOptions  *options);
+int           mw_cli_run_headless        (MwCliOptions  *options);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwCliOptions, mw_cli_options_free)
 
 G_END_DECLS

@@ -18,6 +18,7 @@
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
+#include "mw-verify.h"
 
 /*
  * Diagnosis: which of the closed set of states a database is in, read without
@@ -579,40 +580,208 @@ mw_diagnosis_new_for_error (const char   *database_path,
   return self;
 }
 
+/* What reading every page (quick_check) found: damage inside the tables, which the
+ * schema and the history do not show, makes the database corrupt. A check that was
+ * cancelled or could not run leaves the rest of the diagnosis as it was. */
+static void
+apply_page_read (MwDiagnosis    *self,
+                 MwVerifyReport *report,
+                 const GError   *error)
+{
+  if (report != NULL)
+    {
+      self->pages_checked = TRUE;
+      g_info ("Quick check: %s", report->summary);
+      return;
+    }
+  if (!g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT))
+    {
+      g_info ("Quick check not done: %s", error->message);
+      return;
+    }
+  self->state = MW_STATE_CORRUPT;
+  g_free (self->message);
+  self->message = g_strdup (_("The database is damaged: some of its pages cannot be read. "
+                              "Nothing has been changed."));
+  g_free (self->detail);
+  self->detail = g_strdup (error->message);
+  g_info ("Quick check: %s", error->message);
+}
+
+/**
+ * mw_diagnosis_wants_page_read:
+ *
+ * Whether reading every page could still change this diagnosis: the database
+ * exists and would otherwise be updated or used as it is.
+ */
+gboolean
+mw_diagnosis_wants_page_read (MwDiagnosis *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->exists && !self->pages_checked &&
+         (self->state == MW_STATE_UP_TO_DATE || self->state == MW_STATE_PENDING);
+}
+
+static void
+read_pages_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  MwDiagnosis *self = task_data;
+  MwProgress *progress = g_object_get_data (G_OBJECT (task), "mw-progress");
+  GError *error = NULL;
+  MwVerifyReport *report;
+
+  /* Only the path is read here; the diagnosis itself changes in _finish, in the
+   * caller's thread. */
+  report = mw_verify (self->database_path, FALSE, progress, cancellable, &error);
+  if (report != NULL)
+    g_task_return_pointer (task, report, (GDestroyNotify) mw_verify_report_free);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * mw_diagnosis_read_pages_async:
+ * @progress: (nullable)
+ *
+ * Reads every page of the diagnosed database in a worker thread, as
+ * %MW_DIAGNOSE_READ_PAGES does; mw_diagnosis_read_pages_finish() applies what it
+ * found. A window shows the first diagnosis meanwhile.
+ */
+void
+mw_diagnosis_read_pages_async (MwDiagnosis         *self,
+                               MwProgress          *progress,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (self != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mw_diagnosis_read_pages_async);
+  g_task_set_task_data (task, mw_diagnosis_ref (self), (GDestroyNotify) mw_diagnosis_unref);
+  if (progress != NULL)
+    g_object_set_data_full (G_OBJECT (task), "mw-progress", g_object_ref (progress),
+                            g_object_unref);
+  g_task_run_in_thread (task, read_pages_thread);
+}
+
+/**
+ * mw_diagnosis_read_pages_finish:
+ *
+ * Applies what reading every page found to the diagnosis: the pages checked, or
+ * the database corrupt. Call it in the thread that owns the diagnosis.
+ */
+void
+mw_diagnosis_read_pages_finish (MwDiagnosis  *self,
+                                GAsyncResult *result)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwVerifyReport) report = NULL;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (g_task_is_valid (result, NULL));
+
+  report = g_task_propagate_pointer (G_TASK (result), &error);
+  apply_page_read (self, report, error);
+}
+
+/**
+ * mw_diagnose_full:
+ * @flags: %MW_DIAGNOSE_READ_PAGES to read every page of a database that could
+ *   otherwise be updated or used as it is
+ * @progress: (nullable): the page reading's progress
+ *
+ * mw_diagnose(), with options. `status --deep` and the wizard window (opened by a
+ * person) read every page, so both tell the same state of the same file.
+ *
+ * Returns: (transfer full): the diagnosis
+ */
+MwDiagnosis *
+mw_diagnose_full (const char      *database_path,
+                  MwMigrationSet  *set,
+                  MwDiagnoseFlags  flags,
+                  MwProgress      *progress,
+                  GCancellable    *cancellable)
+{
+  MwDiagnosis *self = mw_diagnose (database_path, set, cancellable);
+
+  if ((flags & MW_DIAGNOSE_READ_PAGES) != 0 && mw_diagnosis_wants_page_read (self))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MwVerifyReport) report = mw_verify (database_path, FALSE, progress,
+                                                    cancellable, &error);
+
+      apply_page_read (self, report, error);
+    }
+  return self;
+}
+
+typedef struct
+{
+  char            *database_path;
+  MwMigrationSet  *set;
+  MwDiagnoseFlags  flags;
+  MwProgress      *progress;
+} DiagnoseData;
+
+static void
+diagnose_data_free (DiagnoseData *data)
+{
+  g_free (data->database_path);
+  g_clear_object (&data->set);
+  g_clear_object (&data->progress);
+  g_free (data);
+}
+
 static void
 diagnose_thread (GTask        *task,
                  gpointer      source_object,
                  gpointer      task_data,
                  GCancellable *cancellable)
 {
-  MwMigrationSet *set = g_object_get_data (G_OBJECT (task), "mw-set");
+  DiagnoseData *data = task_data;
 
   g_task_return_pointer (task,
-                         mw_diagnose (task_data, set, cancellable),
+                         mw_diagnose_full (data->database_path, data->set, data->flags,
+                                           data->progress, cancellable),
                          (GDestroyNotify) mw_diagnosis_unref);
 }
 
 /**
  * mw_diagnose_async:
+ * @progress: (nullable)
  *
- * Runs mw_diagnose() in a worker thread.
+ * Runs mw_diagnose_full() in a worker thread.
  */
 void
 mw_diagnose_async (const char          *database_path,
                    MwMigrationSet      *set,
+                   MwDiagnoseFlags      flags,
+                   MwProgress          *progress,
                    GCancellable        *cancellable,
                    GAsyncReadyCallback  callback,
                    gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  DiagnoseData *data;
 
   g_return_if_fail (database_path != NULL);
   g_return_if_fail (MW_IS_MIGRATION_SET (set));
 
+  data = g_new0 (DiagnoseData, 1);
+  data->database_path = g_strdup (database_path);
+  data->set = g_object_ref (set);
+  data->flags = flags;
+  data->progress = progress ? g_object_ref (progress) : NULL;
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, mw_diagnose_async);
-  g_task_set_task_data (task, g_strdup (database_path), g_free);
-  g_object_set_data_full (G_OBJECT (task), "mw-set", g_object_ref (set), g_object_unref);
+  g_task_set_task_data (task, data, (GDestroyNotify) diagnose_data_free);
   g_task_run_in_thread (task, diagnose_thread);
 }
 
@@ -654,6 +823,8 @@ mw_diagnosis_to_json (MwDiagnosis *self,
   add_string_or_null (builder, "database", self->database_path);
   json_builder_set_member_name (builder, "exists");
   json_builder_add_boolean_value (builder, self->exists);
+  json_builder_set_member_name (builder, "pages_checked");
+  json_builder_add_boolean_value (builder, self->pages_checked);
   json_builder_set_member_name (builder, "database_size");
   json_builder_add_int_value (builder, self->database_size);
   json_builder_set_member_name (builder, "wal_size");
@@ -732,4 +903,108 @@ mw_diagnosis_to_json (MwDiagnosis *self,
   json_builder_end_array (builder);
 
   json_builder_end_object (builder);
+}
+
+/* ---- renderers ---------------------------------------------------------------------- */
+
+/**
+ * mw_migration_status_label:
+ *
+ * Returns: the status in words, for tables a person reads
+ */
+const char *
+mw_migration_status_label (MwMigrationStatus status)
+{
+  switch (status)
+    {
+    case MW_MIGRATION_STATUS_APPLIED:      return _("applied");
+    case MW_MIGRATION_STATUS_PENDING:      return _("pending");
+    case MW_MIGRATION_STATUS_MODIFIED:     return _("MODIFIED");
+    case MW_MIGRATION_STATUS_OUT_OF_ORDER: return _("pending (out of order)");
+    default:                               return "?";
+    }
+}
+
+/**
+ * mw_format_migration_time:
+ * @millis: a migration's `when` (ms since 1970, UTC), as drizzle records it
+ *
+ * Every front shows migration times the same way: UTC, to the minute, labelled.
+ *
+ * Returns: (transfer full): "2026-03-14 09:26 UTC", or "?" when out of range
+ */
+char *
+mw_format_migration_time (gint64 millis)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (millis / 1000);
+
+  return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M UTC") : g_strdup ("?");
+}
+
+/**
+ * mw_diagnosis_migrations_to_text:
+ *
+ * The migration table for a terminal: each of the app's migrations with its time,
+ * hash prefix and status, then the recorded rows this app does not know.
+ *
+ * Returns: (transfer full): the table, one line per row (empty when there are none)
+ */
+char *
+mw_diagnosis_migrations_to_text (MwDiagnosis *self)
+{
+  GString *text = g_string_new (NULL);
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  for (guint i = 0; i < self->migrations->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (self->migrations, MwMigrationState, i);
+      g_autofree char *date = mw_format_migration_time (state->migration->when);
+
+      g_string_append_printf (text, "  %-40s %s  %.12s  %s%s\n",
+                              state->migration->tag, date, state->migration->hash,
+                              mw_migration_status_label (state->status),
+                              state->line_endings_only ? _(" (line endings differ)") : "");
+    }
+  for (guint i = 0; i < self->unknown->len; i++)
+    {
+      const MwAppliedRow *row = g_ptr_array_index (self->unknown, i);
+      g_autofree char *date = row->created_at_is_null ? g_strdup ("-")
+                                                      : mw_format_migration_time (row->created_at);
+
+      g_string_append_printf (text, "  %-40s %s  %.12s  %s\n",
+                              row->name ? row->name : _("(unknown to this app)"),
+                              date, row->hash ? row->hash : "", _("not in this app"));
+    }
+  return g_string_free (text, FALSE);
+}
+
+/**
+ * mw_diagnosis_to_text:
+ *
+ * The diagnosis for a terminal (`status`): the files, the state, the plain words,
+ * the exact error, the migration table.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+mw_diagnosis_to_text (MwDiagnosis *self)
+{
+  GString *text = g_string_new (NULL);
+  g_autofree char *table = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_string_append_printf (text, "%s: %s\n", _("Database"), self->database_path);
+  if (self->set != NULL)
+    g_string_append_printf (text, "%s: %s\n", _("Migrations"),
+                            mw_migration_set_get_folder (self->set));
+  g_string_append_printf (text, "%s: %s\n\n", _("State"), mw_state_to_string (self->state));
+  g_string_append_printf (text, "%s\n", self->message);
+  if (self->detail != NULL)
+    g_string_append_printf (text, "\n%s: %s\n", _("Details"), self->detail);
+  table = mw_diagnosis_migrations_to_text (self);
+  if (*table != '\0')
+    g_string_append_printf (text, "\n%s", table);
+  return g_string_free (text, FALSE);
 }

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mw-migration-set.h"
+#include "mw-progress.h"
 
 G_BEGIN_DECLS
 
@@ -65,6 +66,17 @@ typedef struct
   gboolean  created_at_is_null;
 } MwAppliedRow;
 
+/**
+ * MwDiagnoseFlags:
+ * @MW_DIAGNOSE_READ_PAGES: also read every page (`quick_check`) of a database that
+ *   could otherwise be updated or used, so damage inside the tables is found now
+ */
+typedef enum
+{
+  MW_DIAGNOSE_NONE       = 0,
+  MW_DIAGNOSE_READ_PAGES = 1 << 0,
+} MwDiagnoseFlags;
+
 typedef struct _MwDiagnosis MwDiagnosis;
 
 struct _MwDiagnosis
@@ -82,6 +94,7 @@ struct _MwDiagnosis
   guint           n_modified;
   guint           n_user_tables;
   gboolean        exists;
+  gboolean        pages_checked;    /* every page read (MW_DIAGNOSE_READ_PAGES) and sound */
   gboolean        has_migrations_table;
   goffset         database_size;
   goffset         wal_size;
@@ -104,18 +117,38 @@ void          mw_diagnosis_unref                 (MwDiagnosis          *self);
 MwDiagnosis  *mw_diagnose                        (const char           *database_path,
                                                   MwMigrationSet       *set,
                                                   GCancellable         *cancellable);
+MwDiagnosis  *mw_diagnose_full                   (const char           *database_path,
+                                                  MwMigrationSet       *set,
+                                                  MwDiagnoseFlags       flags,
+                                                  MwProgress           *progress,
+                                                  GCancellable         *cancellable);
 void          mw_diagnose_async                  (const char           *database_path,
                                                   MwMigrationSet       *set,
+                                                  MwDiagnoseFlags       flags,
+                                                  MwProgress           *progress,
                                                   GCancellable         *cancellable,
                                                   GAsyncReadyCallback   callback,
                                                   gpointer              user_data);
 MwDiagnosis  *mw_diagnose_finish                 (GAsyncResult         *result,
                                                   GError              **error);
+gboolean      mw_diagnosis_wants_page_read       (MwDiagnosis          *self);
+void          mw_diagnosis_read_pages_async      (MwDiagnosis          *self,
+                                                  MwProgress           *progress,
+                                                  GCancellable         *cancellable,
+                                                  GAsyncReadyCallback   callback,
+                                                  gpointer              user_data);
+void          mw_diagnosis_read_pages_finish     (MwDiagnosis          *self,
+                                                  GAsyncResult         *result);
 MwDiagnosis  *mw_diagnosis_new_for_error         (const char           *database_path,
                                                   const GError         *migrations_error);
 
 void          mw_diagnosis_to_json               (MwDiagnosis          *self,
                                                   JsonBuilder          *builder);
+
+char         *mw_diagnosis_to_text               (MwDiagnosis          *self);
+char         *mw_diagnosis_migrations_to_text    (MwDiagnosis          *self);
+const char   *mw_migration_status_label          (MwMigrationStatus     status);
+char         *mw_format_migration_time           (gint64                millis);
 
 const char   *mw_state_to_string                 (MwState               state);
 const char   *mw_migration_status_to_string      (MwMigrationStatus     status);

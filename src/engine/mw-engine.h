@@ -10,5 +10,6 @@
 #include "mw-backup.h"
 #include "mw-operation.h"
 #include "mw-verify.h"
+#include "mw-remedy.h"
 #include "mw-repair.h"
 #include "mw-settings.h"

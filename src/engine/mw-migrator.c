@@ -1197,3 +1197,105 @@ mw_migrator_get_backup (MwMigrator *self)
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->backup;
 }
+
+/**
+ * mw_migrator_set_progress:
+ * @progress: the caller's progress object
+ *
+ * Reports the runs' progress on @progress (which a window may already be bound to)
+ * instead of the migrator's own.
+ */
+void
+mw_migrator_set_progress (MwMigrator *self,
+                          MwProgress *progress)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  g_return_if_fail (MW_IS_PROGRESS (progress));
+
+  if (g_set_object (&self->progress, progress))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+}
+
+/**
+ * mw_migrator_failure_to_text:
+ * @error: how the last run failed
+ * @database_path: (nullable): the database to name
+ *
+ * The failure for a technician, beside the error's own message (which a remedy
+ * already says): the migration and the (1-based) statement it failed at, the statement's text, the foreign keys it would have
+ * broken, the backup made before. The window's details and the command line both
+ * print this.
+ *
+ * Returns: (transfer full): the text, one fact per line
+ */
+char *
+mw_migrator_failure_to_text (MwMigrator   *self,
+                             const GError *error,
+                             const char   *database_path)
+{
+  GString *text = g_string_new (NULL);
+
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  g_return_val_if_fail (error != NULL, NULL);
+
+  if (self->failed_tag != NULL)
+    g_string_append_printf (text, _("Migration: %s, statement %u\n"), self->failed_tag,
+                            self->failed_statement);
+  if (self->failed_sql != NULL)
+    g_string_append_printf (text, _("Statement: %s\n"), self->failed_sql);
+  for (guint i = 0; i < self->violations->len; i++)
+    g_string_append_printf (text, "%s\n", (const char *) g_ptr_array_index (self->violations, i));
+  if (self->backup != NULL)
+    g_string_append_printf (text, _("Backup made before: %s\n"), self->backup->path);
+  if (database_path != NULL)
+    g_string_append_printf (text, _("Database: %s\n"), database_path);
+  return g_string_free (text, FALSE);
+}
+
+/**
+ * mw_migrator_failure_to_json:
+ *
+ * Adds the failure as one object (`migrate --json`'s `error`): message, migration,
+ * statement (1-based), sql, violations, and where a database the failed update may
+ * have changed was kept, with the backup put back in its place.
+ */
+void
+mw_migrator_failure_to_json (MwMigrator   *self,
+                             const GError *error,
+                             JsonBuilder  *builder)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  g_return_if_fail (error != NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, error->message);
+  if (self->failed_tag != NULL)
+    {
+      json_builder_set_member_name (builder, "migration");
+      json_builder_add_string_value (builder, self->failed_tag);
+      json_builder_set_member_name (builder, "statement");
+      json_builder_add_int_value (builder, self->failed_statement);
+      if (self->failed_sql != NULL)
+        {
+          json_builder_set_member_name (builder, "sql");
+          json_builder_add_string_value (builder, self->failed_sql);
+        }
+    }
+  if (self->violations->len > 0)
+    {
+      json_builder_set_member_name (builder, "violations");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < self->violations->len; i++)
+        json_builder_add_string_value (builder, g_ptr_array_index (self->violations, i));
+      json_builder_end_array (builder);
+    }
+  if (self->failed_aside != NULL && self->backup != NULL)
+    {
+      json_builder_set_member_name (builder, "failed_aside");
+      json_builder_add_string_value (builder, self->failed_aside);
+      json_builder_set_member_name (builder, "restored_from");
+      json_builder_add_string_value (builder, self->backup->path);
+    }
+  json_builder_end_object (builder);
+}

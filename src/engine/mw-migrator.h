@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "mw-backup.h"
 #include "mw-migration-set.h"
@@ -27,6 +28,8 @@ void          mw_migrator_set_backup          (MwMigrator           *self,
 void          mw_migrator_set_verify          (MwMigrator           *self,
                                                gboolean              verify);
 MwProgress   *mw_migrator_get_progress        (MwMigrator           *self);
+void          mw_migrator_set_progress        (MwMigrator           *self,
+                                               MwProgress           *progress);
 
 gboolean      mw_migrator_run                 (MwMigrator           *self,
                                                GCancellable         *cancellable,
@@ -46,5 +49,11 @@ const char   *mw_migrator_get_failed_sql      (MwMigrator           *self);
 GPtrArray    *mw_migrator_get_violations      (MwMigrator           *self);
 MwBackup     *mw_migrator_get_backup          (MwMigrator           *self);
 const char   *mw_migrator_get_failed_aside    (MwMigrator           *self);
+char         *mw_migrator_failure_to_text     (MwMigrator           *self,
+                                               const GError         *error,
+                                               const char           *database_path);
+void          mw_migrator_failure_to_json     (MwMigrator           *self,
+                                               const GError         *error,
+                                               JsonBuilder          *builder);
 
 G_END_DECLS

@@ -163,27 +163,67 @@ mw_repair_swap_async (const char          *database_path,
   operation_start (data, cancellable, callback, user_data, mw_repair_swap_async);
 }
 
-/**
- * mw_operation_finish:
- * @result: the result of mw_restore_async() or mw_fresh_start_async()
- *
- * Returns: (transfer full): where the previous database was kept (%NULL when
- *   there was none), or %NULL with @error set
- */
-char *
-mw_operation_finish (GAsyncResult  *result,
-                     gboolean      *ok,
-                     GError       **error)
+static gboolean
+operation_finish (GAsyncResult  *result,
+                  gpointer       source_tag,
+                  char         **out_aside,
+                  GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
-  char *aside;
+  g_autofree char *aside = NULL;
 
-  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, FALSE);
 
   aside = g_task_propagate_pointer (G_TASK (result), &local_error);
-  if (ok != NULL)
-    *ok = local_error == NULL;
   if (local_error != NULL)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return aside;
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (out_aside != NULL)
+    *out_aside = g_steal_pointer (&aside);
+  return TRUE;
+}
+
+/**
+ * mw_restore_finish:
+ * @out_aside: (out) (optional) (nullable): where the previous database was kept
+ *
+ * Returns: %TRUE when the backup is in place
+ */
+gboolean
+mw_restore_finish (GAsyncResult  *result,
+                   char         **out_aside,
+                   GError       **error)
+{
+  return operation_finish (result, mw_restore_async, out_aside, error);
+}
+
+/**
+ * mw_fresh_start_finish:
+ * @out_aside: (out) (optional) (nullable): where the previous database was kept
+ *
+ * Returns: %TRUE when the new database is in place
+ */
+gboolean
+mw_fresh_start_finish (GAsyncResult  *result,
+                       char         **out_aside,
+                       GError       **error)
+{
+  return operation_finish (result, mw_fresh_start_async, out_aside, error);
+}
+
+/**
+ * mw_repair_swap_finish:
+ * @out_aside: (out) (optional) (nullable): where the damaged database was kept
+ *
+ * Returns: %TRUE when the repaired database is in place
+ */
+gboolean
+mw_repair_swap_finish (GAsyncResult  *result,
+                       char         **out_aside,
+                       GError       **error)
+{
+  return operation_finish (result, mw_repair_swap_async, out_aside, error);
 }

@@ -68,8 +68,14 @@ void            mw_repair_swap_async      (const char          *database_path,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
-char           *mw_operation_finish       (GAsyncResult        *result,
-                                           gboolean            *ok,
+gboolean        mw_restore_finish         (GAsyncResult        *result,
+                                           char               **out_aside,
+                                           GError             **error);
+gboolean        mw_fresh_start_finish     (GAsyncResult        *result,
+                                           char               **out_aside,
+                                           GError             **error);
+gboolean        mw_repair_swap_finish     (GAsyncResult        *result,
+                                           char               **out_aside,
                                            GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwInstanceLock, mw_instance_lock_release)

@@ -29,6 +29,12 @@ typedef struct
   char        *then_run;           /* (nullable) started once the database is ready */
 } MwSettings;
 
+/* The wizard window's module entry point (it runs with the resolved settings): the
+ * exit status, or MW_GUI_NO_DISPLAY when there is no display, and the program then
+ * does the same job headless. */
+#define MW_GUI_NO_DISPLAY (-1)
+typedef int (*MwGuiRunFunc) (const MwSettings *settings);
+
 MwSettings     *mw_settings_new             (void);
 MwSettings     *mw_settings_copy            (const MwSettings  *settings);
 void            mw_settings_free            (MwSettings        *settings);

@@ -285,3 +285,63 @@ mw_verify_finish (GAsyncResult  *result,
   g_return_val_if_fail (G_IS_TASK (result), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * mw_verify_result_to_json:
+ * @report: (nullable): what the check found, or %NULL when it failed
+ * @error: (nullable): why it failed, when @report is %NULL
+ * @deep: which check was asked for
+ *
+ * Adds the check's outcome as one object (`verify --json`): result (`ok`,
+ * `orphans`, `damaged` or `failed`), the check run, a message for a person, and the
+ * rows pointing at missing rows.
+ */
+void
+mw_verify_result_to_json (MwVerifyReport *report,
+                          const GError   *error,
+                          gboolean        deep,
+                          JsonBuilder    *builder)
+{
+  const char *result;
+
+  g_return_if_fail (report != NULL || error != NULL);
+
+  if (report != NULL)
+    result = report->fk_violations > 0 ? "orphans" : "ok";
+  else
+    result = g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT) ? "damaged"
+                                                                              : "failed";
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "result");
+  json_builder_add_string_value (builder, result);
+  json_builder_set_member_name (builder, "check");
+  json_builder_add_string_value (builder, deep ? "integrity_check" : "quick_check");
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, report ? report->summary : error->message);
+  json_builder_set_member_name (builder, "foreign_key_violations");
+  json_builder_add_int_value (builder, report ? (gint64) report->fk_violations : 0);
+  json_builder_set_member_name (builder, "foreign_keys");
+  json_builder_add_string_value (builder, report ? report->fk_summary : NULL);
+  json_builder_end_object (builder);
+}
+
+/**
+ * mw_verify_result_to_text:
+ *
+ * The check's outcome for a terminal: the summary and the orphaned rows per
+ * foreign key, or the error.
+ *
+ * Returns: (transfer full): the text, ending in a newline
+ */
+char *
+mw_verify_result_to_text (MwVerifyReport *report,
+                          const GError   *error)
+{
+  g_return_val_if_fail (report != NULL || error != NULL, NULL);
+
+  if (report == NULL)
+    return g_strdup_printf ("%s\n", error->message);
+  if (report->fk_summary != NULL)
+    return g_strdup_printf ("%s\n%s\n", report->summary, report->fk_summary);
+  return g_strdup_printf ("%s\n", report->summary);
+}

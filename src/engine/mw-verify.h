@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "mw-progress.h"
 
@@ -33,6 +34,13 @@ void            mw_verify_async       (const char           *database_path,
                                        gpointer              user_data);
 MwVerifyReport *mw_verify_finish      (GAsyncResult         *result,
                                        GError              **error);
+
+void            mw_verify_result_to_json (MwVerifyReport   *report,
+                                          const GError     *error,
+                                          gboolean          deep,
+                                          JsonBuilder      *builder);
+char           *mw_verify_result_to_text (MwVerifyReport   *report,
+                                          const GError     *error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwVerifyReport, mw_verify_report_free)
 

@@ -12,41 +12,11 @@ struct _MwApplication
 {
   GtkApplication   parent_instance;
 
-  MwWizardOptions *options;
+  MwSettings      *settings;
   int              exit_status;
 };
 
 G_DEFINE_FINAL_TYPE (MwApplication, mw_application, GTK_TYPE_APPLICATION)
-
-MwWizardOptions *
-mw_wizard_options_copy (const MwWizardOptions *options)
-{
-  MwWizardOptions *copy = g_new0 (MwWizardOptions, 1);
-
-  copy->database = g_strdup (options->database);
-  copy->migrations = g_strdup (options->migrations);
-  copy->config_migrations = g_strdup (options->config_migrations);
-  copy->backup_dir = g_strdup (options->backup_dir);
-  copy->then_run = g_strdup (options->then_run);
-  copy->busy_timeout_ms = options->busy_timeout_ms;
-  copy->after_update = options->after_update;
-  copy->retention = options->retention;
-  copy->keep_old_sets = options->keep_old_sets;
-  return copy;
-}
-
-void
-mw_wizard_options_free (MwWizardOptions *options)
-{
-  if (options == NULL)
-    return;
-  g_free (options->database);
-  g_free (options->migrations);
-  g_free (options->config_migrations);
-  g_free (options->backup_dir);
-  g_free (options->then_run);
-  g_free (options);
-}
 
 /* The log. Engine workers log from their threads, hence the mutex. */
 
@@ -149,9 +119,9 @@ mw_application_activate (GApplication *application)
       return;
     }
 
-  window = GTK_WINDOW (mw_window_new (self, self->options));
+  window = GTK_WINDOW (mw_window_new (self, self->settings));
   /* After an update the window shows itself only when there is something to see. */
-  if (!self->options->after_update)
+  if (!self->settings->after_update)
     gtk_window_present (window);
   mw_window_start (MW_WINDOW (window));
 }
@@ -175,7 +145,7 @@ mw_application_finalize (GObject *object)
 {
   MwApplication *self = MW_APPLICATION (object);
 
-  g_clear_pointer (&self->options, mw_wizard_options_free);
+  g_clear_pointer (&self->settings, mw_settings_free);
 
   G_OBJECT_CLASS (mw_application_parent_class)->finalize (object);
 }
@@ -205,25 +175,25 @@ mw_application_init (MwApplication *self)
  * own instance lock, not by D-Bus.
  */
 MwApplication *
-mw_application_new (const MwWizardOptions *options)
+mw_application_new (const MwSettings *settings)
 {
   MwApplication *self;
 
-  g_return_val_if_fail (options != NULL && options->database != NULL, NULL);
+  g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
 
   self = g_object_new (MW_TYPE_APPLICATION,
                        "application-id", MW_APPLICATION_ID,
                        "flags", G_APPLICATION_NON_UNIQUE,
                        NULL);
-  self->options = mw_wizard_options_copy (options);
+  self->settings = mw_settings_copy (settings);
   return self;
 }
 
-const MwWizardOptions *
-mw_application_get_options (MwApplication *self)
+const MwSettings *
+mw_application_get_settings (MwApplication *self)
 {
   g_return_val_if_fail (MW_IS_APPLICATION (self), NULL);
-  return self->options;
+  return self->settings;
 }
 
 /**

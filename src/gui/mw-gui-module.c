@@ -8,12 +8,10 @@
 
 #include "mw-gui.h"
 
-G_MODULE_EXPORT int mw_gui_module_run (int    argc,
-                                       char **argv);
+G_MODULE_EXPORT int mw_gui_module_run (const MwSettings *settings);
 
 G_MODULE_EXPORT int
-mw_gui_module_run (int    argc,
-                   char **argv)
+mw_gui_module_run (const MwSettings *settings)
 {
-  return mw_gui_run (argc, argv);
+  return mw_gui_run (settings);
 }

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include "mw-engine.h"
 
 G_BEGIN_DECLS
 
-int mw_gui_run (int    argc,
-                char **argv);
+int mw_gui_run (const MwSettings *settings);
 
 G_END_DECLS

@@ -199,7 +199,7 @@ append_size (GString    *out,
  */
 char *
 mw_support_diagnostics_text (MwDiagnosis           *diagnosis,
-                             const MwWizardOptions *options,
+                             const MwSettings *options,
                              MwDatabaseFacts       *facts)
 {
   GString *out = g_string_new (NULL);
@@ -275,7 +275,7 @@ mw_support_diagnostics_text (MwDiagnosis           *diagnosis,
 gboolean
 mw_support_write_bundle (const char             *path,
                          MwDiagnosis            *diagnosis,
-                         const MwWizardOptions  *options,
+                         const MwSettings       *options,
                          MwDatabaseFacts        *facts,
                          const char             *log,
                          GError                **error)

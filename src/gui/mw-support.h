@@ -33,11 +33,11 @@ MwDatabaseFacts *mw_database_facts_read_finish  (GAsyncResult           *result,
 
 char            *mw_support_redact              (const char             *text);
 char            *mw_support_diagnostics_text    (MwDiagnosis            *diagnosis,
-                                                 const MwWizardOptions  *options,
+                                                 const MwSettings       *options,
                                                  MwDatabaseFacts        *facts);
 gboolean         mw_support_write_bundle        (const char             *path,
                                                  MwDiagnosis            *diagnosis,
-                                                 const MwWizardOptions  *options,
+                                                 const MwSettings       *options,
                                                  MwDatabaseFacts        *facts,
                                                  const char             *log,
                                                  GError                **error);

@@ -94,22 +94,21 @@ fill_migrations (MwTechnicianWindow *self)
   for (guint i = 0; i < d->migrations->len; i++, row++)
     {
       MwMigrationState *m = &g_array_index (d->migrations, MwMigrationState, i);
-      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (m->migration->when / 1000);
-      g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
+      g_autofree char *date = mw_format_migration_time (m->migration->when);
       g_autofree char *hash = g_strndup (m->migration->hash, 12);
 
       gtk_grid_attach (self->migrations_grid, cell (m->migration->tag, FALSE), 0, row, 1, 1);
       gtk_grid_attach (self->migrations_grid, cell (date, FALSE), 1, row, 1, 1);
       gtk_grid_attach (self->migrations_grid, cell (hash, FALSE), 2, row, 1, 1);
       gtk_grid_attach (self->migrations_grid,
-                       cell (mw_migration_status_to_string (m->status), FALSE), 3, row, 1, 1);
+                       cell (mw_migration_status_label (m->status), FALSE), 3, row, 1, 1);
     }
 
   for (guint i = 0; d->unknown != NULL && i < d->unknown->len; i++, row++)
     {
       MwAppliedRow *r = g_ptr_array_index (d->unknown, i);
-      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (r->created_at / 1000);
-      g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
+      g_autofree char *date = r->created_at_is_null ? g_strdup ("-")
+                                                    : mw_format_migration_time (r->created_at);
       g_autofree char *hash = g_strndup (r->hash ? r->hash : "", 12);
 
       gtk_grid_attach (self->migrations_grid,
@@ -128,14 +127,14 @@ restore_clicked_cb (GtkButton          *button,
 
   if (self->wizard == NULL)
     return;
-  gtk_widget_activate_action (GTK_WIDGET (self->wizard), "wizard.restore", "s", path);
+  gtk_widget_activate_action (GTK_WIDGET (self->wizard), "wizard.restore-backup", "s", path);
   gtk_window_present (GTK_WINDOW (self->wizard));
 }
 
 static void
 fill_backups (MwTechnicianWindow *self)
 {
-  const MwWizardOptions *options = mw_window_get_options (self->wizard);
+  const MwSettings *options = mw_window_get_settings (self->wizard);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) backups = mw_backup_list (options->backup_dir, &error);
   GtkWidget *child;
@@ -203,7 +202,7 @@ add_fact (GtkGrid    *grid,
 static void
 fill_facts (MwTechnicianWindow *self)
 {
-  const MwWizardOptions *options = mw_window_get_options (self->wizard);
+  const MwSettings *options = mw_window_get_settings (self->wizard);
   MwMigrationSet *set = mw_window_get_set (self->wizard);
   MwDatabaseFacts *f = self->facts;
   int row = 0;
@@ -337,7 +336,7 @@ integrity_action (GtkWidget  *widget,
   gtk_label_set_text (self->integrity_result, "");
   self->integrity_progress = mw_progress_new ();
   g_signal_connect (self->integrity_progress, "notify", G_CALLBACK (integrity_notify_cb), self);
-  mw_verify_async (mw_window_get_options (self->wizard)->database, TRUE,
+  mw_verify_async (mw_window_get_settings (self->wizard)->database, TRUE,
                    self->integrity_progress, self->cancellable, integrity_cb,
                    g_object_ref (self));
 }
@@ -389,6 +388,12 @@ save_action (GtkWidget  *widget,
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
   g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+wizard_changed_cb (MwTechnicianWindow *self)
+{
+  mw_technician_window_refresh (self);
 }
 
 static void
@@ -473,6 +478,11 @@ mw_technician_window_new (MwWindow *wizard)
                        NULL);
   self->wizard = wizard;
   g_object_add_weak_pointer (G_OBJECT (wizard), (gpointer *) &self->wizard);
+  /* A new diagnosis, or a page after a restore or a fresh start: read it all again. */
+  g_signal_connect_object (wizard, "notify::diagnosis", G_CALLBACK (wizard_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (wizard, "notify::page", G_CALLBACK (wizard_changed_cb), self,
+                           G_CONNECT_SWAPPED);
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->close_button));
   self->log_timeout = g_timeout_add_seconds (1, log_timeout_cb, self);
   mw_technician_window_refresh (self);
@@ -496,7 +506,7 @@ mw_technician_window_refresh (MwTechnicianWindow *self)
   fill_backups (self);
   fill_facts (self);
   fill_log (self);
-  mw_database_facts_read_async (mw_window_get_options (self->wizard)->database,
+  mw_database_facts_read_async (mw_window_get_settings (self->wizard)->database,
                                 self->cancellable, facts_cb, g_object_ref (self));
 }
 
@@ -511,7 +521,7 @@ mw_technician_window_dup_diagnostics (MwTechnicianWindow *self)
   g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, NULL);
 
   return mw_support_diagnostics_text (mw_window_get_diagnosis (self->wizard),
-                                      mw_window_get_options (self->wizard), self->facts);
+                                      mw_window_get_settings (self->wizard), self->facts);
 }
 
 /**
@@ -532,7 +542,7 @@ mw_technician_window_save_bundle (MwTechnicianWindow  *self,
   g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, FALSE);
 
   if (!mw_support_write_bundle (path, mw_window_get_diagnosis (self->wizard),
-                                mw_window_get_options (self->wizard), self->facts, log,
+                                mw_window_get_settings (self->wizard), self->facts, log,
                                 &local_error))
     {
       text = g_strdup_printf (_("Could not save the support bundle: %s"), local_error->message);

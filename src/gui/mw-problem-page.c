@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-gui"
+
+#include "config.h"
+
+#include "mw-problem-page.h"
+
+/*
+ * The page for a problem, a confirmation or a report: an icon that only repeats
+ * the words, the title, the plain words, the technical details (collapsed), and
+ * one button per choice. Every button drives a named action of the window, so
+ * which choices are possible right now is decided there (actions_update), not here.
+ */
+
+struct _MwProblemPage
+{
+  GtkWidget    parent_instance;
+
+  /* Template widgets */
+  GtkImage    *icon;
+  GtkLabel    *title;
+  GtkLabel    *text;
+  GtkExpander *expander;
+  GtkLabel    *detail;
+  GtkBox      *buttons;
+
+  /* Owned */
+  char        *id;
+};
+
+G_DEFINE_FINAL_TYPE (MwProblemPage, mw_problem_page, GTK_TYPE_WIDGET)
+
+static void
+mw_problem_page_dispose (GObject *object)
+{
+  GtkWidget *child;
+
+  gtk_widget_dispose_template (GTK_WIDGET (object), MW_TYPE_PROBLEM_PAGE);
+  /* The template's outer box is not a bound child: unparent what is left. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL)
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (mw_problem_page_parent_class)->dispose (object);
+}
+
+static void
+mw_problem_page_finalize (GObject *object)
+{
+  MwProblemPage *self = MW_PROBLEM_PAGE (object);
+
+  g_clear_pointer (&self->id, g_free);
+
+  G_OBJECT_CLASS (mw_problem_page_parent_class)->finalize (object);
+}
+
+static void
+mw_problem_page_class_init (MwProblemPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = mw_problem_page_dispose;
+  object_class->finalize = mw_problem_page_finalize;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/com/aurswift/MigrationWizard/mw-problem-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, icon);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, title);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, text);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, expander);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, detail);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, buttons);
+}
+
+static void
+mw_problem_page_init (MwProblemPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+/**
+ * mw_problem_page_show:
+ * @id: which problem or confirmation this is (`corrupt`, `confirm-fresh`, …)
+ * @detail: (nullable): for technicians; the expander is hidden without it
+ *
+ * Shows a new problem: its words, no buttons yet (add them in order with
+ * mw_problem_page_add_button()).
+ */
+void
+mw_problem_page_show (MwProblemPage *self,
+                      const char    *id,
+                      const char    *icon_name,
+                      const char    *title,
+                      const char    *text,
+                      const char    *detail)
+{
+  GtkWidget *child;
+
+  g_return_if_fail (MW_IS_PROBLEM_PAGE (self));
+
+  g_free (self->id);
+  self->id = g_strdup (id);
+  gtk_image_set_from_icon_name (self->icon, icon_name);
+  gtk_label_set_text (self->title, title);
+  gtk_label_set_text (self->text, text);
+  gtk_label_set_text (self->detail, detail ? detail : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->expander), detail != NULL && *detail != '\0');
+  gtk_expander_set_expanded (self->expander, FALSE);
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->buttons))) != NULL)
+    gtk_box_remove (self->buttons, child);
+}
+
+/**
+ * mw_problem_page_add_button:
+ * @target: (nullable) (transfer floating): the action's parameter
+ * @tooltip: (nullable): e.g. why the choice is not possible now
+ *
+ * Adds the next choice's button, driving @action_name.
+ *
+ * Returns: (transfer none): the button
+ */
+GtkWidget *
+mw_problem_page_add_button (MwProblemPage *self,
+                            const char    *label,
+                            const char    *action_name,
+                            GVariant      *target,
+                            MwButtonStyle  style,
+                            const char    *tooltip)
+{
+  GtkWidget *button;
+
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+
+  button = gtk_button_new_with_mnemonic (label);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action_name);
+  if (target != NULL)
+    gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), target);
+  if (style == MW_BUTTON_SUGGESTED)
+    gtk_widget_add_css_class (button, "suggested-action");
+  else if (style == MW_BUTTON_DESTRUCTIVE)
+    gtk_widget_add_css_class (button, "destructive-action");
+  if (tooltip != NULL)
+    gtk_widget_set_tooltip_text (button, tooltip);
+  gtk_box_append (self->buttons, button);
+  return button;
+}
+
+void
+mw_problem_page_set_expanded (MwProblemPage *self,
+                              gboolean       expanded)
+{
+  g_return_if_fail (MW_IS_PROBLEM_PAGE (self));
+  gtk_expander_set_expanded (self->expander, expanded);
+}
+
+const char *
+mw_problem_page_get_id (MwProblemPage *self)
+{
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+  return self->id;
+}
+
+const char *
+mw_problem_page_get_title (MwProblemPage *self)
+{
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+  return gtk_label_get_text (self->title);
+}
+
+const char *
+mw_problem_page_get_text (MwProblemPage *self)
+{
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+  return gtk_label_get_text (self->text);
+}
+
+const char *
+mw_problem_page_get_detail (MwProblemPage *self)
+{
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+  return gtk_label_get_text (self->detail);
+}
