@@ -272,6 +272,26 @@ count_entries (const char *dir, const char *prefix, const char *suffix)
 }
 
 static void
+record_page_cb (GObject *window, GParamSpec *pspec, GString *seen)
+{
+  g_autofree char *page = NULL;
+
+  g_object_get (window, "page", &page, NULL);
+  /* The same page shown again (a new problem, a refreshed list) is not a new step. */
+  if (!g_str_has_suffix (seen->str, page))
+    g_string_append_printf (seen, " %s", page);
+}
+
+static void
+record_busy_cb (GObject *window, GParamSpec *pspec, GString *seen)
+{
+  gboolean busy;
+
+  g_object_get (window, "busy", &busy, NULL);
+  g_string_append (seen, busy ? " busy" : " idle");
+}
+
+static void
 test_update (Fixture *f, gconstpointer data)
 {
   g_autoptr(MwDiagnosis) after = NULL;
@@ -300,7 +320,19 @@ test_update (Fixture *f, gconstpointer data)
   g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) ==
                  g_ptr_array_index (mw_window_list_buttons (f->window), 1));
 
-  press (f, "_Update Now");
+  {
+    g_autoptr(GString) seen = g_string_new (NULL);
+    gulong page_id = g_signal_connect (f->window, "notify::page", G_CALLBACK (record_page_cb),
+                                       seen);
+    gulong busy_id = g_signal_connect (f->window, "notify::busy", G_CALLBACK (record_busy_cb),
+                                       seen);
+
+    press (f, "_Update Now");
+    g_signal_handler_disconnect (f->window, page_id);
+    g_signal_handler_disconnect (f->window, busy_id);
+    /* Observed through the window's properties: busy while the working page shows. */
+    g_assert_cmpstr (seen->str, ==, " busy working idle done");
+  }
   assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
   screenshot (f, "done");
   g_assert_cmpint (exit_status (f), ==, 0);
@@ -383,6 +415,24 @@ test_damaged_table_page (Fixture *f, gconstpointer data)
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
                "Backup & Start _Fresh | Try _Repair | _Cancel");
   g_assert_cmpint (exit_status (f), ==, 16);
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+
+  /* `status --deep` reads every page as the window does: the same state, the same
+   * words, the same exit status. */
+  {
+    g_autofree char *out = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *obj;
+
+    g_assert_cmpint (mw_test_spawn (&out, NULL, wizard_path, "status", "--deep", "--json",
+                                    "--database", f->db, "--migrations", f->migrations, NULL),
+                     ==, 16);
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    obj = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "corrupt");
+    g_assert_cmpstr (json_object_get_string_member (obj, "message"), ==,
+                     mw_window_get_diagnosis (f->window)->message);
+  }
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
@@ -667,6 +717,27 @@ test_migration_failed (Fixture *f, gconstpointer data)
   assert_page (f, "problem", "migration-failed", "Database Migration Failed",
                "_Restore from Backup | Backup & Start _Fresh | _Cancel");
   screenshot (f, "migration-failed");
+  /* The details name the failing statement as the command line does: the second
+   * (the window once said 3). */
+  mw_test_assert_contains (mw_window_get_detail_text (f->window),
+                           "Migration: 0002_bad, statement 2\n");
+
+  /* The window's state, as properties a test (or an accessibility tool) reads. */
+  {
+    g_autofree char *page = NULL;
+    g_autofree char *problem = NULL;
+    gboolean busy = TRUE;
+    MwDiagnosis *d = NULL;
+
+    g_object_get (f->window, "page", &page, "problem", &problem, "busy", &busy,
+                  "diagnosis", &d, NULL);
+    g_assert_cmpstr (page, ==, "problem");
+    g_assert_cmpstr (problem, ==, "migration-failed");
+    g_assert_false (busy);
+    g_assert_nonnull (d);
+    g_assert_cmpint (d->state, ==, MW_STATE_PENDING);
+    mw_diagnosis_unref (d);
+  }
   g_assert_cmpint (exit_status (f), ==, 21);
   g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
 
