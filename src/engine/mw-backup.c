@@ -13,9 +13,11 @@
 #endif
 
 #include "mw-backup.h"
-#include "mw-fs-private.h"
+#include "mw-backup-private.h"
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-history-private.h"
 
 /*
@@ -368,41 +370,27 @@ read_level (sqlite3         *db,
   return TRUE;
 }
 
+/**
+ * mw_backup_check_copy:
+ *
+ * SQLite's quick_check of a copy made through SQLite (a backup, a restored or a
+ * repaired copy) before it is trusted. Only the first problem is reported.
+ */
 gboolean
-mw_quick_check (sqlite3     *db,
-             const char  *path,
-             GError     **error)
+mw_backup_check_copy (sqlite3     *db,
+                      const char  *path,
+                      GError     **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  g_autofree char *result = NULL;
-  int rc;
+  g_autofree char *problems = NULL;
 
-  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    result = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_finalize (stmt);
-
-  if (g_strcmp0 (result, "ok") != 0)
+  if (!mw_db_check_integrity (db, FALSE, 1, "; ", &problems, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The backup %s failed its check: %s"), path,
-                   result ? result : sqlite3_errmsg (db));
+                   problems ? problems : sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;
-}
-
-static int
-page_count (sqlite3 *db)
-{
-  sqlite3_stmt *stmt = NULL;
-  int n = -1;
-
-  if (sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
-    n = sqlite3_column_int (stmt, 0);
-  sqlite3_finalize (stmt);
-  return n;
 }
 
 gboolean
@@ -501,6 +489,7 @@ mw_backup_create_from_connection (sqlite3         *src,
   HashJob hash_job = { NULL, NULL, NULL };
   GThread *hasher = NULL;
   int pages = -1;
+  gint64 check_pages;
   GStatBuf st;
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -541,14 +530,15 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (progress != NULL)
     mw_progress_update (progress, 1.0, _("Checking the backup"));
   check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !mw_quick_check (check, self->path, error) ||
+  if (check == NULL || !mw_backup_check_copy (check, self->path, error) ||
       !read_level (check, set, self, error))
     goto failed;
-  if (page_count (check) != pages)
+  check_pages = mw_db_query_int (check, "PRAGMA page_count", -1);
+  if (check_pages != pages)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The backup %s has %d pages where the database had %d."), self->path,
-                   page_count (check), pages);
+                   (int) check_pages, pages);
       goto failed;
     }
   g_clear_pointer (&check, mw_db_close);
@@ -797,7 +787,7 @@ mw_backup_verify (MwBackup      *self,
     {
       db = mw_db_open (self->path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, &local_error);
       if (db != NULL)
-        mw_quick_check (db, self->path, &local_error);
+        mw_backup_check_copy (db, self->path, &local_error);
     }
 
   if (local_error != NULL)

@@ -15,6 +15,7 @@
 # define W_OK 2   /* Windows' _access() takes the same value */
 #endif
 
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"

@@ -22,9 +22,6 @@ gboolean  mw_copy_through_sqlite (sqlite3       *src,
                                   GCancellable  *cancellable,
                                   int           *out_pages,
                                   GError       **error);
-gboolean  mw_quick_check         (sqlite3       *db,
-                                  const char    *path,
-                                  GError       **error);
 gboolean  mw_copy_set            (const char    *from_path,
                                   const char    *to_path,
                                   GError       **error);

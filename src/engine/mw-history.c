@@ -3,8 +3,6 @@
 
 #include "config.h"
 
-#include <glib/gi18n.h>
-
 #include <string.h>
 
 #include "mw-error.h"
@@ -19,101 +17,6 @@
  * migration on content (hash) and time, so that a changed file, an unknown row and a
  * back-dated migration that drizzle-orm would skip forever are all told apart.
  */
-
-/* ---- connections ---------------------------------------------------------------------- */
-
-int
-mw_engine_error_from_sqlite (int rc,
-                             int fallback_code)
-{
-  switch (rc & 0xff)
-    {
-    case SQLITE_NOTADB:
-      return MW_ENGINE_ERROR_NOT_A_DATABASE;
-    case SQLITE_CORRUPT:
-      return MW_ENGINE_ERROR_CORRUPT;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return MW_ENGINE_ERROR_LOCKED;
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-    case SQLITE_IOERR:
-      return MW_ENGINE_ERROR_UNREADABLE;
-    case SQLITE_READONLY:
-      return MW_ENGINE_ERROR_READ_ONLY;
-    case SQLITE_FULL:
-      return MW_ENGINE_ERROR_NO_SPACE;
-    default:
-      return fallback_code;
-    }
-}
-
-void
-mw_db_set_error (GError     **error,
-                 sqlite3     *db,
-                 int          rc,
-                 int          fallback_code,
-                 const char  *doing)
-{
-  const char *what = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
-
-  g_set_error (error, MW_ENGINE_ERROR, mw_engine_error_from_sqlite (rc, fallback_code),
-               _("%s: %s (SQLite error %d)"), doing, what, rc);
-}
-
-void
-mw_db_close (sqlite3 *db)
-{
-  /* sqlite3_close_v2 tolerates unfinalized statements; ours are always finalized, so
-   * a non-OK result would be a bug worth hearing about. */
-  if (db != NULL && sqlite3_close (db) != SQLITE_OK)
-    g_critical ("Closing a database connection failed: %s", sqlite3_errmsg (db));
-}
-
-/**
- * mw_db_open:
- *
- * Opens @path with SQLite. A failure is mapped to an #MwEngineError.
- */
-sqlite3 *
-mw_db_open (const char  *path,
-            int          flags,
-            int          busy_timeout_ms,
-            GError     **error)
-{
-  sqlite3 *db = NULL;
-  int rc;
-
-  rc = sqlite3_open_v2 (path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_autofree char *doing = g_strdup_printf ("Cannot open the database %s", path);
-
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_UNREADABLE, doing);
-      sqlite3_close (db);
-      return NULL;
-    }
-
-  sqlite3_extended_result_codes (db, 1);
-  sqlite3_busy_timeout (db, busy_timeout_ms);
-  return db;
-}
-
-gboolean
-mw_db_exec (sqlite3     *db,
-            const char  *sql,
-            GError     **error)
-{
-  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, sql);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ---- reading ------------------------------------------------------------------------- */
 

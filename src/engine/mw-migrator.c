@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
@@ -468,25 +469,12 @@ preflight (MwMigrator   *self,
            GError      **error)
 {
   g_autofree char *result = NULL;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
   if (!self->verify)
     goto space;
 
   mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
-  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(20)", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    {
-      g_autoptr(GString) lines = g_string_new (NULL);
-
-      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        g_string_append_printf (lines, "%s%s", lines->len ? "; " : "",
-                                (const char *) sqlite3_column_text (stmt, 0));
-      result = g_string_free (g_steal_pointer (&lines), FALSE);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE || g_strcmp0 (result, "ok") != 0)
+  if (!mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
@@ -498,23 +486,6 @@ space:
   return mw_space_check (self->database_path,
                          self->make_backup && self->existed ? self->backup_dir : NULL,
                          error);
-}
-static gboolean
-read_int_pragma (sqlite3    *db,
-                 const char *sql,
-                 int        *out)
-{
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-
-  if (rc == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      *out = sqlite3_column_int (stmt, 0);
-      sqlite3_finalize (stmt);
-      return TRUE;
-    }
-  sqlite3_finalize (stmt);
-  return FALSE;
 }
 
 static gboolean
@@ -741,10 +712,8 @@ check_integrity (MwMigrator  *self,
                  sqlite3     *db,
                  GError     **error)
 {
-  g_autoptr(GString) problems = g_string_new (NULL);
+  g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
   mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
@@ -752,23 +721,12 @@ check_integrity (MwMigrator  *self,
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
   if (fresh != NULL)
     db = fresh;
-  rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      {
-        const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-        if (g_strcmp0 (line, "ok") != 0)
-          g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", line);
-      }
-  sqlite3_finalize (stmt);
-
-  if (rc != SQLITE_DONE || problems->len > 0)
+  if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                    _("The updates were applied, but the database failed its integrity check "
                      "afterwards: %s."),
-                   problems->len ? problems->str : sqlite3_errmsg (db));
+                   problems ? problems : sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;
@@ -799,8 +757,7 @@ run_once (MwMigrator    *self,
   if (db == NULL)
     return FALSE;
 
-  if (!read_int_pragma (db, "PRAGMA foreign_keys", &foreign_keys))
-    foreign_keys = 0;
+  foreign_keys = (int) mw_db_query_int (db, "PRAGMA foreign_keys", 0);
   /* Must happen outside the transaction to have any effect. */
   if (!mw_db_exec (db, "PRAGMA foreign_keys = OFF", error))
     return FALSE;

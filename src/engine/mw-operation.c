@@ -12,9 +12,10 @@
 # include <unistd.h>
 #endif
 
+#include "mw-backup-private.h"
+#include "mw-db-private.h"
 #include "mw-error.h"
 #include "mw-fs-private.h"
-#include "mw-history-private.h"
 #include "mw-migrator.h"
 #include "mw-operation.h"
 
@@ -429,7 +430,7 @@ copy_backup_to (const char    *backup_path,
       !mw_fsync_path (tmp, FALSE, error))
     return FALSE;
   check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
-  return check != NULL && mw_quick_check (check, tmp, error);
+  return check != NULL && mw_backup_check_copy (check, tmp, error);
 }
 
 static void
@@ -616,7 +617,7 @@ mw_repair_swap (const char  *database_path,
   g_return_val_if_fail (database_path != NULL && repaired_path != NULL, FALSE);
 
   check = mw_db_open (repaired_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !mw_quick_check (check, repaired_path, error))
+  if (check == NULL || !mw_backup_check_copy (check, repaired_path, error))
     return FALSE;
   g_clear_pointer (&check, mw_db_close);
 
