@@ -52,6 +52,13 @@ MwState      mw_history_classify       (MwMigrationSet  *set,
                                         MwHistory       *history,
                                         GArray          *states,
                                         GPtrArray       *unknown);
+gboolean     mw_history_record_applied (sqlite3         *db,
+                                        const MwMigration *migration,
+                                        gboolean         v1,
+                                        GError         **error);
+gboolean     mw_history_upgrade_to_v1  (sqlite3         *db,
+                                        GArray          *states,
+                                        GError         **error);
 
 gboolean     mw_lock_holder            (const char      *database_path,
                                         int             *out_pid,

@@ -287,99 +287,6 @@ run_piece (MwMigrator         *self,
   return TRUE;
 }
 
-static gboolean
-record_applied (MwMigrator         *self,
-                sqlite3            *db,
-                const MwMigration  *migration,
-                GError            **error)
-{
-  gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
-
-  /* The very statements drizzle-orm runs, with the same parameter types. */
-  rc = sqlite3_prepare_v2 (db,
-                           v1
-                           ? "insert into \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\", "
-                             "\"name\", \"applied_at\") values(?, ?, ?, ?)"
-                           : "INSERT INTO \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\") "
-                             "VALUES(?, ?)",
-                           -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_text (stmt, 1, migration->hash, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, migration->when);
-      if (v1)
-        {
-          g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-          g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
-          g_autofree char *iso = g_strdup_printf ("%s.%03dZ", stamp,
-                                                  g_date_time_get_microsecond (now) / 1000);
-
-          sqlite3_bind_text (stmt, 3, migration->tag, -1, SQLITE_STATIC);
-          sqlite3_bind_text (stmt, 4, iso, -1, SQLITE_TRANSIENT);
-        }
-      rc = sqlite3_step (stmt);
-      if (rc == SQLITE_DONE)
-        rc = SQLITE_OK;
-    }
-  sqlite3_finalize (stmt);
-
-  if (rc != SQLITE_OK)
-    {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                       "Recording an applied update in " MW_MIGRATIONS_TABLE);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* drizzle-orm 1.x upgrades a 0.x migrations table in place: two new columns, and each
- * recognised row given its migration's name. Done the same way, inside our
- * transaction. */
-static gboolean
-upgrade_table_to_v1 (MwMigrator  *self,
-                     sqlite3     *db,
-                     GArray      *states,
-                     GError     **error)
-{
-  if (!mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"name\" text", error) ||
-      !mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"applied_at\" TEXT",
-                   error))
-    return FALSE;
-
-  for (guint i = 0; i < states->len; i++)
-    {
-      const MwMigrationState *state = &g_array_index (states, MwMigrationState, i);
-      sqlite3_stmt *stmt = NULL;
-      int rc;
-
-      if (state->applied_hash == NULL)
-        continue;
-
-      rc = sqlite3_prepare_v2 (db,
-                               "UPDATE \"" MW_MIGRATIONS_TABLE "\" SET \"name\" = ?, "
-                               "\"applied_at\" = NULL WHERE rowid = ?",
-                               -1, &stmt, NULL);
-      if (rc == SQLITE_OK)
-        {
-          sqlite3_bind_text (stmt, 1, state->migration->tag, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (stmt, 2, state->applied_rowid);
-          rc = sqlite3_step (stmt);
-          if (rc == SQLITE_DONE)
-            rc = SQLITE_OK;
-        }
-      sqlite3_finalize (stmt);
-      if (rc != SQLITE_OK)
-        {
-          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                           "Upgrading the layout of " MW_MIGRATIONS_TABLE);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
 static int
 compare_strings (gconstpointer a,
                  gconstpointer b)
@@ -653,7 +560,7 @@ apply_in_transaction (MwMigrator    *self,
     }
   else if (v1 && !history.has_name_column)
     {
-      if (!upgrade_table_to_v1 (self, db, states, error))
+      if (!mw_history_upgrade_to_v1 (db, states, error))
         {
           mw_history_clear (&history);
           return FALSE;
@@ -681,7 +588,7 @@ apply_in_transaction (MwMigrator    *self,
           mw_progress_set_fraction (self->progress, (double) done / total);
         }
 
-      if (!record_applied (self, db, migration, error))
+      if (!mw_history_record_applied (db, migration, v1, error))
         {
           remember_failure (self, migration, migration->statements->len);
           return FALSE;
