@@ -4,13 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
-#ifdef G_OS_UNIX
-# include <unistd.h>
-#endif
 
 #include "mw-backup.h"
 #include "mw-backup-private.h"
@@ -19,6 +14,7 @@
 #include "mw-error.h"
 #include "mw-fs-private.h"
 #include "mw-history-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Verified backups.
@@ -34,7 +30,6 @@
  */
 
 #define BACKUP_BUSY_TIMEOUT_MS 5000
-#define BACKUP_STEP_PAGES 1024
 #define BACKUP_PREFIX "aurswift-backup-"
 
 G_DEFINE_BOXED_TYPE (MwBackup, mw_backup, mw_backup_ref, mw_backup_unref)
@@ -114,62 +109,6 @@ mw_backup_default_dir (const char *database_path)
   g_autofree char *dir = g_path_get_dirname (database_path);
 
   return g_build_filename (dir, "backups", NULL);
-}
-
-/* ---- durable files ------------------------------------------------------------------- */
-
-gboolean
-mw_fsync_path (const char  *path,
-               gboolean     is_dir,
-               GError     **error)
-{
-#ifdef G_OS_UNIX
-  int fd = g_open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC, 0);
-  int saved;
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      saved = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot flush %s to disk: %s"), path, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-#endif
-  return TRUE;
-}
-
-char *
-mw_sha256_of_file (const char    *path,
-                GCancellable  *cancellable,
-                GError       **error)
-{
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autofree guchar *buffer = g_malloc (1 << 20);
-  FILE *file = g_fopen (path, "rb");
-  size_t n;
-
-  if (file == NULL)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot read %s: %s"), path, g_strerror (saved));
-      return NULL;
-    }
-  while ((n = fread (buffer, 1, 1 << 20, file)) > 0)
-    {
-      g_checksum_update (checksum, buffer, n);
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          fclose (file);
-          return NULL;
-        }
-    }
-  fclose (file);
-  return g_strdup (g_checksum_get_string (checksum));
 }
 
 /* ---- sidecars ------------------------------------------------------------------------ */
@@ -391,64 +330,6 @@ mw_backup_check_copy (sqlite3     *db,
       return FALSE;
     }
   return TRUE;
-}
-
-gboolean
-mw_copy_through_sqlite (sqlite3       *src,
-                     const char    *tmp,
-                     MwProgress    *progress,
-                     GCancellable  *cancellable,
-                     int           *out_pages,
-                     GError       **error)
-{
-  g_autoptr(sqlite3) dst = NULL;
-  sqlite3_backup *backup;
-  int rc;
-
-  dst = mw_db_open (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (dst == NULL)
-    return FALSE;
-
-  backup = sqlite3_backup_init (dst, "main", src, "main");
-  if (backup == NULL)
-    {
-      mw_db_set_error (error, dst, sqlite3_errcode (dst), MW_ENGINE_ERROR_UNREADABLE,
-                       "Starting the backup");
-      return FALSE;
-    }
-
-  guint busy_retries = 0;
-
-  do
-    {
-      rc = sqlite3_backup_step (backup, BACKUP_STEP_PAGES);
-      /* Locked for longer than the busy timeout: give up rather than wait forever. */
-      if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy_retries > BACKUP_BUSY_TIMEOUT_MS / 20)
-        break;
-      if (progress != NULL && sqlite3_backup_pagecount (backup) > 0)
-        mw_progress_set_fraction (progress,
-                                  1.0 - (double) sqlite3_backup_remaining (backup) /
-                                        sqlite3_backup_pagecount (backup));
-      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        g_usleep (20 * 1000);
-      if (g_cancellable_is_cancelled (cancellable))
-        break;
-    }
-  while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-
-  *out_pages = sqlite3_backup_pagecount (backup);
-  sqlite3_backup_finish (backup);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-  if (rc != SQLITE_DONE)
-    {
-      mw_db_set_error (error, src, rc, MW_ENGINE_ERROR_UNREADABLE, "Copying the database");
-      return FALSE;
-    }
-
-  /* A backup is one self-contained file, whatever journal mode the shop runs. */
-  return mw_db_exec (dst, "PRAGMA journal_mode = DELETE", error);
 }
 
 typedef struct

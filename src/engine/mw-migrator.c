@@ -14,7 +14,7 @@
 #include "mw-migrator.h"
 #include "mw-operation.h"
 #include "mw-verify.h"
-#include "mw-fs-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.

@@ -36,8 +36,6 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-static const char *set_suffixes[] = { "", "-wal", "-shm", "-journal" };
-
 /* ---- one wizard per database ------------------------------------------------------- */
 
 struct _MwInstanceLock
@@ -217,114 +215,6 @@ journal_remove (const char  *database_path,
   return mw_fsync_path (dir, TRUE, error);
 }
 
-/* ---- moving sets ------------------------------------------------------------------- */
-
-/* `<db>.<kind>.YYYYMMDD-HHMMSS`, never a name any member of a set already has. */
-static char *
-unique_aside_kind (const char *database_path,
-                   const char *kind)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-
-  for (guint i = 1; ; i++)
-    {
-      g_autofree char *candidate = i == 1
-        ? g_strdup_printf ("%s.%s.%s", database_path, kind, stamp)
-        : g_strdup_printf ("%s.%s.%s-%u", database_path, kind, stamp, i);
-      gboolean taken = FALSE;
-
-      for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
-        {
-          g_autofree char *p = g_strconcat (candidate, set_suffixes[k], NULL);
-
-          taken |= g_file_test (p, G_FILE_TEST_EXISTS);
-        }
-      if (!taken)
-        return g_steal_pointer (&candidate);
-    }
-}
-
-static char *
-unique_aside (const char *database_path)
-{
-  return unique_aside_kind (database_path, "old");
-}
-
-static gboolean
-rename_durably (const char  *from,
-                const char  *to,
-                GError     **error)
-{
-  if (g_rename (from, to) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot move %s to %s: %s"), from, to, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Moves the database and every file SQLite keeps beside it, together. Idempotent: a
- * member already moved (or absent) is skipped, so a crash half-way is finished by
- * running it again. Never overwrites. */
-static gboolean
-move_set_aside (const char  *database_path,
-                const char  *aside,
-                GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (database_path);
-
-  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
-    {
-      g_autofree char *from = g_strconcat (database_path, set_suffixes[k], NULL);
-      g_autofree char *to = g_strconcat (aside, set_suffixes[k], NULL);
-
-      if (!g_file_test (from, G_FILE_TEST_EXISTS))
-        continue;
-      if (g_file_test (to, G_FILE_TEST_EXISTS))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                       _("Cannot move %s aside: %s already exists."), from, to);
-          return FALSE;
-        }
-      if (!rename_durably (from, to, error))
-        return FALSE;
-    }
-  return mw_fsync_path (dir, TRUE, error);
-}
-
-/* Lets SQLite open the database once, so that a hot journal is rolled back (and a WAL
- * checkpointed) before the set moves. A database SQLite cannot open moves untouched. */
-static void
-settle_with_sqlite (const char *database_path)
-{
-  sqlite3 *db = NULL;
-
-  if (!g_file_test (database_path, G_FILE_TEST_EXISTS))
-    return;
-  if (sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
-    {
-      sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
-      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-    }
-  sqlite3_close (db);
-}
-
-static void
-remove_tmp_set (const char *tmp)
-{
-  /* Only ever our own temporary database and its SQLite companions. */
-  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
-    {
-      g_autofree char *p = g_strconcat (tmp, set_suffixes[k], NULL);
-
-      g_unlink (p);
-    }
-}
-
 /* The last steps, shared by an operation and its recovery: old set aside, new database
  * in place, journal gone. */
 static gboolean
@@ -339,8 +229,8 @@ finish (const char  *database_path,
       /* A damaged original is moved exactly as it is; anything else is let SQLite roll
        * back a hot journal first. */
       if (g_strcmp0 (j->operation, "repair") != 0)
-        settle_with_sqlite (database_path);
-      if (!move_set_aside (database_path, j->aside, error) ||
+        mw_settle_with_sqlite (database_path);
+      if (!mw_move_set_aside (database_path, j->aside, error) ||
           !journal_write (database_path, j, "moved", error))
         return FALSE;
     }
@@ -350,12 +240,12 @@ finish (const char  *database_path,
       /* Something (the POS?) created a new database in between: keep it too. */
       if (g_file_test (database_path, G_FILE_TEST_EXISTS))
         {
-          g_autofree char *other = unique_aside (database_path);
+          g_autofree char *other = mw_unique_aside (database_path, "old");
 
-          if (!move_set_aside (database_path, other, error))
+          if (!mw_move_set_aside (database_path, other, error))
             return FALSE;
         }
-      if (!rename_durably (j->tmp, database_path, error) || !mw_fsync_path (dir, TRUE, error))
+      if (!mw_rename (j->tmp, database_path, error) || !mw_fsync_path (dir, TRUE, error))
         return FALSE;
     }
 
@@ -403,7 +293,7 @@ mw_operation_recover (const char  *database_path,
                                 "previous database was kept as %s."), what, j.aside);
     }
 
-  remove_tmp_set (j.tmp);
+  mw_remove_set (j.tmp);
   if (!journal_remove (database_path, error))
     return NULL;
   return g_strdup_printf (_("“%s” was interrupted before it changed anything, and has been "
@@ -442,7 +332,7 @@ journal_init (Journal    *j,
 
   j->operation = g_strdup (operation);
   j->tmp = g_strconcat (database_path, ".mw-", operation, NULL);
-  j->aside = unique_aside (database_path);
+  j->aside = mw_unique_aside (database_path, "old");
   j->started = g_date_time_format_iso8601 (now);
 }
 
@@ -492,7 +382,7 @@ mw_restore (const char      *database_path,
     }
 
   journal_init (&j, "restore", database_path);
-  remove_tmp_set (j.tmp);
+  mw_remove_set (j.tmp);
   if (!journal_write (database_path, &j, "copying", error))
     return FALSE;
 
@@ -500,7 +390,7 @@ mw_restore (const char      *database_path,
     mw_progress_update (progress, 0.0, _("Restoring the backup"));
   if (!copy_backup_to (backup->path, j.tmp, progress, cancellable, &local_error))
     {
-      remove_tmp_set (j.tmp);
+      mw_remove_set (j.tmp);
       journal_remove (database_path, NULL);
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
       return FALSE;
@@ -516,75 +406,6 @@ mw_restore (const char      *database_path,
 }
 
 /* ---- start fresh ------------------------------------------------------------------- */
-
-/**
- * mw_copy_set:
- *
- * Copies a database and the files SQLite keeps beside it (-wal, -shm, -journal), as
- * they are, byte for byte, each fsynced: for a database SQLite cannot read.
- */
-gboolean
-mw_copy_set (const char  *from_path,
-             const char  *to_path,
-             GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (to_path);
-
-  for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
-    {
-      g_autofree char *from = g_strconcat (from_path, set_suffixes[k], NULL);
-      g_autofree char *to = g_strconcat (to_path, set_suffixes[k], NULL);
-      g_autoptr(GFile) src = g_file_new_for_path (from);
-      g_autoptr(GFile) dst = g_file_new_for_path (to);
-
-      if (!g_file_test (from, G_FILE_TEST_EXISTS))
-        continue;
-      if (!g_file_copy (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
-          !mw_fsync_path (to, FALSE, error))
-        return FALSE;
-    }
-  return mw_fsync_path (dir, TRUE, error);
-}
-
-/**
- * mw_raw_copy_set:
- *
- * The backup of last resort, for a database SQLite cannot read: the whole set copied
- * as it is into @backup_dir as `aurswift-raw-YYYYMMDD-HHMMSS.db`.
- *
- * Returns: (transfer full): the copy's path, or %NULL with @error set
- */
-char *
-mw_raw_copy_set (const char  *database_path,
-                 const char  *backup_dir,
-                 GError     **error)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  g_autofree char *target = NULL;
-
-  if (g_mkdir_with_parents (backup_dir, 0700) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot create %s: %s"), backup_dir, g_strerror (saved));
-      return NULL;
-    }
-  for (guint i = 1; ; i++)
-    {
-      g_free (target);
-      target = i == 1 ? g_strdup_printf ("%s%saurswift-raw-%s.db", backup_dir, G_DIR_SEPARATOR_S,
-                                         stamp)
-                      : g_strdup_printf ("%s%saurswift-raw-%s-%u.db", backup_dir,
-                                         G_DIR_SEPARATOR_S, stamp, i);
-      if (!g_file_test (target, G_FILE_TEST_EXISTS))
-        break;
-    }
-  if (!mw_copy_set (database_path, target, error))
-    return NULL;
-  return g_steal_pointer (&target);
-}
 
 static gboolean
 raw_copy_set (const char  *database_path,
@@ -663,8 +484,8 @@ mw_restore_after_failure (const char    *database_path,
 
   journal_init (&j, "failed-restore", database_path);
   g_free (j.aside);
-  j.aside = unique_aside_kind (database_path, "failed");
-  remove_tmp_set (j.tmp);
+  j.aside = mw_unique_aside (database_path, "failed");
+  mw_remove_set (j.tmp);
   if (!journal_write (database_path, &j, "copying", error))
     return FALSE;
 
@@ -672,7 +493,7 @@ mw_restore_after_failure (const char    *database_path,
     mw_progress_update (progress, 0.0, _("Restoring the backup"));
   if (!copy_backup_to (backup->path, j.tmp, progress, NULL, error))
     {
-      remove_tmp_set (j.tmp);
+      mw_remove_set (j.tmp);
       journal_remove (database_path, NULL);
       return FALSE;
     }
@@ -762,8 +583,8 @@ mw_prune_aside_sets (const char  *database_path,
     {
       gboolean companion = FALSE;
 
-      for (guint k = 1; k < G_N_ELEMENTS (set_suffixes); k++)
-        companion |= g_str_has_suffix (name, set_suffixes[k]);
+      for (guint k = 1; k < G_N_ELEMENTS (mw_set_suffixes); k++)
+        companion |= g_str_has_suffix (name, mw_set_suffixes[k]);
       if (g_str_has_prefix (name, prefix) && !companion)
         g_ptr_array_add (names, g_strdup (name));
     }
@@ -784,9 +605,9 @@ mw_prune_aside_sets (const char  *database_path,
           g_debug ("Kept %s: no verified backup of it", path);
           continue;
         }
-      for (guint k = 0; k < G_N_ELEMENTS (set_suffixes); k++)
+      for (guint k = 0; k < G_N_ELEMENTS (mw_set_suffixes); k++)
         {
-          g_autofree char *member = g_strconcat (path, set_suffixes[k], NULL);
+          g_autofree char *member = g_strconcat (path, mw_set_suffixes[k], NULL);
 
           if (g_unlink (member) != 0 && errno != ENOENT)
             g_warning ("Could not remove %s: %s", member, g_strerror (errno));
@@ -824,7 +645,7 @@ mw_fresh_start (const char      *database_path,
   g_return_val_if_fail (database_path != NULL && MW_IS_MIGRATION_SET (set), FALSE);
 
   journal_init (&j, "fresh", database_path);
-  remove_tmp_set (j.tmp);
+  mw_remove_set (j.tmp);
   if (!journal_write (database_path, &j, "backing-up", error))
     return FALSE;
 
@@ -853,7 +674,7 @@ mw_fresh_start (const char      *database_path,
   if (!mw_migrator_run (migrator, cancellable, &local_error) ||
       !mw_fsync_path (j.tmp, FALSE, &local_error))
     {
-      remove_tmp_set (j.tmp);
+      mw_remove_set (j.tmp);
       journal_remove (database_path, NULL);
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
       return FALSE;

@@ -9,7 +9,7 @@
 #include "mw-db-private.h"
 #include "mw-error.h"
 #include "mw-verify.h"
-#include "mw-fs-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Checking a database on request: `quick_check` (every page read, O(N)), or with
