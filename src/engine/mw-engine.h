@@ -9,5 +9,6 @@
 #include "mw-config.h"
 #include "mw-backup.h"
 #include "mw-operation.h"
+#include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-repair.h"

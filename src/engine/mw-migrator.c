@@ -12,7 +12,7 @@
 #include "mw-error.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
-#include "mw-operation.h"
+#include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
 

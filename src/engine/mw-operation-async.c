@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "mw-operation.h"
+#include "mw-restore.h"
 #include "mw-thread-private.h"
 
 /*

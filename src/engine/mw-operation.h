@@ -18,14 +18,6 @@ void            mw_instance_lock_release  (MwInstanceLock  *lock);
 char           *mw_operation_recover      (const char      *database_path,
                                            GError         **error);
 
-gboolean        mw_restore                (const char      *database_path,
-                                           MwBackup        *backup,
-                                           const char      *backup_dir,
-                                           MwMigrationSet  *set,
-                                           MwProgress      *progress,
-                                           GCancellable    *cancellable,
-                                           char           **out_aside,
-                                           GError         **error);
 gboolean        mw_fresh_start            (const char      *database_path,
                                            const char      *backup_dir,
                                            MwMigrationSet  *set,
@@ -41,11 +33,6 @@ gboolean        mw_repair_swap            (const char      *database_path,
 GPtrArray      *mw_prune_aside_sets       (const char      *database_path,
                                            const char      *backup_dir,
                                            guint            keep,
-                                           GError         **error);
-gboolean        mw_restore_after_failure  (const char      *database_path,
-                                           MwBackup        *backup,
-                                           MwProgress      *progress,
-                                           char           **out_failed_aside,
                                            GError         **error);
 
 void            mw_restore_async          (const char          *database_path,
