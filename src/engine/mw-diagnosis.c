@@ -19,6 +19,7 @@
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
+#include "mw-lock-holder-private.h"
 
 /*
  * Diagnosis: which of the closed set of states a database is in, read without

@@ -8,6 +8,7 @@
 #include "mw-progress.h"
 #include "mw-config.h"
 #include "mw-backup.h"
+#include "mw-instance-lock.h"
 #include "mw-operation.h"
 #include "mw-restore.h"
 #include "mw-verify.h"

@@ -60,8 +60,4 @@ gboolean     mw_history_upgrade_to_v1  (sqlite3         *db,
                                         GArray          *states,
                                         GError         **error);
 
-gboolean     mw_lock_holder            (const char      *database_path,
-                                        int             *out_pid,
-                                        char           **out_name);
-
 G_END_DECLS

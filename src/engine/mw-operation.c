@@ -4,13 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
-#ifdef G_OS_UNIX
-# include <unistd.h>
-#endif
 
 #include "mw-backup-private.h"
 #include "mw-db-private.h"
@@ -31,79 +27,6 @@
  */
 
 #define BUSY_TIMEOUT_MS 5000
-
-/* ---- one wizard per database ------------------------------------------------------- */
-
-struct _MwInstanceLock
-{
-  int   fd;
-  char *path;
-};
-
-/**
- * mw_instance_lock_acquire:
- *
- * Makes sure no other Migration Wizard works on @database_path at the same time. The
- * lock is a POSIX lock on `<db>.mw-lock`, never on the database file itself, whose
- * locks belong to SQLite.
- *
- * Returns: (transfer full): the lock, held until mw_instance_lock_release()
- */
-MwInstanceLock *
-mw_instance_lock_acquire (const char  *database_path,
-                          GError     **error)
-{
-  MwInstanceLock *lock = g_new0 (MwInstanceLock, 1);
-
-  lock->path = g_strconcat (database_path, ".mw-lock", NULL);
-  lock->fd = -1;
-#ifdef G_OS_UNIX
-  {
-    struct flock fl = { 0 };
-    g_autofree char *pid = NULL;
-
-    lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock->fd < 0)
-      {
-        /* A folder we cannot write to: the operation itself will say so. */
-        return lock;
-      }
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl (lock->fd, F_SETLK, &fl) != 0)
-      {
-        struct flock holder = { 0 };
-
-        holder.l_type = F_WRLCK;
-        holder.l_whence = SEEK_SET;
-        fcntl (lock->fd, F_GETLK, &holder);
-        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
-                     _("Another Migration Wizard (process %d) is already working on %s. Wait "
-                       "for it to finish, or close it."),
-                     (int) holder.l_pid, database_path);
-        mw_instance_lock_release (lock);
-        return NULL;
-      }
-    pid = g_strdup_printf ("%d\n", (int) getpid ());
-    if (ftruncate (lock->fd, 0) == 0 && write (lock->fd, pid, strlen (pid)) < 0)
-      g_debug ("Could not write the pid to %s", lock->path);
-  }
-#endif
-  return lock;
-}
-
-void
-mw_instance_lock_release (MwInstanceLock *lock)
-{
-  if (lock == NULL)
-    return;
-#ifdef G_OS_UNIX
-  if (lock->fd >= 0)
-    close (lock->fd);
-#endif
-  g_free (lock->path);
-  g_free (lock);
-}
 
 /* ---- a repaired copy in place ------------------------------------------------------ */
 

@@ -9,12 +9,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _MwInstanceLock MwInstanceLock;
-
-MwInstanceLock *mw_instance_lock_acquire  (const char      *database_path,
-                                           GError         **error);
-void            mw_instance_lock_release  (MwInstanceLock  *lock);
-
 char           *mw_operation_recover      (const char      *database_path,
                                            GError         **error);
 
@@ -58,7 +52,5 @@ void            mw_repair_swap_async      (const char          *database_path,
 char           *mw_operation_finish       (GAsyncResult        *result,
                                            gboolean            *ok,
                                            GError             **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwInstanceLock, mw_instance_lock_release)
 
 G_END_DECLS
