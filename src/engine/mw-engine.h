@@ -11,5 +11,6 @@
 #include "mw-instance-lock.h"
 #include "mw-operation.h"
 #include "mw-restore.h"
+#include "mw-retention.h"
 #include "mw-verify.h"
 #include "mw-repair.h"

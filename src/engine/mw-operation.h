@@ -24,10 +24,6 @@ gboolean        mw_repair_swap            (const char      *database_path,
                                            const char      *repaired_path,
                                            char           **out_aside,
                                            GError         **error);
-GPtrArray      *mw_prune_aside_sets       (const char      *database_path,
-                                           const char      *backup_dir,
-                                           guint            keep,
-                                           GError         **error);
 
 void            mw_restore_async          (const char          *database_path,
                                            MwBackup            *backup,
