@@ -6,7 +6,8 @@
 
 G_BEGIN_DECLS
 
-/* What restore and repair share with verified backups. Implemented in mw-backup.c. */
+/* What restoring and putting a repaired copy in place share with verified backups.
+ * Implemented in mw-backup.c. */
 
 gboolean  mw_backup_check_copy  (sqlite3     *db,
                                  const char  *path,
