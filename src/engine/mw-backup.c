@@ -4,19 +4,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
-#ifdef G_OS_UNIX
-# include <unistd.h>
-#endif
 
 #include "mw-backup.h"
-#include "mw-fs-private.h"
+#include "mw-backup-private.h"
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-history-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Verified backups.
@@ -32,7 +30,6 @@
  */
 
 #define BACKUP_BUSY_TIMEOUT_MS 5000
-#define BACKUP_STEP_PAGES 1024
 #define BACKUP_PREFIX "aurswift-backup-"
 
 G_DEFINE_BOXED_TYPE (MwBackup, mw_backup, mw_backup_ref, mw_backup_unref)
@@ -112,62 +109,6 @@ mw_backup_default_dir (const char *database_path)
   g_autofree char *dir = g_path_get_dirname (database_path);
 
   return g_build_filename (dir, "backups", NULL);
-}
-
-/* ---- durable files ------------------------------------------------------------------- */
-
-gboolean
-mw_fsync_path (const char  *path,
-               gboolean     is_dir,
-               GError     **error)
-{
-#ifdef G_OS_UNIX
-  int fd = g_open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC, 0);
-  int saved;
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      saved = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot flush %s to disk: %s"), path, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-#endif
-  return TRUE;
-}
-
-char *
-mw_sha256_of_file (const char    *path,
-                GCancellable  *cancellable,
-                GError       **error)
-{
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autofree guchar *buffer = g_malloc (1 << 20);
-  FILE *file = g_fopen (path, "rb");
-  size_t n;
-
-  if (file == NULL)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot read %s: %s"), path, g_strerror (saved));
-      return NULL;
-    }
-  while ((n = fread (buffer, 1, 1 << 20, file)) > 0)
-    {
-      g_checksum_update (checksum, buffer, n);
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          fclose (file);
-          return NULL;
-        }
-    }
-  fclose (file);
-  return g_strdup (g_checksum_get_string (checksum));
 }
 
 /* ---- sidecars ------------------------------------------------------------------------ */
@@ -368,99 +309,27 @@ read_level (sqlite3         *db,
   return TRUE;
 }
 
+/**
+ * mw_backup_check_copy:
+ *
+ * SQLite's quick_check of a copy made through SQLite (a backup, a restored or a
+ * repaired copy) before it is trusted. Only the first problem is reported.
+ */
 gboolean
-mw_quick_check (sqlite3     *db,
-             const char  *path,
-             GError     **error)
+mw_backup_check_copy (sqlite3     *db,
+                      const char  *path,
+                      GError     **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  g_autofree char *result = NULL;
-  int rc;
+  g_autofree char *problems = NULL;
 
-  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    result = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_finalize (stmt);
-
-  if (g_strcmp0 (result, "ok") != 0)
+  if (!mw_db_check_integrity (db, FALSE, 1, "; ", &problems, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The backup %s failed its check: %s"), path,
-                   result ? result : sqlite3_errmsg (db));
+                   problems ? problems : sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;
-}
-
-static int
-page_count (sqlite3 *db)
-{
-  sqlite3_stmt *stmt = NULL;
-  int n = -1;
-
-  if (sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
-    n = sqlite3_column_int (stmt, 0);
-  sqlite3_finalize (stmt);
-  return n;
-}
-
-gboolean
-mw_copy_through_sqlite (sqlite3       *src,
-                     const char    *tmp,
-                     MwProgress    *progress,
-                     GCancellable  *cancellable,
-                     int           *out_pages,
-                     GError       **error)
-{
-  g_autoptr(sqlite3) dst = NULL;
-  sqlite3_backup *backup;
-  int rc;
-
-  dst = mw_db_open (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (dst == NULL)
-    return FALSE;
-
-  backup = sqlite3_backup_init (dst, "main", src, "main");
-  if (backup == NULL)
-    {
-      mw_db_set_error (error, dst, sqlite3_errcode (dst), MW_ENGINE_ERROR_UNREADABLE,
-                       "Starting the backup");
-      return FALSE;
-    }
-
-  guint busy_retries = 0;
-
-  do
-    {
-      rc = sqlite3_backup_step (backup, BACKUP_STEP_PAGES);
-      /* Locked for longer than the busy timeout: give up rather than wait forever. */
-      if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy_retries > BACKUP_BUSY_TIMEOUT_MS / 20)
-        break;
-      if (progress != NULL && sqlite3_backup_pagecount (backup) > 0)
-        mw_progress_set_fraction (progress,
-                                  1.0 - (double) sqlite3_backup_remaining (backup) /
-                                        sqlite3_backup_pagecount (backup));
-      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        g_usleep (20 * 1000);
-      if (g_cancellable_is_cancelled (cancellable))
-        break;
-    }
-  while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-
-  *out_pages = sqlite3_backup_pagecount (backup);
-  sqlite3_backup_finish (backup);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-  if (rc != SQLITE_DONE)
-    {
-      mw_db_set_error (error, src, rc, MW_ENGINE_ERROR_UNREADABLE, "Copying the database");
-      return FALSE;
-    }
-
-  /* A backup is one self-contained file, whatever journal mode the shop runs. */
-  return mw_db_exec (dst, "PRAGMA journal_mode = DELETE", error);
 }
 
 typedef struct
@@ -501,6 +370,7 @@ mw_backup_create_from_connection (sqlite3         *src,
   HashJob hash_job = { NULL, NULL, NULL };
   GThread *hasher = NULL;
   int pages = -1;
+  gint64 check_pages;
   GStatBuf st;
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -541,14 +411,15 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (progress != NULL)
     mw_progress_update (progress, 1.0, _("Checking the backup"));
   check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !mw_quick_check (check, self->path, error) ||
+  if (check == NULL || !mw_backup_check_copy (check, self->path, error) ||
       !read_level (check, set, self, error))
     goto failed;
-  if (page_count (check) != pages)
+  check_pages = mw_db_query_int (check, "PRAGMA page_count", -1);
+  if (check_pages != pages)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The backup %s has %d pages where the database had %d."), self->path,
-                   page_count (check), pages);
+                   (int) check_pages, pages);
       goto failed;
     }
   g_clear_pointer (&check, mw_db_close);
@@ -797,7 +668,7 @@ mw_backup_verify (MwBackup      *self,
     {
       db = mw_db_open (self->path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, &local_error);
       if (db != NULL)
-        mw_quick_check (db, self->path, &local_error);
+        mw_backup_check_copy (db, self->path, &local_error);
     }
 
   if (local_error != NULL)
@@ -809,105 +680,4 @@ mw_backup_verify (MwBackup      *self,
       return FALSE;
     }
   return TRUE;
-}
-
-/* ---- retention ----------------------------------------------------------------------- */
-
-void
-mw_retention_init_defaults (MwRetention *retention)
-{
-  for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)
-    retention->keep[i] = i == MW_BACKUP_REASON_PRE_MIGRATION ? 10 : 5;
-}
-
-static gboolean
-is_protected (MwBackup           *b,
-              GHashTable         *newest_per_level,
-              const char * const *protect)
-{
-  if (g_hash_table_contains (newest_per_level, b))
-    return TRUE;
-  for (guint i = 0; protect != NULL && protect[i] != NULL; i++)
-    {
-      g_autofree char *canonical = g_canonicalize_filename (protect[i], NULL);
-
-      if (g_str_equal (canonical, b->path))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/**
- * mw_backup_prune:
- * @retention: (nullable): how many to keep per reason; %NULL for the defaults
- * @protect: (nullable) (array zero-terminated=1): backups that must stay, e.g. the one a
- *   dialog is offering
- *
- * Removes the oldest backups beyond what @retention keeps for each reason. Never
- * removes the newest verified backup of each of the last 3 migration levels, nor a
- * protected one. Each removal is logged.
- *
- * Returns: (transfer full) (element-type utf8): the paths removed
- */
-GPtrArray *
-mw_backup_prune (const char          *backup_dir,
-                 const MwRetention   *retention,
-                 const char * const  *protect,
-                 GError             **error)
-{
-  g_autoptr(GPtrArray) list = mw_backup_list (backup_dir, error);
-  g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) newest_per_level = g_hash_table_new (NULL, NULL);
-  g_autoptr(GHashTable) levels_seen = g_hash_table_new (g_str_hash, g_str_equal);
-  MwRetention defaults;
-  guint kept[MW_N_BACKUP_REASONS] = { 0 };
-
-  if (list == NULL)
-    return NULL;
-  if (retention == NULL)
-    {
-      mw_retention_init_defaults (&defaults);
-      retention = &defaults;
-    }
-
-  /* The list is newest first: the first verified backup met for a level is its newest. */
-  for (guint i = 0; i < list->len && g_hash_table_size (levels_seen) < 3; i++)
-    {
-      MwBackup *b = g_ptr_array_index (list, i);
-      const char *level = b->level_tag ? b->level_tag : "";
-
-      if (!b->verified || g_hash_table_contains (levels_seen, level))
-        continue;
-      g_hash_table_add (levels_seen, (gpointer) level);
-      g_hash_table_add (newest_per_level, b);
-    }
-
-  for (guint i = 0; i < list->len; i++)
-    {
-      MwBackup *b = g_ptr_array_index (list, i);
-
-      if (kept[b->reason] < retention->keep[b->reason] || is_protected (b, newest_per_level, protect))
-        {
-          kept[b->reason]++;
-          continue;
-        }
-
-      /* A backup goes with its sidecar; the sidecar last, so a half-removed backup is
-       * still listed (and seen as not usable) rather than forgotten. */
-      if (g_unlink (b->path) != 0 && errno != ENOENT)
-        {
-          int saved = errno;
-
-          g_warning ("Could not remove the old backup %s: %s", b->path, g_strerror (saved));
-          continue;
-        }
-      g_unlink (b->sidecar_path);
-      g_message ("Removed the old backup %s (%s, kept the newest %u of that kind)", b->path,
-                 mw_backup_reason_to_string (b->reason), retention->keep[b->reason]);
-      g_ptr_array_add (removed, g_strdup (b->path));
-    }
-
-  if (removed->len > 0)
-    mw_fsync_path (backup_dir, TRUE, NULL);
-  return g_steal_pointer (&removed);
 }

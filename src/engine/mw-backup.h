@@ -79,18 +79,6 @@ const char     *mw_backup_reason_to_string  (MwBackupReason        reason);
 gboolean        mw_backup_reason_from_string (const char          *text,
                                              MwBackupReason       *reason);
 
-/* How many backups of each reason to keep (0: the default: 10 pre-migration, 5 others). */
-typedef struct
-{
-  guint keep[MW_N_BACKUP_REASONS];
-} MwRetention;
-
-void            mw_retention_init_defaults  (MwRetention          *retention);
-GPtrArray      *mw_backup_prune             (const char           *backup_dir,
-                                             const MwRetention    *retention,
-                                             const char * const   *protect,
-                                             GError              **error);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwBackup, mw_backup_unref)
 
 G_END_DECLS

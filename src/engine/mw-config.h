@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "mw-backup.h"
+#include "mw-retention.h"
 
 G_BEGIN_DECLS
 

@@ -15,9 +15,11 @@
 # define W_OK 2   /* Windows' _access() takes the same value */
 #endif
 
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
+#include "mw-lock-holder-private.h"
 #include "mw-verify.h"
 
 /*

@@ -5,10 +5,18 @@
 #include <sqlite3.h>
 
 #include "mw-progress.h"
+/* Still here for the files that found it in this header. */
+#include "mw-thread-private.h"
 
 G_BEGIN_DECLS
 
-/* File-level helpers shared by backups, restore and fresh start. */
+/* File-level helpers shared by backups, restore, fresh start and repair: durable
+ * files and database sets. Implemented in mw-fs.c. */
+
+/* A database set: the database and the files SQLite keeps beside it, by the suffix
+ * added to the database's path ("" for the database itself). */
+#define MW_N_SET_SUFFIXES 4
+extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
 
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,
@@ -22,16 +30,22 @@ gboolean  mw_copy_through_sqlite (sqlite3       *src,
                                   GCancellable  *cancellable,
                                   int           *out_pages,
                                   GError       **error);
-gboolean  mw_quick_check         (sqlite3       *db,
-                                  const char    *path,
+
+char     *mw_unique_aside        (const char    *database_path,
+                                  const char    *kind);
+gboolean  mw_rename              (const char    *from,
+                                  const char    *to,
                                   GError       **error);
+gboolean  mw_move_set_aside      (const char    *database_path,
+                                  const char    *aside,
+                                  GError       **error);
+void      mw_settle_with_sqlite  (const char    *database_path);
+void      mw_remove_set          (const char    *tmp);
 gboolean  mw_copy_set            (const char    *from_path,
                                   const char    *to_path,
                                   GError       **error);
 char     *mw_raw_copy_set        (const char    *database_path,
                                   const char    *backup_dir,
                                   GError       **error);
-
-void      mw_thread_run_in_background (void);
 
 G_END_DECLS

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+/* The history is read and written on connections from mw_db_open(). */
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-migration-set.h"
 
@@ -50,27 +52,12 @@ MwState      mw_history_classify       (MwMigrationSet  *set,
                                         MwHistory       *history,
                                         GArray          *states,
                                         GPtrArray       *unknown);
-
-sqlite3     *mw_db_open                (const char      *path,
-                                        int              flags,
-                                        int              busy_timeout_ms,
+gboolean     mw_history_record_applied (sqlite3         *db,
+                                        const MwMigration *migration,
+                                        gboolean         v1,
                                         GError         **error);
-void         mw_db_close               (sqlite3         *db);
-gboolean     mw_db_exec                (sqlite3         *db,
-                                        const char      *sql,
+gboolean     mw_history_upgrade_to_v1  (sqlite3         *db,
+                                        GArray          *states,
                                         GError         **error);
-void         mw_db_set_error           (GError         **error,
-                                        sqlite3         *db,
-                                        int              rc,
-                                        int              fallback_code,
-                                        const char      *doing);
-int          mw_engine_error_from_sqlite (int            rc,
-                                        int              fallback_code);
-
-gboolean     mw_lock_holder            (const char      *database_path,
-                                        int             *out_pid,
-                                        char           **out_name);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3, mw_db_close)
 
 G_END_DECLS

@@ -3,117 +3,20 @@
 
 #include "config.h"
 
-#include <glib/gi18n.h>
-
 #include <string.h>
 
 #include "mw-error.h"
 #include "mw-history-private.h"
 
 /*
- * What the database's __drizzle_migrations table says, and how it lines up with the
- * app's migrations folder.
+ * What the database's __drizzle_migrations table says, how it lines up with the app's
+ * migrations folder, and what an update writes to it.
  *
  * drizzle-orm 0.x never compares hashes: it only asks whether the newest recorded
  * created_at is older than an entry's `when`. We match each recorded row to a local
  * migration on content (hash) and time, so that a changed file, an unknown row and a
  * back-dated migration that drizzle-orm would skip forever are all told apart.
  */
-
-/* ---- connections ---------------------------------------------------------------------- */
-
-int
-mw_engine_error_from_sqlite (int rc,
-                             int fallback_code)
-{
-  switch (rc & 0xff)
-    {
-    case SQLITE_NOTADB:
-      return MW_ENGINE_ERROR_NOT_A_DATABASE;
-    case SQLITE_CORRUPT:
-      return MW_ENGINE_ERROR_CORRUPT;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return MW_ENGINE_ERROR_LOCKED;
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-    case SQLITE_IOERR:
-      return MW_ENGINE_ERROR_UNREADABLE;
-    case SQLITE_READONLY:
-      return MW_ENGINE_ERROR_READ_ONLY;
-    case SQLITE_FULL:
-      return MW_ENGINE_ERROR_NO_SPACE;
-    default:
-      return fallback_code;
-    }
-}
-
-void
-mw_db_set_error (GError     **error,
-                 sqlite3     *db,
-                 int          rc,
-                 int          fallback_code,
-                 const char  *doing)
-{
-  const char *what = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
-
-  g_set_error (error, MW_ENGINE_ERROR, mw_engine_error_from_sqlite (rc, fallback_code),
-               _("%s: %s (SQLite error %d)"), doing, what, rc);
-}
-
-void
-mw_db_close (sqlite3 *db)
-{
-  /* sqlite3_close_v2 tolerates unfinalized statements; ours are always finalized, so
-   * a non-OK result would be a bug worth hearing about. */
-  if (db != NULL && sqlite3_close (db) != SQLITE_OK)
-    g_critical ("Closing a database connection failed: %s", sqlite3_errmsg (db));
-}
-
-/**
- * mw_db_open:
- *
- * Opens @path with SQLite. A failure is mapped to an #MwEngineError.
- */
-sqlite3 *
-mw_db_open (const char  *path,
-            int          flags,
-            int          busy_timeout_ms,
-            GError     **error)
-{
-  sqlite3 *db = NULL;
-  int rc;
-
-  rc = sqlite3_open_v2 (path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_autofree char *doing = g_strdup_printf ("Cannot open the database %s", path);
-
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_UNREADABLE, doing);
-      sqlite3_close (db);
-      return NULL;
-    }
-
-  sqlite3_extended_result_codes (db, 1);
-  sqlite3_busy_timeout (db, busy_timeout_ms);
-  return db;
-}
-
-gboolean
-mw_db_exec (sqlite3     *db,
-            const char  *sql,
-            GError     **error)
-{
-  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, sql);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ---- reading ------------------------------------------------------------------------- */
 
@@ -234,6 +137,110 @@ mw_history_read (sqlite3    *db,
       return FALSE;
     }
 
+  return TRUE;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+/**
+ * mw_history_record_applied:
+ * @v1: the table has drizzle-orm 1.x's layout (with name and applied_at)
+ *
+ * Records @migration as applied, inside the caller's transaction.
+ */
+gboolean
+mw_history_record_applied (sqlite3            *db,
+                           const MwMigration  *migration,
+                           gboolean            v1,
+                           GError            **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  /* The very statements drizzle-orm runs, with the same parameter types. */
+  rc = sqlite3_prepare_v2 (db,
+                           v1
+                           ? "insert into \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\", "
+                             "\"name\", \"applied_at\") values(?, ?, ?, ?)"
+                           : "INSERT INTO \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\") "
+                             "VALUES(?, ?)",
+                           -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, migration->hash, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, migration->when);
+      if (v1)
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+          g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
+          g_autofree char *iso = g_strdup_printf ("%s.%03dZ", stamp,
+                                                  g_date_time_get_microsecond (now) / 1000);
+
+          sqlite3_bind_text (stmt, 3, migration->tag, -1, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 4, iso, -1, SQLITE_TRANSIENT);
+        }
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    }
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_OK)
+    {
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                       "Recording an applied update in " MW_MIGRATIONS_TABLE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * mw_history_upgrade_to_v1:
+ * @states: (element-type MwMigrationState): from mw_history_match()
+ *
+ * drizzle-orm 1.x upgrades a 0.x migrations table in place: two new columns, and each
+ * recognised row given its migration's name. Done the same way, inside the caller's
+ * transaction.
+ */
+gboolean
+mw_history_upgrade_to_v1 (sqlite3  *db,
+                          GArray   *states,
+                          GError  **error)
+{
+  if (!mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"name\" text", error) ||
+      !mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"applied_at\" TEXT",
+                   error))
+    return FALSE;
+
+  for (guint i = 0; i < states->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (states, MwMigrationState, i);
+      sqlite3_stmt *stmt = NULL;
+      int rc;
+
+      if (state->applied_hash == NULL)
+        continue;
+
+      rc = sqlite3_prepare_v2 (db,
+                               "UPDATE \"" MW_MIGRATIONS_TABLE "\" SET \"name\" = ?, "
+                               "\"applied_at\" = NULL WHERE rowid = ?",
+                               -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        {
+          sqlite3_bind_text (stmt, 1, state->migration->tag, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (stmt, 2, state->applied_rowid);
+          rc = sqlite3_step (stmt);
+          if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_OK)
+        {
+          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                           "Upgrading the layout of " MW_MIGRATIONS_TABLE);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 

@@ -7,13 +7,14 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
-#include "mw-operation.h"
+#include "mw-restore.h"
 #include "mw-verify.h"
-#include "mw-fs-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
@@ -286,99 +287,6 @@ run_piece (MwMigrator         *self,
   return TRUE;
 }
 
-static gboolean
-record_applied (MwMigrator         *self,
-                sqlite3            *db,
-                const MwMigration  *migration,
-                GError            **error)
-{
-  gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
-
-  /* The very statements drizzle-orm runs, with the same parameter types. */
-  rc = sqlite3_prepare_v2 (db,
-                           v1
-                           ? "insert into \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\", "
-                             "\"name\", \"applied_at\") values(?, ?, ?, ?)"
-                           : "INSERT INTO \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\") "
-                             "VALUES(?, ?)",
-                           -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_text (stmt, 1, migration->hash, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, migration->when);
-      if (v1)
-        {
-          g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-          g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
-          g_autofree char *iso = g_strdup_printf ("%s.%03dZ", stamp,
-                                                  g_date_time_get_microsecond (now) / 1000);
-
-          sqlite3_bind_text (stmt, 3, migration->tag, -1, SQLITE_STATIC);
-          sqlite3_bind_text (stmt, 4, iso, -1, SQLITE_TRANSIENT);
-        }
-      rc = sqlite3_step (stmt);
-      if (rc == SQLITE_DONE)
-        rc = SQLITE_OK;
-    }
-  sqlite3_finalize (stmt);
-
-  if (rc != SQLITE_OK)
-    {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                       "Recording an applied update in " MW_MIGRATIONS_TABLE);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* drizzle-orm 1.x upgrades a 0.x migrations table in place: two new columns, and each
- * recognised row given its migration's name. Done the same way, inside our
- * transaction. */
-static gboolean
-upgrade_table_to_v1 (MwMigrator  *self,
-                     sqlite3     *db,
-                     GArray      *states,
-                     GError     **error)
-{
-  if (!mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"name\" text", error) ||
-      !mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"applied_at\" TEXT",
-                   error))
-    return FALSE;
-
-  for (guint i = 0; i < states->len; i++)
-    {
-      const MwMigrationState *state = &g_array_index (states, MwMigrationState, i);
-      sqlite3_stmt *stmt = NULL;
-      int rc;
-
-      if (state->applied_hash == NULL)
-        continue;
-
-      rc = sqlite3_prepare_v2 (db,
-                               "UPDATE \"" MW_MIGRATIONS_TABLE "\" SET \"name\" = ?, "
-                               "\"applied_at\" = NULL WHERE rowid = ?",
-                               -1, &stmt, NULL);
-      if (rc == SQLITE_OK)
-        {
-          sqlite3_bind_text (stmt, 1, state->migration->tag, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (stmt, 2, state->applied_rowid);
-          rc = sqlite3_step (stmt);
-          if (rc == SQLITE_DONE)
-            rc = SQLITE_OK;
-        }
-      sqlite3_finalize (stmt);
-      if (rc != SQLITE_OK)
-        {
-          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                           "Upgrading the layout of " MW_MIGRATIONS_TABLE);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
 static int
 compare_strings (gconstpointer a,
                  gconstpointer b)
@@ -468,25 +376,12 @@ preflight (MwMigrator   *self,
            GError      **error)
 {
   g_autofree char *result = NULL;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
   if (!self->verify)
     goto space;
 
   mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
-  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(20)", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    {
-      g_autoptr(GString) lines = g_string_new (NULL);
-
-      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        g_string_append_printf (lines, "%s%s", lines->len ? "; " : "",
-                                (const char *) sqlite3_column_text (stmt, 0));
-      result = g_string_free (g_steal_pointer (&lines), FALSE);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE || g_strcmp0 (result, "ok") != 0)
+  if (!mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
@@ -498,23 +393,6 @@ space:
   return mw_space_check (self->database_path,
                          self->make_backup && self->existed ? self->backup_dir : NULL,
                          error);
-}
-static gboolean
-read_int_pragma (sqlite3    *db,
-                 const char *sql,
-                 int        *out)
-{
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-
-  if (rc == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      *out = sqlite3_column_int (stmt, 0);
-      sqlite3_finalize (stmt);
-      return TRUE;
-    }
-  sqlite3_finalize (stmt);
-  return FALSE;
 }
 
 static gboolean
@@ -682,7 +560,7 @@ apply_in_transaction (MwMigrator    *self,
     }
   else if (v1 && !history.has_name_column)
     {
-      if (!upgrade_table_to_v1 (self, db, states, error))
+      if (!mw_history_upgrade_to_v1 (db, states, error))
         {
           mw_history_clear (&history);
           return FALSE;
@@ -710,7 +588,7 @@ apply_in_transaction (MwMigrator    *self,
           mw_progress_set_fraction (self->progress, (double) done / total);
         }
 
-      if (!record_applied (self, db, migration, error))
+      if (!mw_history_record_applied (db, migration, v1, error))
         {
           remember_failure (self, migration, migration->statements->len);
           return FALSE;
@@ -741,10 +619,8 @@ check_integrity (MwMigrator  *self,
                  sqlite3     *db,
                  GError     **error)
 {
-  g_autoptr(GString) problems = g_string_new (NULL);
+  g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
   mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
@@ -752,23 +628,12 @@ check_integrity (MwMigrator  *self,
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
   if (fresh != NULL)
     db = fresh;
-  rc = sqlite3_prepare_v2 (db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      {
-        const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-        if (g_strcmp0 (line, "ok") != 0)
-          g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", line);
-      }
-  sqlite3_finalize (stmt);
-
-  if (rc != SQLITE_DONE || problems->len > 0)
+  if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                    _("The updates were applied, but the database failed its integrity check "
                      "afterwards: %s."),
-                   problems->len ? problems->str : sqlite3_errmsg (db));
+                   problems ? problems : sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;
@@ -799,8 +664,7 @@ run_once (MwMigrator    *self,
   if (db == NULL)
     return FALSE;
 
-  if (!read_int_pragma (db, "PRAGMA foreign_keys", &foreign_keys))
-    foreign_keys = 0;
+  foreign_keys = (int) mw_db_query_int (db, "PRAGMA foreign_keys", 0);
   /* Must happen outside the transaction to have any effect. */
   if (!mw_db_exec (db, "PRAGMA foreign_keys = OFF", error))
     return FALSE;

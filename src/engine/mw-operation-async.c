@@ -4,7 +4,8 @@
 #include "config.h"
 
 #include "mw-operation.h"
-#include "mw-fs-private.h"
+#include "mw-restore.h"
+#include "mw-thread-private.h"
 
 /*
  * The _async/_finish forms of restore and fresh start, for the wizard window: the

@@ -9,23 +9,9 @@
 
 G_BEGIN_DECLS
 
-typedef struct _MwInstanceLock MwInstanceLock;
-
-MwInstanceLock *mw_instance_lock_acquire  (const char      *database_path,
-                                           GError         **error);
-void            mw_instance_lock_release  (MwInstanceLock  *lock);
-
 char           *mw_operation_recover      (const char      *database_path,
                                            GError         **error);
 
-gboolean        mw_restore                (const char      *database_path,
-                                           MwBackup        *backup,
-                                           const char      *backup_dir,
-                                           MwMigrationSet  *set,
-                                           MwProgress      *progress,
-                                           GCancellable    *cancellable,
-                                           char           **out_aside,
-                                           GError         **error);
 gboolean        mw_fresh_start            (const char      *database_path,
                                            const char      *backup_dir,
                                            MwMigrationSet  *set,
@@ -37,15 +23,6 @@ char           *mw_operation_journal_path (const char      *database_path);
 gboolean        mw_repair_swap            (const char      *database_path,
                                            const char      *repaired_path,
                                            char           **out_aside,
-                                           GError         **error);
-GPtrArray      *mw_prune_aside_sets       (const char      *database_path,
-                                           const char      *backup_dir,
-                                           guint            keep,
-                                           GError         **error);
-gboolean        mw_restore_after_failure  (const char      *database_path,
-                                           MwBackup        *backup,
-                                           MwProgress      *progress,
-                                           char           **out_failed_aside,
                                            GError         **error);
 
 void            mw_restore_async          (const char          *database_path,
@@ -77,7 +54,5 @@ gboolean        mw_fresh_start_finish     (GAsyncResult        *result,
 gboolean        mw_repair_swap_finish     (GAsyncResult        *result,
                                            char               **out_aside,
                                            GError             **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MwInstanceLock, mw_instance_lock_release)
 
 G_END_DECLS

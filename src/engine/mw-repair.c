@@ -188,9 +188,9 @@ scan_all (sqlite3   *db,
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       g_autofree char *name =
-        mw_salvage_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+        mw_db_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
       g_autofree char *table =
-        mw_salvage_quote_identifier ((const char *) sqlite3_column_text (stmt, 1));
+        mw_db_quote_identifier ((const char *) sqlite3_column_text (stmt, 1));
 
       /* A table: every column of every row. An index: every entry, walking the index
        * itself (count(*) through INDEXED BY reads each of its pages). */
@@ -278,12 +278,12 @@ count_result (sqlite3        *result,
         {
           MwRepairTable *t = g_new0 (MwRepairTable, 1);
           g_autofree char *q =
-            mw_salvage_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+            mw_db_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
           g_autofree char *count = g_strdup_printf ("SELECT count(*) FROM %s", q);
 
           t->name = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-          t->recovered = mw_salvage_query_int (result, count, 0);
-          t->rows_before = work ? mw_salvage_query_int (work, count, -1) : -1;
+          t->recovered = mw_db_query_int (result, count, 0);
+          t->rows_before = work ? mw_db_query_int (work, count, -1) : -1;
           t->lost = t->rows_before >= 0 ? MAX (t->rows_before - t->recovered, 0) : -1;
           g_ptr_array_add (report->tables, t);
         }
@@ -366,7 +366,7 @@ rebuild_indexes (sqlite3        *work,
   g_autoptr(sqlite3) out = NULL;
 
   if (mw_salvage_exec (work, "REINDEX", NULL) &&
-      mw_salvage_query_int (work, "SELECT count(*) FROM pragma_integrity_check WHERE "
+      mw_db_query_int (work, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                   "integrity_check <> 'ok'", 1) == 0)
     return vacuum_into (work, repaired_path, NULL);
 
@@ -523,7 +523,7 @@ mw_repair (const char    *database_path,
     goto out;
   count_result (result, report, report->strategy == MW_REPAIR_SALVAGE ? NULL : work);
   find_orphans (result, report);
-  if (mw_salvage_query_int (result, "SELECT count(*) FROM pragma_integrity_check WHERE "
+  if (mw_db_query_int (result, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                     "integrity_check <> 'ok'", 1) != 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,

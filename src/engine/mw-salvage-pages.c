@@ -529,7 +529,7 @@ mw_salvage_pages_recover_orphans (const char     *work_path,
   for (guint i = 0; i < report->tables->len; i++)
     {
       MwRepairTable *t = g_ptr_array_index (report->tables, i);
-      g_autofree char *q = mw_salvage_quote_identifier (t->name);
+      g_autofree char *q = mw_db_quote_identifier (t->name);
       g_autofree char *info = g_strdup_printf ("SELECT count(*) FROM pragma_table_info(%s)", q);
       g_autoptr(GString) columns = g_string_new (NULL);
       g_autoptr(GString) params = g_string_new ("?");
@@ -539,7 +539,7 @@ mw_salvage_pages_recover_orphans (const char     *work_path,
 
       if (t->lost == 0)
         continue;
-      n = mw_salvage_query_int (out, info, 0);
+      n = mw_db_query_int (out, info, 0);
       if (n <= 0)
         continue;
       target = g_new0 (Target, 1);
@@ -556,7 +556,7 @@ mw_salvage_pages_recover_orphans (const char     *work_path,
           while (sqlite3_step (stmt) == SQLITE_ROW)
             {
               g_autofree char *c =
-                mw_salvage_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
+                mw_db_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
 
               if (sqlite3_column_int (stmt, 1) == 1 && sqlite3_column_int (stmt, 2) &&
                   sqlite3_column_int (stmt, 3) == 1)

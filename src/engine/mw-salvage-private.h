@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <sqlite3.h>
 
+#include "mw-db-private.h"
 #include "mw-progress.h"
 #include "mw-repair.h"
 
@@ -29,13 +30,9 @@ typedef struct
 } MwSchemaEntry;
 
 /* mw-salvage.c */
-char       *mw_salvage_quote_identifier         (const char      *name);
 gboolean    mw_salvage_exec                     (sqlite3         *db,
                                                  const char      *sql,
                                                  GError         **error);
-gint64      mw_salvage_query_int                (sqlite3         *db,
-                                                 const char      *sql,
-                                                 gint64           fallback);
 gboolean    mw_salvage                          (const char      *work_path,
                                                  const char      *repaired_path,
                                                  const char      *backup_dir,

@@ -26,22 +26,6 @@
 
 /* ---- SQL helpers, shared with mw-repair.c and mw-salvage-pages.c -------------------- */
 
-/* @name as an SQL identifier, whatever it holds. */
-char *
-mw_salvage_quote_identifier (const char *name)
-{
-  GString *q = g_string_new ("\"");
-
-  for (const char *p = name; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (q, '"');
-      g_string_append_c (q, *p);
-    }
-  g_string_append_c (q, '"');
-  return g_string_free (q, FALSE);
-}
-
 /* sqlite3_exec(), failing with the statement in the message (MW_ENGINE_ERROR_CORRUPT
  * unless SQLite says better). */
 gboolean
@@ -60,22 +44,6 @@ mw_salvage_exec (sqlite3     *db,
       return FALSE;
     }
   return TRUE;
-}
-
-/* The first column of the first row of @sql, or @fallback when it cannot be read. */
-gint64
-mw_salvage_query_int (sqlite3    *db,
-                      const char *sql,
-                      gint64      fallback)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = fallback;
-
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return value;
 }
 
 /* ---- copying the tables ------------------------------------------------------------- */
@@ -142,7 +110,7 @@ salvage_table (sqlite3        *in,
                GCancellable   *cancellable,
                GError        **error)
 {
-  g_autofree char *q = mw_salvage_quote_identifier (t->name);
+  g_autofree char *q = mw_db_quote_identifier (t->name);
   g_autoptr(GString) columns = g_string_new (NULL);
   g_autoptr(GString) params = g_string_new ("?");
   g_autofree char *info_sql = g_strdup_printf ("PRAGMA table_info(%s)", q);
@@ -156,7 +124,7 @@ salvage_table (sqlite3        *in,
     while (sqlite3_step (info) == SQLITE_ROW)
       {
         g_autofree char *c =
-          mw_salvage_quote_identifier ((const char *) sqlite3_column_text (info, 1));
+          mw_db_quote_identifier ((const char *) sqlite3_column_text (info, 1));
 
         g_string_append_printf (columns, ", %s", c);
         g_string_append (params, ", ?");
@@ -321,7 +289,7 @@ mw_salvage (const char      *work_path,
     return FALSE;
   sqlite3_db_config (out, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
   {
-    gint64 size = mw_salvage_query_int (in, "PRAGMA page_size", 4096);
+    gint64 size = mw_db_query_int (in, "PRAGMA page_size", 4096);
     g_autofree char *page_size = g_strdup_printf ("PRAGMA page_size = %" G_GINT64_FORMAT, size);
     mw_salvage_exec (out, page_size, NULL);
   }
@@ -379,7 +347,7 @@ mw_salvage (const char      *work_path,
   for (guint i = 0; roots == NULL && i < report->tables->len; i++)
     {
       MwRepairTable *t = g_ptr_array_index (report->tables, i);
-      g_autofree char *q = mw_salvage_quote_identifier (t->name);
+      g_autofree char *q = mw_db_quote_identifier (t->name);
       g_autofree char *count = g_strdup_printf ("SELECT count(*) FROM %s", q);
 
       if (progress != NULL)
@@ -388,7 +356,7 @@ mw_salvage (const char      *work_path,
 
           mw_progress_update (progress, 0.1 + 0.8 * i / report->tables->len, message);
         }
-      t->rows_before = mw_salvage_query_int (in, count, -1);
+      t->rows_before = mw_db_query_int (in, count, -1);
       if (!salvage_table (in, out, t, cancellable, error))
         {
           mw_salvage_exec (out, "ROLLBACK", NULL);

@@ -5,6 +5,7 @@
 
 #include "mw-backup.h"
 #include "mw-migration-set.h"
+#include "mw-retention.h"
 
 G_BEGIN_DECLS
 

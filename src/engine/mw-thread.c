@@ -10,7 +10,7 @@
 # include <unistd.h>
 #endif
 
-#include "mw-fs-private.h"
+#include "mw-thread-private.h"
 
 /**
  * mw_thread_run_in_background:

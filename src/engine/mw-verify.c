@@ -6,9 +6,10 @@
 #include <glib/gi18n.h>
 #include <sqlite3.h>
 
+#include "mw-db-private.h"
 #include "mw-error.h"
 #include "mw-verify.h"
-#include "mw-fs-private.h"
+#include "mw-thread-private.h"
 
 /*
  * Checking a database on request: `quick_check` (every page read, O(N)), or with
@@ -89,7 +90,7 @@ mw_verify (const char    *database_path,
            GError       **error)
 {
   g_autoptr(MwVerifyReport) report = g_new0 (MwVerifyReport, 1);
-  g_autoptr(GString) problems = g_string_new (NULL);
+  g_autofree char *problems = NULL;
   g_autoptr(GString) fk = g_string_new (NULL);
   g_autoptr(GHashTable) fk_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   Ticker ticker = { progress, cancellable, 0, 0, deep ? 3.0 : 1.5 };
@@ -134,29 +135,18 @@ mw_verify (const char    *database_path,
     mw_progress_update (progress, 0.0, deep ? _("Checking every page and index")
                                             : _("Reading every page"));
 
-  rc = sqlite3_prepare_v2 (db, deep ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)",
-                           -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      {
-        const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-        if (g_strcmp0 (line, "ok") != 0)
-          g_string_append_printf (problems, "%s%s", problems->len ? "\n" : "", line);
-      }
-  sqlite3_finalize (stmt);
-  stmt = NULL;
+  mw_db_check_integrity (db, deep, 100, "\n", &problems, &rc);
   if (rc != SQLITE_DONE)
     {
       failed (db, rc, database_path, error);
       sqlite3_close (db);
       return NULL;
     }
-  if (problems->len > 0)
+  if (problems != NULL)
     {
       sqlite3_close (db);
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   _("The database %s is damaged:\n%s"), database_path, problems->str);
+                   _("The database %s is damaged:\n%s"), database_path, problems);
       return NULL;
     }
 

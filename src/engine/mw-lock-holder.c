@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "mw-lock"
+#define G_LOG_DOMAIN "mw-lock-holder"
 
 #include "config.h"
 
@@ -12,7 +12,7 @@
 # include <unistd.h>
 #endif
 
-#include "mw-history-private.h"
+#include "mw-lock-holder-private.h"
 
 /*
  * Who holds a database, for the "locked" message ("the POS is still running").

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "mw-instance-lock"
+
+#include "config.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
+
+#include "mw-error.h"
+#include "mw-instance-lock.h"
+
+/*
+ * One wizard per database: the lock that keeps a second Migration Wizard (the window
+ * and a command line, or two windows) from working on the same database at once.
+ */
+
+struct _MwInstanceLock
+{
+  int   fd;
+  char *path;
+};
+
+/**
+ * mw_instance_lock_acquire:
+ *
+ * Makes sure no other Migration Wizard works on @database_path at the same time. The
+ * lock is a POSIX lock on `<db>.mw-lock`, never on the database file itself, whose
+ * locks belong to SQLite.
+ *
+ * Returns: (transfer full): the lock, held until mw_instance_lock_release()
+ */
+MwInstanceLock *
+mw_instance_lock_acquire (const char  *database_path,
+                          GError     **error)
+{
+  MwInstanceLock *lock = g_new0 (MwInstanceLock, 1);
+
+  lock->path = g_strconcat (database_path, ".mw-lock", NULL);
+  lock->fd = -1;
+#ifdef G_OS_UNIX
+  {
+    struct flock fl = { 0 };
+    g_autofree char *pid = NULL;
+
+    lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock->fd < 0)
+      {
+        /* A folder we cannot write to: the operation itself will say so. */
+        return lock;
+      }
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl (lock->fd, F_SETLK, &fl) != 0)
+      {
+        struct flock holder = { 0 };
+
+        holder.l_type = F_WRLCK;
+        holder.l_whence = SEEK_SET;
+        fcntl (lock->fd, F_GETLK, &holder);
+        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
+                     _("Another Migration Wizard (process %d) is already working on %s. Wait "
+                       "for it to finish, or close it."),
+                     (int) holder.l_pid, database_path);
+        mw_instance_lock_release (lock);
+        return NULL;
+      }
+    pid = g_strdup_printf ("%d\n", (int) getpid ());
+    if (ftruncate (lock->fd, 0) == 0 && write (lock->fd, pid, strlen (pid)) < 0)
+      g_debug ("Could not write the pid to %s", lock->path);
+  }
+#endif
+  return lock;
+}
+
+/**
+ * mw_instance_lock_release:
+ * @lock: (nullable) (transfer full)
+ *
+ * Lets another Migration Wizard work on the database.
+ */
+void
+mw_instance_lock_release (MwInstanceLock *lock)
+{
+  if (lock == NULL)
+    return;
+#ifdef G_OS_UNIX
+  if (lock->fd >= 0)
+    close (lock->fd);
+#endif
+  g_free (lock->path);
+  g_free (lock);
+}
