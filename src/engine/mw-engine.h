@@ -12,3 +12,5 @@
 #include "mw-verify.h"
 #include "mw-repair.h"
 #include "mw-settings.h"
+#include "mw-log.h"
+#include "mw-support.h"
