@@ -16,3 +16,5 @@
 #include "mw-remedy.h"
 #include "mw-repair.h"
 #include "mw-settings.h"
+#include "mw-log.h"
+#include "mw-support.h"

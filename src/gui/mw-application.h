@@ -17,11 +17,4 @@ int                    mw_application_get_exit_status (MwApplication         *se
 void                   mw_application_set_exit_status (MwApplication         *self,
                                                        int                    status);
 
-/* The operation log: every step the wizard took and every message the engine
- * logged, with the time; shown in the technician view and saved in support bundles. */
-void                   mw_log_install                 (void);
-void                   mw_log_add                     (const char            *format,
-                                                       ...) G_GNUC_PRINTF (1, 2);
-char                  *mw_log_dup_text                (void);
-
 G_END_DECLS

@@ -3,8 +3,8 @@
 
 #include <gio/gio.h>
 
-#include "mw-application.h"
-#include "mw-engine.h"
+#include "mw-diagnosis.h"
+#include "mw-settings.h"
 
 G_BEGIN_DECLS
 
@@ -32,12 +32,15 @@ MwDatabaseFacts *mw_database_facts_read_finish  (GAsyncResult           *result,
                                                  GError                **error);
 
 char            *mw_support_redact              (const char             *text);
+char            *mw_support_redact_for          (const char             *text,
+                                                 const char             *home_dir,
+                                                 const char             *user_name);
 char            *mw_support_diagnostics_text    (MwDiagnosis            *diagnosis,
-                                                 const MwSettings       *options,
+                                                 const MwSettings       *settings,
                                                  MwDatabaseFacts        *facts);
 gboolean         mw_support_write_bundle        (const char             *path,
                                                  MwDiagnosis            *diagnosis,
-                                                 const MwSettings       *options,
+                                                 const MwSettings       *settings,
                                                  MwDatabaseFacts        *facts,
                                                  const char             *log,
                                                  GError                **error);
