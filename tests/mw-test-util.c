@@ -10,9 +10,20 @@ void
 mw_test_fixture_set_up (MwTestFixture *f,
                         gconstpointer  data)
 {
-  f->dir = mw_test_make_tmp_dir ("shop");
+  mw_test_fixture_set_up_named (f, "shop", "pos_system.db");
+}
+
+/* Like mw_test_fixture_set_up(), with the folder and the database named as a shop's
+ * could be (spaces, accents). */
+void
+mw_test_fixture_set_up_named (MwTestFixture *f,
+                              const char    *dir_name,
+                              const char    *db_name)
+{
+  f->dir = mw_test_make_tmp_dir (dir_name);
   f->folder = g_build_filename (f->dir, "migrations", NULL);
-  f->db = g_build_filename (f->dir, "pos_system.db", NULL);
+  f->db = g_build_filename (f->dir, db_name, NULL);
+  f->backups = g_build_filename (f->dir, "backups", NULL);
   f->set = NULL;
 }
 
@@ -25,6 +36,7 @@ mw_test_fixture_tear_down (MwTestFixture *f,
   g_clear_pointer (&f->dir, g_free);
   g_clear_pointer (&f->folder, g_free);
   g_clear_pointer (&f->db, g_free);
+  g_clear_pointer (&f->backups, g_free);
 }
 
 /* (Re)reads the migrations folder, which must be valid. */

@@ -10,17 +10,21 @@ G_BEGIN_DECLS
  * the engine and also serves the CLI and interop tests). */
 
 /* A fresh temp dir per test, removed at its end: a migrations folder and a database
- * path in it (the database is not created). */
+ * path in it (neither is created). */
 typedef struct
 {
   char           *dir;
   char           *folder;   /* dir/migrations */
   char           *db;       /* dir/pos_system.db */
+  char           *backups;  /* dir/backups: where backups of db go by default */
   MwMigrationSet *set;      /* the folder as last loaded */
 } MwTestFixture;
 
 void            mw_test_fixture_set_up      (MwTestFixture         *f,
                                              gconstpointer          data);
+void            mw_test_fixture_set_up_named (MwTestFixture        *f,
+                                              const char           *dir_name,
+                                              const char           *db_name);
 void            mw_test_fixture_tear_down   (MwTestFixture         *f,
                                              gconstpointer          data);
 MwMigrationSet *mw_test_fixture_load        (MwTestFixture         *f);

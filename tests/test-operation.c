@@ -11,50 +11,25 @@
 #include <sqlite3.h>
 #include <glib/gstdio.h>
 
-#include "mw-engine.h"
-#include "mw-testlib.h"
+#include "mw-test-util.h"
 
-typedef struct
-{
-  char           *dir;
-  char           *folder;
-  char           *db;
-  MwMigrationSet *set;
-} Fixture;
+typedef MwTestFixture Fixture;
 
-static const char *tags[] = { "0000_init", "0001_tills" };
-static const gint64 whens[] = { 1700000000000, 1700000100000 };
-static const char *sqls[] = {
-  "CREATE TABLE `sales` (`id` integer PRIMARY KEY, `total` integer NOT NULL);",
-  "CREATE TABLE `tills` (`id` text PRIMARY KEY NOT NULL);",
+static const MwTestMigration tills[] = {
+  { "0000_init", 1700000000000,
+    "CREATE TABLE `sales` (`id` integer PRIMARY KEY, `total` integer NOT NULL);" },
+  { "0001_tills", 1700000100000, "CREATE TABLE `tills` (`id` text PRIMARY KEY NOT NULL);" },
+  { NULL }
 };
 
+/* A shop at the first level with three sales; its folder and file names need care. */
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MwMigrator) migrator = NULL;
-
-  f->dir = mw_test_make_tmp_dir ("operätions");
-  f->folder = g_build_filename (f->dir, "migrations", NULL);
-  f->db = g_build_filename (f->dir, "pos system.db", NULL);
-  mw_test_write_journal (f->folder, 2, tags, whens, sqls);
-  f->set = mw_migration_set_load (f->folder, &error);
-  g_assert_no_error (error);
-  migrator = mw_migrator_new (f->db, f->set);
-  mw_migrator_set_target (migrator, "0000_init");
-  g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  mw_test_fixture_set_up_named (f, "operätions", "pos system.db");
+  mw_test_fixture_write (f, tills);
+  mw_test_fixture_migrate (f, "0000_init");
   mw_test_sql_exec (f->db, "INSERT INTO sales (total) VALUES (100), (200), (300);");
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  g_clear_object (&f->set);
-  mw_test_remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->folder);
-  g_free (f->db);
 }
 
 static guint
@@ -315,7 +290,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+#define ADD(path, fn) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, fn, mw_test_fixture_tear_down)
   ADD ("/mw/engine/operation/restore", test_restore);
   ADD ("/mw/engine/operation/restore-refuses-damaged-backup", test_restore_refuses_damaged_backup);
   ADD ("/mw/engine/operation/fresh-start", test_fresh_start);
