@@ -3,16 +3,21 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include "mw-progress.h"
 
 /*
  * MwProgress carries a worker's progress to the thread that created it.
  *
  * Workers call mw_progress_update() as often as they like (every statement, every
- * backup step); the values are stored under a mutex and at most one idle source is
- * pending in the owner's main context, so the UI sees at most ~5 notifications a
- * second however hot the worker's loop is. Properties are only ever notified from
- * the owner's context, so a GTK window can bind to them directly.
+ * backup step); the values are stored under a mutex and at most one source is
+ * pending in the owner's main context. A new fraction waits for the rate limit (at
+ * most ~5 notifications a second however hot the worker's loop is); a new message
+ * (a new step), a change of whether cancelling is still safe, and a flush are shown
+ * on the owner's next iteration, bringing forward a notification already waiting
+ * for the rate limit. Properties are only ever notified from the owner's context,
+ * so a GTK window can bind to them directly.
  */
 
 #define NOTIFY_INTERVAL_US (200 * 1000)
@@ -26,7 +31,8 @@ struct _MwProgress
   double        fraction;
   char         *message;
   gint64        last_notify;
-  guint         idle_pending : 1;
+  GSource      *pending;        /* the notification waiting to run, if any */
+  guint         pending_is_timeout : 1;
   guint         cancellable : 1;
 };
 
@@ -48,7 +54,9 @@ notify_idle_cb (gpointer data)
   MwProgress *self = data;
 
   g_mutex_lock (&self->mutex);
-  self->idle_pending = FALSE;
+  /* A source that was replaced (brought forward) may still run once: harmless. */
+  if (self->pending != NULL && self->pending == g_main_current_source ())
+    g_clear_pointer (&self->pending, g_source_unref);
   self->last_notify = g_get_monotonic_time ();
   g_mutex_unlock (&self->mutex);
 
@@ -66,8 +74,14 @@ schedule_notify_locked (MwProgress *self,
   g_autoptr(GSource) source = NULL;
   gint64 wait_us;
 
-  if (self->idle_pending)
-    return;
+  if (self->pending != NULL)
+    {
+      if (!now || !self->pending_is_timeout)
+        return;
+      /* Something that must show now: do not wait for the rate limit. */
+      g_source_destroy (self->pending);
+      g_clear_pointer (&self->pending, g_source_unref);
+    }
 
   wait_us = now ? 0 : NOTIFY_INTERVAL_US - (g_get_monotonic_time () - self->last_notify);
   if (wait_us < 0)
@@ -77,7 +91,8 @@ schedule_notify_locked (MwProgress *self,
   g_source_set_callback (source, notify_idle_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (source, "[mw] progress notify");
   g_source_attach (source, self->context);
-  self->idle_pending = TRUE;
+  self->pending = g_source_ref (source);
+  self->pending_is_timeout = wait_us > 0;
 }
 
 static void
@@ -183,7 +198,8 @@ mw_progress_update (MwProgress *self,
   g_return_if_fail (MW_IS_PROGRESS (self));
 
   g_mutex_lock (&self->mutex);
-  self->fraction = CLAMP (fraction, 0.0, 1.0);
+  /* NaN compares false with everything: it would pass CLAMP. */
+  self->fraction = isnan (fraction) ? 0.0 : CLAMP (fraction, 0.0, 1.0);
   if (message != NULL && g_strcmp0 (message, self->message) != 0)
     {
       g_free (self->message);
