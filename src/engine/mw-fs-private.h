@@ -16,7 +16,9 @@ G_BEGIN_DECLS
 /* A database set: the database and the files SQLite keeps beside it, by the suffix
  * added to the database's path ("" for the database itself). */
 #define MW_N_SET_SUFFIXES 4
-extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
+/* A database set: the file and its companions. Static in each user, not a global
+ * symbol: the engine is linked into both the program and the window's module. */
+static const char * const mw_set_suffixes[MW_N_SET_SUFFIXES] = { "", "-wal", "-shm", "-journal" };
 
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,
