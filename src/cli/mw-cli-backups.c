@@ -107,34 +107,6 @@ mw_cli_cmd_backups (MwCliOptions *o)
   return MW_EXIT_OK;
 }
 
-/* Nobody else may be writing: the instance lock (one wizard per database), then the
- * database's own lock, as the diagnosis finds it. */
-static int
-lock_database (MwCliOptions    *o,
-               MwMigrationSet  *set,
-               MwInstanceLock **out_lock)
-{
-  g_autoptr(GError) error = NULL;
-
-  *out_lock = mw_instance_lock_acquire (o->settings->database, &error);
-  if (*out_lock == NULL)
-    {
-      g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
-    }
-  if (set != NULL)
-    {
-      g_autoptr(MwDiagnosis) diagnosis = mw_diagnose (o->settings->database, set, NULL);
-
-      if (diagnosis->state == MW_STATE_LOCKED)
-        {
-          g_printerr ("%s\n", diagnosis->message);
-          return MW_EXIT_LOCKED;
-        }
-    }
-  return MW_EXIT_OK;
-}
-
 int
 mw_cli_cmd_restore (MwCliOptions *o)
 {
@@ -165,7 +137,7 @@ mw_cli_cmd_restore (MwCliOptions *o)
     }
 
   set = mw_cli_load_migrations (o, NULL);
-  status = lock_database (o, set, &lock);
+  status = mw_cli_lock_database (o, set, &lock);
   if (status != MW_EXIT_OK)
     return status;
 
@@ -221,7 +193,7 @@ mw_cli_cmd_fresh (MwCliOptions *o)
       g_printerr ("%s\n", error->message);
       return mw_exit_code_for_error (error);
     }
-  status = lock_database (o, set, &lock);
+  status = mw_cli_lock_database (o, set, &lock);
   if (status != MW_EXIT_OK)
     return status;
 

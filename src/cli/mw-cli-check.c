@@ -65,12 +65,8 @@ mw_cli_cmd_repair (MwCliOptions *o)
   gboolean swapped = FALSE;
   MwCliRun run;
 
-  lock = mw_instance_lock_acquire (o->settings->database, &error);
-  if (lock == NULL)
-    {
-      g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
-    }
+  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
+    return MW_EXIT_LOCKED;
 
   mw_cli_run_begin (&run, o);
   mw_repair_async (o->settings->database, o->settings->backup_dir, run.progress,

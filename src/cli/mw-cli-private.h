@@ -40,6 +40,9 @@ MwDiagnosis    *mw_cli_diagnose         (MwCliOptions  *options,
 void            mw_cli_prune_backups    (MwCliOptions  *options,
                                          MwBackup      *fresh);
 void            mw_cli_prune_aside      (MwCliOptions  *options);
+int             mw_cli_lock_database    (MwCliOptions  *options,
+                                         MwMigrationSet *set,
+                                         MwInstanceLock **out_lock);
 
 /* mw-cli-update.c: the state and the update */
 int             mw_cli_cmd_status       (MwCliOptions  *options);

@@ -148,12 +148,8 @@ mw_cli_cmd_migrate (MwCliOptions *o)
   if (!mw_state_may_migrate (before->state, o->accept_modified))
     return report_refusal (o, before);
 
-  lock = mw_instance_lock_acquire (o->settings->database, &error);
-  if (lock == NULL)
-    {
-      g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
-    }
+  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
+    return MW_EXIT_LOCKED;
 
   mw_cli_run_begin (&run, o);
   migrator = mw_migrator_new (o->settings->database, set);

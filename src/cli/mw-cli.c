@@ -250,6 +250,42 @@ mw_cli_prune_aside (MwCliOptions *o)
     g_printerr ("%s\n", error->message);
 }
 
+/**
+ * mw_cli_lock_database:
+ * @set: (nullable): with the migrations, also make sure no other program holds the
+ *   database (for commands that replace it; migrate and repair wait or read instead)
+ *
+ * Nobody else may be writing: the instance lock (one wizard per database), then the
+ * database's own lock, as the diagnosis finds it.
+ *
+ * Returns: %MW_EXIT_OK with the lock held in @out_lock, or %MW_EXIT_LOCKED (said)
+ */
+int
+mw_cli_lock_database (MwCliOptions    *o,
+               MwMigrationSet  *set,
+               MwInstanceLock **out_lock)
+{
+  g_autoptr(GError) error = NULL;
+
+  *out_lock = mw_instance_lock_acquire (o->settings->database, &error);
+  if (*out_lock == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_LOCKED;
+    }
+  if (set != NULL)
+    {
+      g_autoptr(MwDiagnosis) diagnosis = mw_diagnose (o->settings->database, set, NULL);
+
+      if (diagnosis->state == MW_STATE_LOCKED)
+        {
+          g_printerr ("%s\n", diagnosis->message);
+          return MW_EXIT_LOCKED;
+        }
+    }
+  return MW_EXIT_OK;
+}
+
 /* ---- the run harness ---------------------------------------------------------------- */
 
 static void
