@@ -721,6 +721,22 @@ test_migration_failed (Fixture *f, gconstpointer data)
    * (the window once said 3). */
   mw_test_assert_contains (mw_window_get_detail_text (f->window),
                            "Migration: 0002_bad, statement 2\n");
+  /* Said once each: that nothing changed, and where the backup is (in the words, and
+   * for technicians in the details) — not once per layer. */
+  {
+    const char *text = mw_window_get_problem_text (f->window);
+    const char *detail = mw_window_get_detail_text (f->window);
+    const char *first = strstr (text, "aurswift-backup-");
+
+    g_assert_nonnull (first);
+    g_assert_null (strstr (first + 1, "aurswift-backup-"));
+    first = strstr (text, "not changed");
+    g_assert_nonnull (first);
+    g_assert_null (strstr (first + 1, "not changed"));
+    first = strstr (detail, "aurswift-backup-");
+    g_assert_nonnull (first);
+    g_assert_null (strstr (first + 1, "aurswift-backup-"));
+  }
 
   /* The window's state, as properties a test (or an accessibility tool) reads. */
   {

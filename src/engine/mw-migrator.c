@@ -814,15 +814,8 @@ mw_migrator_run (MwMigrator    *self,
       g_free (local_error->message);
       local_error->message = g_steal_pointer (&message);
     }
-  else if (self->backup != NULL && g_error_matches (local_error, MW_ENGINE_ERROR,
-                                                    MW_ENGINE_ERROR_MIGRATION_FAILED))
-    {
-      g_autofree char *message = g_strdup_printf (_("%s The backup made just before is %s."),
-                                                  local_error->message, self->backup->path);
-
-      g_free (local_error->message);
-      local_error->message = g_steal_pointer (&message);
-    }
+  /* A clean rollback: the error says what failed; where the backup made just before
+   * is, the remedy and mw_migrator_failure_to_text() say, once. */
 
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;

@@ -1049,6 +1049,18 @@ mw_window_get_phase_text (MwWindow *self)
 }
 
 /**
+ * mw_window_get_problem_text:
+ *
+ * Returns: the problem page's plain words ("" when it shows none)
+ */
+const char *
+mw_window_get_problem_text (MwWindow *self)
+{
+  g_return_val_if_fail (MW_IS_WINDOW (self), NULL);
+  return mw_problem_page_get_text (self->problem_page);
+}
+
+/**
  * mw_window_get_detail_text:
  *
  * Returns: the problem page's technical details ("" when it has none)

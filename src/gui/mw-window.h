@@ -20,6 +20,7 @@ const char       *mw_window_get_problem     (MwWindow          *self);
 const char       *mw_window_get_title_text  (MwWindow          *self);
 const char       *mw_window_get_phase_text  (MwWindow          *self);
 const char       *mw_window_get_notice      (MwWindow          *self);
+const char       *mw_window_get_problem_text (MwWindow         *self);
 const char       *mw_window_get_detail_text (MwWindow          *self);
 GPtrArray        *mw_window_list_buttons    (MwWindow          *self);
 gboolean          mw_window_is_busy         (MwWindow          *self);
