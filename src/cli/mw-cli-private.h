@@ -58,4 +58,7 @@ int             mw_cli_cmd_fresh        (MwCliOptions  *options);
 int             mw_cli_cmd_verify       (MwCliOptions  *options);
 int             mw_cli_cmd_repair       (MwCliOptions  *options);
 
+/* mw-cli-adopt.c: the database's tables against the app's schema; keeping the data */
+int             mw_cli_cmd_schema       (MwCliOptions  *options);
+
 G_END_DECLS

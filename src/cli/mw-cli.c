@@ -40,6 +40,8 @@ static const char *summary = N_(
   "  fresh --yes              Back up, keep the database aside, start with a new one\n"
   "  repair [--yes]           Recover every readable row of a damaged database into a new\n"
   "                           one (a copy and a report; --yes puts it in place)\n"
+  "  schema     Compare the database's tables with what the app's updates build (30 when\n"
+  "             they differ)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -50,6 +52,7 @@ static const char *summary = N_(
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
   "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
+  "  30 tables differ from the app's (schema)\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -216,7 +219,8 @@ mw_cli_diagnose (MwCliOptions    *o,
   if (set == NULL)
     return mw_diagnosis_new_for_error (o->settings->database, error);
   diagnosis = mw_diagnose_full (o->settings->database, set,
-                                o->deep ? MW_DIAGNOSE_READ_PAGES : MW_DIAGNOSE_NONE, NULL, NULL);
+                                MW_DIAGNOSE_SCHEMA |
+                                (o->deep ? MW_DIAGNOSE_READ_PAGES : MW_DIAGNOSE_NONE), NULL, NULL);
   if (out_set != NULL)
     *out_set = g_steal_pointer (&set);
   return diagnosis;
@@ -393,6 +397,7 @@ static const struct
   { "backups", mw_cli_cmd_backups },
   { "restore", mw_cli_cmd_restore },
   { "fresh",   mw_cli_cmd_fresh },
+  { "schema",  mw_cli_cmd_schema },
 };
 
 /**
@@ -438,7 +443,7 @@ mw_cli_run (MwCliOptions *o)
     }
 
   g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
-                "backups, restore, fresh.\n"),
+                "backups, restore, fresh, schema.\n"),
               command);
   return MW_EXIT_USAGE;
 }

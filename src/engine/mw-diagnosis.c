@@ -136,6 +136,7 @@ mw_diagnosis_unref (MwDiagnosis *self)
   g_free (self->message);
   g_free (self->detail);
   g_free (self->lock_process);
+  g_clear_pointer (&self->schema, mw_schema_check_free);
   g_free (self);
 }
 
@@ -694,6 +695,39 @@ mw_diagnosis_read_pages_finish (MwDiagnosis  *self,
 }
 
 /**
+ * mw_diagnosis_wants_schema:
+ *
+ * Whether the database's history does not fit the app, so that only its tables can
+ * tell which level it is at: untracked, unknown history, changed migrations.
+ */
+gboolean
+mw_diagnosis_wants_schema (MwDiagnosis *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->exists && (self->state == MW_STATE_UNTRACKED ||
+                          self->state == MW_STATE_UNKNOWN_HISTORY ||
+                          self->state == MW_STATE_HASH_MISMATCH);
+}
+
+/**
+ * mw_diagnosis_recorded_level:
+ *
+ * Returns: how many of the app's migrations the history records as applied, when
+ *   they are the first ones in order (a level); -1 when the history says no level
+ */
+int
+mw_diagnosis_recorded_level (MwDiagnosis *self)
+{
+  g_return_val_if_fail (self != NULL, -1);
+
+  if (!self->has_migrations_table || self->unknown->len > 0 || self->n_out_of_order > 0 ||
+      self->last_applied == NULL)
+    return -1;
+  return (int) self->last_applied->idx + 1;
+}
+
+/**
  * mw_diagnose_full:
  * @flags: %MW_DIAGNOSE_READ_PAGES to read every page of a database that could
  *   otherwise be updated or used as it is
@@ -713,6 +747,15 @@ mw_diagnose_full (const char      *database_path,
 {
   MwDiagnosis *self = mw_diagnose (database_path, set, cancellable);
 
+  if ((flags & MW_DIAGNOSE_SCHEMA) != 0 && mw_diagnosis_wants_schema (self))
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->schema = mw_schema_check (database_path, set, mw_diagnosis_recorded_level (self),
+                                      NULL, &error);
+      if (self->schema == NULL)
+        g_info ("Schema not compared: %s", error->message);
+    }
   if ((flags & MW_DIAGNOSE_READ_PAGES) != 0 && mw_diagnosis_wants_page_read (self))
     {
       g_autoptr(GError) error = NULL;
@@ -856,6 +899,12 @@ mw_diagnosis_to_json (MwDiagnosis *self,
       json_builder_set_member_name (builder, "lock_pid");
       json_builder_add_int_value (builder, self->lock_pid);
       add_string_or_null (builder, "lock_process", self->lock_process);
+    }
+
+  if (self->schema != NULL)
+    {
+      json_builder_set_member_name (builder, "schema");
+      mw_schema_check_to_json (self->schema, self->set, FALSE, builder);
     }
 
   json_builder_set_member_name (builder, "migrations");
@@ -1005,6 +1054,12 @@ mw_diagnosis_to_text (MwDiagnosis *self)
   g_string_append_printf (text, "%s\n", self->message);
   if (self->detail != NULL)
     g_string_append_printf (text, "\n%s: %s\n", _("Details"), self->detail);
+  if (self->schema != NULL)
+    {
+      g_autofree char *schema = mw_schema_check_to_text (self->schema, self->set);
+
+      g_string_append_printf (text, "\n%s", schema);
+    }
   table = mw_diagnosis_migrations_to_text (self);
   if (*table != '\0')
     g_string_append_printf (text, "\n%s", table);

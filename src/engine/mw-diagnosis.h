@@ -6,6 +6,7 @@
 
 #include "mw-migration-set.h"
 #include "mw-progress.h"
+#include "mw-schema.h"
 
 G_BEGIN_DECLS
 
@@ -70,11 +71,14 @@ typedef struct
  * MwDiagnoseFlags:
  * @MW_DIAGNOSE_READ_PAGES: also read every page (`quick_check`) of a database that
  *   could otherwise be updated or used, so damage inside the tables is found now
+ * @MW_DIAGNOSE_SCHEMA: for a history that does not fit the app (untracked, unknown,
+ *   changed), also compare the tables with the app's schema (MwDiagnosis.schema)
  */
 typedef enum
 {
   MW_DIAGNOSE_NONE       = 0,
   MW_DIAGNOSE_READ_PAGES = 1 << 0,
+  MW_DIAGNOSE_SCHEMA     = 1 << 1,
 } MwDiagnoseFlags;
 
 typedef struct _MwDiagnosis MwDiagnosis;
@@ -103,6 +107,8 @@ struct _MwDiagnosis
   int             lock_pid;         /* 0 when unknown */
   char           *lock_process;     /* (nullable) */
   const MwMigration *last_applied;  /* (nullable) newest applied in folder order */
+  MwSchemaCheck  *schema;           /* (nullable) MW_DIAGNOSE_SCHEMA: the tables against
+                                     * the app's schema */
 
   /*< private >*/
   gatomicrefcount ref_count;
@@ -131,6 +137,8 @@ void          mw_diagnose_async                  (const char           *database
                                                   gpointer              user_data);
 MwDiagnosis  *mw_diagnose_finish                 (GAsyncResult         *result,
                                                   GError              **error);
+gboolean      mw_diagnosis_wants_schema          (MwDiagnosis          *self);
+int           mw_diagnosis_recorded_level        (MwDiagnosis          *self);
 gboolean      mw_diagnosis_wants_page_read       (MwDiagnosis          *self);
 void          mw_diagnosis_read_pages_async      (MwDiagnosis          *self,
                                                   MwProgress           *progress,

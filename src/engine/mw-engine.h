@@ -15,6 +15,7 @@
 #include "mw-verify.h"
 #include "mw-remedy.h"
 #include "mw-repair.h"
+#include "mw-schema.h"
 #include "mw-settings.h"
 #include "mw-log.h"
 #include "mw-support.h"
