@@ -54,3 +54,132 @@ mw_cli_cmd_schema (MwCliOptions *o)
     }
   return check->diffs->len == 0 ? MW_EXIT_OK : MW_EXIT_SCHEMA_DIFFERS;
 }
+
+static void
+print_adopt_json (const char    *result,
+                  MwAdoptReport *report,
+                  const char    *aside,
+                  const GError  *error,
+                  MwDiagnosis   *after)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "result");
+  json_builder_add_string_value (builder, result);
+  json_builder_set_member_name (builder, "report");
+  if (report != NULL)
+    mw_adopt_report_to_json (report, builder);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "previous");
+  json_builder_add_string_value (builder, aside);
+  if (error != NULL)
+    {
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, error->message);
+      json_builder_set_member_name (builder, "exit_code");
+      json_builder_add_int_value (builder, mw_exit_code_for_error (error));
+      json_builder_end_object (builder);
+    }
+  if (after != NULL)
+    {
+      json_builder_set_member_name (builder, "after");
+      mw_diagnosis_to_json (after, builder);
+    }
+  json_builder_end_object (builder);
+  mw_cli_print_json (builder);
+}
+
+/* `adopt`: keep the data of a database whose history does not fit the app. Without
+ * --yes: the report (and for a carry, the new database beside the original); with
+ * it: in place, after a verified backup, the original kept aside. */
+int
+mw_cli_cmd_adopt (MwCliOptions *o)
+{
+  g_autoptr(MwAdoptOptions) options = mw_adopt_options_new ();
+  g_autoptr(MwMigrationSet) set = NULL;
+  g_autoptr(MwInstanceLock) lock = NULL;
+  g_autoptr(MwAdoptReport) report = NULL;
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *aside = NULL;
+  MwCliRun run;
+
+  set = mw_cli_load_migrations (o, &error);
+  if (set == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return mw_exit_code_for_error (error);
+    }
+  for (guint i = 0; o->maps != NULL && o->maps[i] != NULL; i++)
+    if (!mw_adopt_options_add_map (options, o->maps[i], &error))
+      break;
+  for (guint i = 0; error == NULL && o->values != NULL && o->values[i] != NULL; i++)
+    mw_adopt_options_add_value (options, o->values[i], &error);
+  if (error != NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return MW_EXIT_BAD_MAPPING;
+    }
+
+  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
+    return MW_EXIT_LOCKED;
+
+  mw_cli_run_begin (&run, o);
+  mw_adopt_async (o->settings->database, set, options, o->settings->backup_dir, o->yes,
+                  run.progress, run.cancellable, mw_cli_run_done_cb, &run);
+  report = mw_adopt_finish (mw_cli_run_wait (&run), &aside, &error);
+  mw_cli_run_end (&run);
+
+  if (report == NULL)
+    {
+      int status = mw_exit_code_for_error (error);
+
+      if (o->json)
+        print_adopt_json ("failed", NULL, NULL, error, NULL);
+      else
+        g_printerr ("%s\n", error->message);
+      /* A refusal of the database's state keeps that state's code. */
+      if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED))
+        {
+          g_autoptr(MwDiagnosis) d = mw_diagnose (o->settings->database, set, NULL);
+
+          status = mw_exit_code_for_state (d->state);
+        }
+      return status;
+    }
+
+  if (o->yes)
+    {
+      after = mw_diagnose (o->settings->database, set, NULL);
+      mw_cli_prune_aside (o);
+    }
+
+  if (o->json)
+    print_adopt_json (o->yes ? "adopted" : "prepared", report, aside, NULL, after);
+  else if (!o->quiet)
+    {
+      g_autofree char *text = mw_adopt_report_to_text (report);
+
+      g_print ("%s", text);
+      if (o->yes && aside != NULL)
+        g_print (_("The database as it was is kept, with its companion files, as %s.\n"), aside);
+      if (after != NULL)
+        g_print ("%s\n", after->message);
+      if (!o->yes && report->ready)
+        g_print ("%s\n", report->method == MW_ADOPT_RESTAMP
+                         ? _("Nothing was changed. Run again with --yes to re-stamp the history "
+                             "and apply the remaining updates (after a verified backup).")
+                         : _("Nothing was changed. Run again with --yes to put the new database in "
+                             "place (after a verified backup; the original is kept aside)."));
+    }
+
+  if (!report->ready)
+    return MW_EXIT_NEEDS_VALUE;
+  if (!o->yes)
+    return MW_EXIT_NEEDS_CONFIRMATION;
+  return after->state == MW_STATE_UP_TO_DATE ? MW_EXIT_OK : mw_exit_code_for_state (after->state);
+}

@@ -30,7 +30,7 @@ mw_cli_cmd_backup (MwCliOptions *o)
   if (o->reason != NULL && !mw_backup_reason_from_string (o->reason, &reason))
     {
       g_printerr (_("Unknown reason “%s” (pre-migration, pre-restore, pre-fresh, pre-repair, "
-                    "manual).\n"), o->reason);
+                    "pre-adopt, manual).\n"), o->reason);
       return MW_EXIT_USAGE;
     }
 

@@ -42,6 +42,10 @@ static const char *summary = N_(
   "                           one (a copy and a report; --yes puts it in place)\n"
   "  schema     Compare the database's tables with what the app's updates build (30 when\n"
   "             they differ)\n"
+  "  adopt [--map OLD=NEW] [--value TABLE.COLUMN=VALUE] [--yes]   Keep the data of a database\n"
+  "             whose update history does not fit the app: re-stamp a proven level, or carry\n"
+  "             every row into a new database built by the app's updates (--yes: put it in\n"
+  "             place, the original kept aside)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -52,7 +56,8 @@ static const char *summary = N_(
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
   "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
-  "  30 tables differ from the app's (schema)\n"
+  "  30 tables differ from the app's (schema)  31 a --map or --value cannot apply\n"
+  "  32 a new required column needs --value (adopt)\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -66,6 +71,8 @@ mw_cli_options_free (MwCliOptions *o)
   g_free (o->argument);
   g_free (o->target);
   g_free (o->reason);
+  g_strfreev (o->maps);
+  g_strfreev (o->values);
   g_free (o);
 }
 
@@ -117,7 +124,14 @@ mw_cli_options_parse (int      argc,
       { "accept-modified", 0, 0, G_OPTION_ARG_NONE, &o->accept_modified,
         N_("migrate: apply pending updates although applied ones changed since"), NULL },
       { "yes", 'y', 0, G_OPTION_ARG_NONE, &o->yes,
-        N_("restore, fresh: do it (without it, only say what would be done)"), NULL },
+        N_("restore, fresh, repair, adopt: do it (without it, only say what would be done)"),
+        NULL },
+      { "map", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->maps,
+        N_("adopt: a renamed table (OLD=NEW) or column (TABLE.OLD=NEW); repeatable"),
+        N_("OLD=NEW") },
+      { "value", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->values,
+        N_("adopt: the value a new required column takes (TABLE.COLUMN=VALUE); repeatable"),
+        N_("TABLE.COLUMN=VALUE") },
       { "no-backup", 0, 0, G_OPTION_ARG_NONE, &o->no_backup,
         N_("migrate: no backup first (only when you have your own verified one)"), NULL },
       { "no-verify", 0, 0, G_OPTION_ARG_NONE, &o->no_verify,
@@ -177,6 +191,7 @@ mw_cli_options_want_window (MwCliOptions *o)
 
   return o->command == NULL && !o->json && !o->quiet && !o->yes && !o->no_backup &&
          !o->no_verify && !o->accept_modified && o->reason == NULL && o->target == NULL &&
+         o->maps == NULL && o->values == NULL &&
          !o->deep && !o->version;
 }
 
@@ -398,6 +413,7 @@ static const struct
   { "restore", mw_cli_cmd_restore },
   { "fresh",   mw_cli_cmd_fresh },
   { "schema",  mw_cli_cmd_schema },
+  { "adopt",   mw_cli_cmd_adopt },
 };
 
 /**
@@ -443,7 +459,7 @@ mw_cli_run (MwCliOptions *o)
     }
 
   g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
-                "backups, restore, fresh, schema.\n"),
+                "backups, restore, fresh, schema, adopt.\n"),
               command);
   return MW_EXIT_USAGE;
 }

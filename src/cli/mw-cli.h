@@ -21,6 +21,8 @@ typedef struct
   char       *argument;          /* (nullable): restore's BACKUP, bundle's FILE */
   char       *target;
   char       *reason;
+  GStrv       maps;              /* adopt: --map OLD=NEW, TABLE.OLD=NEW */
+  GStrv       values;            /* adopt: --value TABLE.COLUMN=VALUE */
   gboolean    json;
   gboolean    quiet;
   gboolean    accept_modified;

@@ -39,6 +39,7 @@ static const char *reason_names[MW_N_BACKUP_REASONS] = {
   [MW_BACKUP_REASON_PRE_RESTORE] = "pre-restore",
   [MW_BACKUP_REASON_PRE_FRESH] = "pre-fresh",
   [MW_BACKUP_REASON_PRE_REPAIR] = "pre-repair",
+  [MW_BACKUP_REASON_PRE_ADOPT] = "pre-adopt",
   [MW_BACKUP_REASON_MANUAL] = "manual",
 };
 

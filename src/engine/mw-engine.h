@@ -7,6 +7,7 @@
 #include "mw-migrator.h"
 #include "mw-progress.h"
 #include "mw-config.h"
+#include "mw-adopt.h"
 #include "mw-backup.h"
 #include "mw-instance-lock.h"
 #include "mw-operation.h"

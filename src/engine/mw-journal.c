@@ -232,6 +232,7 @@ mw_operation_recover (const char  *database_path,
 
   what = g_str_equal (j.operation, "fresh") ? _("Start fresh")
        : g_str_equal (j.operation, "repair") ? _("Use the repaired database")
+       : g_str_equal (j.operation, "adopt") ? _("Update and keep the data")
        : g_str_equal (j.operation, "failed-restore") ? _("Restoring the backup after a failed update")
        : _("Restore from backup");
 

@@ -12,6 +12,7 @@
 #include "mw-error.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
+#include "mw-schema.h"
 #include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
@@ -59,6 +60,8 @@ struct _MwMigrator
   char           *failed_aside;   /* where a failed, possibly changed database was kept */
   guint           failed_statement;
   guint           busy_timeout_ms;
+  int             restamp_level;  /* -1: the history is read as it is */
+  GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
   guint           accept_modified : 1;
   guint           make_backup : 1;
   guint           verify : 1;
@@ -84,6 +87,7 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->target, g_free);
   g_clear_pointer (&self->applied, g_ptr_array_unref);
   g_clear_pointer (&self->violations, g_ptr_array_unref);
+  g_clear_pointer (&self->replaced_rows, g_ptr_array_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
@@ -137,6 +141,8 @@ mw_migrator_init (MwMigrator *self)
   self->applied = g_ptr_array_new_with_free_func (g_free);
   self->violations = g_ptr_array_new_with_free_func (g_free);
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+  self->restamp_level = -1;
+  self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
   self->make_backup = TRUE;
   self->verify = TRUE;
 }
@@ -443,6 +449,86 @@ remember_failure (MwMigrator        *self,
                      : NULL;
 }
 
+/* Adopting a proven level (mw_migrator_set_restamp()): under the write lock, the
+ * tables are compared once more with what the app's migrations 0..level-1 build —
+ * exactly equal, or nothing happens — and the run then goes on as if those were the
+ * applied ones and the rest pending. */
+static gboolean
+restamp_plan (MwMigrator   *self,
+              sqlite3      *db,
+              GArray       *states,
+              MwState      *state,
+              GError      **error)
+{
+  g_autoptr(sqlite3) reference = NULL;
+  g_autoptr(MwSchema) expected = NULL;
+  g_autoptr(MwSchema) actual = NULL;
+  g_autoptr(GPtrArray) diffs = NULL;
+  guint level = (guint) self->restamp_level;
+
+  if (*state == MW_STATE_NEWER)
+    return TRUE;   /* refused as usual */
+
+  reference = mw_reference_open_level (self->set, level, error);
+  if (reference == NULL)
+    return FALSE;
+  expected = mw_schema_read (reference, "main", NULL, error);
+  actual = expected ? mw_schema_read (db, "main", NULL, error) : NULL;
+  if (actual == NULL)
+    return FALSE;
+  diffs = mw_schema_compare (expected, actual);
+  if (diffs->len > 0)
+    {
+      g_autofree char *first = mw_schema_diff_to_text (g_ptr_array_index (diffs, 0));
+
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_REFUSED,
+                   _("The database's tables are not exactly what the app's updates build up "
+                     "to level %u (%s), so its history cannot be re-stamped. Nothing was "
+                     "changed."), level, first);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < states->len; i++)
+    {
+      MwMigrationState *s = &g_array_index (states, MwMigrationState, i);
+
+      s->status = s->migration->idx < level ? MW_MIGRATION_STATUS_APPLIED
+                                            : MW_MIGRATION_STATUS_PENDING;
+    }
+  *state = MW_STATE_PENDING;
+  return TRUE;
+}
+
+/* The history rewritten to what drizzle-orm would have written for the proven level;
+ * the rows it replaces are kept in the report and the log. */
+static gboolean
+restamp_history (MwMigrator  *self,
+                 sqlite3     *db,
+                 MwHistory   *history,
+                 GError     **error)
+{
+  gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
+
+  for (guint i = 0; history->rows != NULL && i < history->rows->len; i++)
+    {
+      const MwAppliedRow *row = g_ptr_array_index (history->rows, i);
+      char *line = g_strdup_printf ("%s %s%" G_GINT64_FORMAT "%s%s", row->hash ? row->hash : "-",
+                                    row->created_at_is_null ? "(no time)" : "",
+                                    row->created_at_is_null ? 0 : row->created_at,
+                                    row->name ? " " : "", row->name ? row->name : "");
+
+      g_message ("Re-stamp: replacing history row %s", line);
+      g_ptr_array_add (self->replaced_rows, line);
+    }
+  if (history->has_table && !mw_db_exec (db, "DELETE FROM \"" MW_MIGRATIONS_TABLE "\"", error))
+    return FALSE;
+  for (guint i = 0; i < (guint) self->restamp_level; i++)
+    if (!mw_history_record_applied (db, mw_migration_set_get_migration (self->set, i), v1, error))
+      return FALSE;
+  g_message ("Re-stamped the history at level %d", self->restamp_level);
+  return TRUE;
+}
+
 static gboolean
 apply_in_transaction (MwMigrator    *self,
                       sqlite3       *db,
@@ -478,6 +564,11 @@ apply_in_transaction (MwMigrator    *self,
     }
   mw_history_match (self->set, &history, states, unknown);
   state = mw_history_classify (self->set, &history, states, unknown);
+  if (self->restamp_level >= 0 && !restamp_plan (self, db, states, &state, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
+    }
   if (refuse_for_state (self, state, error))
     {
       mw_history_clear (&history);
@@ -511,7 +602,7 @@ apply_in_transaction (MwMigrator    *self,
       total += s->migration->statements->len;
     }
 
-  if (todo->len == 0)
+  if (todo->len == 0 && self->restamp_level < 0)
     {
       mw_history_clear (&history);
       return TRUE;
@@ -566,6 +657,11 @@ apply_in_transaction (MwMigrator    *self,
           return FALSE;
         }
     }
+  if (self->restamp_level >= 0 && !restamp_history (self, db, &history, error))
+    {
+      mw_history_clear (&history);
+      return FALSE;
+    }
   mw_history_clear (&history);
 
   for (guint m = 0; m < todo->len; m++)
@@ -609,6 +705,7 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup, mw_backup_unref);
   g_clear_pointer (&self->failed_aside, g_free);
+  g_ptr_array_set_size (self->replaced_rows, 0);
   self->failed_statement = 0;
 }
 
@@ -1053,6 +1150,39 @@ mw_migrator_get_backup (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->backup;
+}
+
+/**
+ * mw_migrator_set_restamp:
+ * @level: the level the database's tables were proven to be at (migrations
+ *   0..@level-1), or -1 to read the history as it is (the default)
+ *
+ * Adopts a database whose history does not fit the app (untracked, unknown,
+ * changed) but whose tables are exactly what the app's migrations build up to
+ * @level: in the run's one transaction, after its verified backup, the tables are
+ * compared again, the history is rewritten to what drizzle-orm would have written,
+ * and the pending migrations are applied as usual.
+ */
+void
+mw_migrator_set_restamp (MwMigrator *self,
+                         int         level)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  g_return_if_fail (level < 0 || (guint) level <= mw_migration_set_get_n_migrations (self->set));
+  self->restamp_level = level < 0 ? -1 : level;
+}
+
+/**
+ * mw_migrator_get_replaced_rows:
+ *
+ * Returns: (transfer none) (element-type utf8): the history rows the last run's
+ *   re-stamp replaced ("hash created_at [name]")
+ */
+GPtrArray *
+mw_migrator_get_replaced_rows (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
+  return self->replaced_rows;
 }
 
 /**

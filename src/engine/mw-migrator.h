@@ -28,6 +28,9 @@ void          mw_migrator_set_backup          (MwMigrator           *self,
 void          mw_migrator_set_verify          (MwMigrator           *self,
                                                gboolean              verify);
 MwProgress   *mw_migrator_get_progress        (MwMigrator           *self);
+void          mw_migrator_set_restamp         (MwMigrator           *self,
+                                               int                   level);
+GPtrArray    *mw_migrator_get_replaced_rows   (MwMigrator           *self);
 void          mw_migrator_set_progress        (MwMigrator           *self,
                                                MwProgress           *progress);
 

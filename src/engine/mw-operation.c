@@ -26,14 +26,46 @@
 
 /* ---- a repaired copy in place ------------------------------------------------------ */
 
+/* A prepared copy in place of the database, through the operation journal: the copy
+ * is checked, then from the journal's "copied" on a crash is finished, the original
+ * kept aside whole as `.old.<stamp>`. */
+static gboolean
+swap_in (const char  *database_path,
+         const char  *new_path,
+         const char  *operation,
+         char       **out_aside,
+         GError     **error)
+{
+  g_auto(MwJournal) j = { 0 };
+  g_autoptr(sqlite3) check = NULL;
+
+  check = mw_db_open (new_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
+  if (check == NULL || !mw_backup_check_copy (check, new_path, error))
+    return FALSE;
+  g_clear_pointer (&check, mw_db_close);
+
+  mw_journal_init (&j, operation, database_path);
+  g_free (j.tmp);
+  j.tmp = g_strdup (new_path);
+  /* The copy is complete and durable: from here on, a crash is finished. */
+  if (!mw_fsync_path (new_path, FALSE, error) ||
+      !mw_journal_write (database_path, &j, "copied", error) ||
+      !mw_journal_finish (database_path, &j, error))
+    return FALSE;
+
+  g_message ("Replaced %s by %s; the previous database is kept as %s", database_path, new_path,
+             j.aside);
+  if (out_aside != NULL)
+    *out_aside = g_steal_pointer (&j.aside);
+  return TRUE;
+}
+
 /**
  * mw_repair_swap:
- * @repaired_path: the repaired copy, beside the database (from mw_repair())
  * @out_aside: (out) (optional): where the damaged original was kept
  *
- * Puts a repaired copy in place of the damaged database, through the operation
- * journal: the original set is kept, untouched, as `<db>.old.YYYYMMDD-HHMMSS`. The
- * copy is checked (`quick_check`) first.
+ * Puts a repaired copy in place of the damaged database, which is kept aside exactly
+ * as it was (`.old.YYYYMMDD-HHMMSS`). Crash-safe through the operation journal.
  */
 gboolean
 mw_repair_swap (const char  *database_path,
@@ -41,30 +73,26 @@ mw_repair_swap (const char  *database_path,
                 char       **out_aside,
                 GError     **error)
 {
-  g_auto(MwJournal) j = { 0 };
-  g_autoptr(sqlite3) check = NULL;
-
   g_return_val_if_fail (database_path != NULL && repaired_path != NULL, FALSE);
+  return swap_in (database_path, repaired_path, "repair", out_aside, error);
+}
 
-  check = mw_db_open (repaired_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !mw_backup_check_copy (check, repaired_path, error))
-    return FALSE;
-  g_clear_pointer (&check, mw_db_close);
-
-  mw_journal_init (&j, "repair", database_path);
-  g_free (j.tmp);
-  j.tmp = g_strdup (repaired_path);
-  /* The repaired copy is complete and durable: from here on, a crash is finished. */
-  if (!mw_fsync_path (repaired_path, FALSE, error) ||
-      !mw_journal_write (database_path, &j, "copied", error) ||
-      !mw_journal_finish (database_path, &j, error))
-    return FALSE;
-
-  g_message ("Replaced %s by its repaired copy; the damaged original is kept as %s",
-             database_path, j.aside);
-  if (out_aside != NULL)
-    *out_aside = g_steal_pointer (&j.aside);
-  return TRUE;
+/**
+ * mw_adopt_swap:
+ * @out_aside: (out) (optional): where the original was kept
+ *
+ * Puts a database that carries the shop's data into the app's schema in place of the
+ * original, which is kept aside whole (`.old.YYYYMMDD-HHMMSS`). Crash-safe through
+ * the operation journal.
+ */
+gboolean
+mw_adopt_swap (const char  *database_path,
+               const char  *adopted_path,
+               char       **out_aside,
+               GError     **error)
+{
+  g_return_val_if_fail (database_path != NULL && adopted_path != NULL, FALSE);
+  return swap_in (database_path, adopted_path, "adopt", out_aside, error);
 }
 
 /* ---- start fresh ------------------------------------------------------------------- */

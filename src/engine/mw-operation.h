@@ -24,6 +24,10 @@ gboolean        mw_repair_swap            (const char      *database_path,
                                            const char      *repaired_path,
                                            char           **out_aside,
                                            GError         **error);
+gboolean        mw_adopt_swap             (const char      *database_path,
+                                           const char      *adopted_path,
+                                           char           **out_aside,
+                                           GError         **error);
 
 void            mw_restore_async          (const char          *database_path,
                                            MwBackup            *backup,

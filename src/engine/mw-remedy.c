@@ -142,6 +142,7 @@ mw_exit_code_for_error (const GError *error)
     case MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION: return MW_EXIT_FOREIGN_KEYS;
     case MW_ENGINE_ERROR_BACKUP_FAILED:         return MW_EXIT_BACKUP_FAILED;
     case MW_ENGINE_ERROR_CHECK_FAILED:          return MW_EXIT_CHECK_FAILED;
+    case MW_ENGINE_ERROR_BAD_MAPPING:           return MW_EXIT_BAD_MAPPING;
     default:                                    return MW_EXIT_INTERNAL;
     }
 }

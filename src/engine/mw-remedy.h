@@ -45,6 +45,8 @@ typedef enum
   MW_EXIT_REPAIRED_COPY      = 28,  /* repair without --yes: the copy made, nothing swapped */
   MW_EXIT_REPAIR_FAILED      = 29,  /* repair: nothing could be recovered; nothing changed */
   MW_EXIT_SCHEMA_DIFFERS     = 30,  /* schema: the tables differ from the app's */
+  MW_EXIT_BAD_MAPPING        = 31,  /* adopt: a --map or --value that cannot apply */
+  MW_EXIT_NEEDS_VALUE        = 32,  /* adopt: a new required column needs --value */
 } MwExitCode;
 
 /**

@@ -979,6 +979,25 @@ mw_schema_check (const char      *database_path,
 
   check = g_new0 (MwSchemaCheck, 1);
   check->level = mw_reference_closest (reference, actual, &n_diffs, &check->exact_level);
+  check->exact_level_high = check->exact_level;
+  if (check->exact_level != G_MAXUINT)
+    {
+      /* Levels that build the same tables (updates that only change rows): the lowest
+       * is the proven one, so such updates after it run (again) rather than never. A
+       * data update written as drizzle-kit's custom migrations are (idempotent, or
+       * failing on a duplicate, which rolls everything back) is safe to run twice; a
+       * data fix skipped is lost silently. */
+      check->level = check->exact_level;
+      while (check->exact_level_high + 1 < mw_reference_get_n_levels (reference))
+        {
+          g_autoptr(GPtrArray) next = mw_schema_compare (
+            mw_reference_get_schema (reference, check->exact_level_high + 1), actual);
+
+          if (next->len > 0)
+            break;
+          check->exact_level_high++;
+        }
+    }
   if (recorded_level >= 0 && (guint) recorded_level < mw_reference_get_n_levels (reference))
     {
       check->level = (guint) recorded_level;
@@ -1006,9 +1025,15 @@ mw_schema_check_to_text (MwSchemaCheck  *check,
   g_return_val_if_fail (check != NULL, NULL);
 
   if (check->diffs->len == 0)
-    g_string_append_printf (text, _("The database's tables are exactly what the app's updates "
-                                    "build up to %s (level %u of %u)."),
-                            tag ? tag : _("the start"), check->level, check->n_levels - 1);
+    {
+      g_string_append_printf (text, _("The database's tables are exactly what the app's updates "
+                                      "build up to %s (level %u of %u)."),
+                              tag ? tag : _("the start"), check->level, check->n_levels - 1);
+      if (!check->recorded && check->exact_level_high > check->level)
+        g_string_append_printf (text, _(" Levels %u to %u build the same tables: the updates "
+                                        "after level %u only change rows, and are applied."),
+                                check->level, check->exact_level_high, check->level);
+    }
   else
     g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
                                                "%u difference from what the app's updates build "
@@ -1059,6 +1084,11 @@ mw_schema_check_to_json (MwSchemaCheck  *check,
   json_builder_set_member_name (builder, "exact_level");
   if (check->exact_level != G_MAXUINT)
     json_builder_add_int_value (builder, check->exact_level);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "exact_level_high");
+  if (check->exact_level_high != G_MAXUINT)
+    json_builder_add_int_value (builder, check->exact_level_high);
   else
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "differences");

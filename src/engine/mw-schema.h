@@ -120,6 +120,7 @@ typedef struct
   guint      level;        /* migrations 0..level-1 */
   guint      n_levels;     /* the reference's levels: migrations + 1 */
   guint      exact_level;  /* the lowest level that matches exactly, G_MAXUINT: none */
+  guint      exact_level_high; /* the highest level with the same tables as exact_level */
   gboolean   recorded;     /* level from the history (else: the closest) */
   GPtrArray *diffs;        /* (element-type MwSchemaDiff) */
 } MwSchemaCheck;

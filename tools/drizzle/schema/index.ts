@@ -14,6 +14,10 @@ import {
 } from 'drizzle-orm/sqlite-core';
 
 const STAGE = Number(process.env.MW_SCHEMA_STAGE ?? '999');
+// MW_SCHEMA_NEXT=1: the next release as a project that regenerates its baseline would
+// write it (regenerate-baseline.sh): a table and a column added, a column renamed, a
+// foreign key's action changed — the incident the wizard's `adopt` carries data through.
+const NEXT = process.env.MW_SCHEMA_NEXT === '1';
 
 const id = () => text('id').primaryKey();
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
@@ -24,7 +28,7 @@ export const businesses = sqliteTable('businesses', {
   name: text('name').notNull(),
   vatNumber: text('vat_number'),
   addressLine1: text('address_line1'),
-  town: text('town'),
+  ...(NEXT ? { city: text('city') } : { town: text('town') }),
   postcode: text('postcode'),
   currency: text('currency').notNull().default('GBP'),
   createdAt: createdAt(),
@@ -99,8 +103,10 @@ export const suppliers = sqliteTable('suppliers', {
 export const products = sqliteTable('products', {
   id: id(),
   businessId: text('business_id').notNull().references(() => businesses.id, { onDelete: 'cascade' }),
-  categoryId: text('category_id').references(() => categories.id, { onDelete: 'set null' }),
+  categoryId: text('category_id').references(() => categories.id,
+                                             { onDelete: NEXT ? 'restrict' : 'set null' }),
   supplierId: text('supplier_id').references(() => suppliers.id, { onDelete: 'set null' }),
+  ...(NEXT ? { colour: text('colour') } : {}),
   vatCategoryId: text('vat_category_id').references(() => vatCategories.id, { onDelete: 'set null' }),
   sku: text('sku').notNull(),
   barcode: text('barcode'),
@@ -301,3 +307,11 @@ export const appSettings = sqliteTable('app_settings', {
   value: text('value'),
   updatedAt: updatedAt(),
 }, (t) => [uniqueIndex('app_settings_business_key_unique').on(t.businessId, t.key)]);
+
+export const loyaltyCards = NEXT ? sqliteTable('loyalty_cards', {
+  id: id(),
+  businessId: text('business_id').notNull().references(() => businesses.id, { onDelete: 'cascade' }),
+  customerEmail: text('customer_email').notNull(),
+  points: integer('points').notNull().default(0),
+  createdAt: createdAt(),
+}) : undefined;
