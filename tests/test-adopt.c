@@ -433,6 +433,44 @@ test_damaged_is_sent_to_repair (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
+/* After an update, with no person there: a changed update that still builds exactly
+ * the recorded tables is adopted without asking, and the POS starts. */
+static void
+test_after_update_adopts_proven_change (Fixture *f, gconstpointer data)
+{
+  g_autofree char *folder = g_build_filename (f->dir, "migrations", NULL);
+  g_autofree char *file = g_build_filename (folder, "0001_add_product_age_restriction.sql", NULL);
+  g_autofree char *copy = g_strdup_printf ("cp -r '%s' '%s'", migrations, folder);
+  g_autofree char *marker = g_build_filename (f->dir, "pos started", NULL);
+  g_autofree char *then = g_strdup_printf ("touch '%s'", marker);
+  g_autofree char *text = NULL, *err = NULL, *sales = NULL;
+
+  if (!peer_available ())
+    return;
+  make_shop (f, 3);
+  g_assert_cmpint (system (copy), ==, 0);
+  g_assert_true (g_file_get_contents (file, &text, NULL, NULL));
+  {
+    g_autofree char *changed = g_strconcat (text, "\n-- whitespace and a comment\n", NULL);
+
+    mw_test_write_file (file, changed);
+  }
+  sales = rows_of (f->db, "transactions", "id || ',' || total_pence");
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
+                                  "--migrations", folder, NULL), ==, 11);
+
+  g_assert_cmpint (mw_test_spawn (NULL, &err, cli, "--after-update", "--then-run", then,
+                                  "--database", f->db, "--migrations", folder, "--backup-dir",
+                                  f->backups, NULL), ==, 0);
+  g_assert_nonnull (strstr (err, "adopting without asking"));
+  for (int i = 0; i < 200 && !g_file_test (marker, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
+                                  "--migrations", folder, NULL), ==, 0);
+  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence"), ==, sales);
+}
+
 /* Killed at any moment of `adopt --yes`: afterwards the database is the original
  * byte for byte, or the adopted one with the original kept aside; nothing lost. */
 static void
@@ -509,6 +547,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Headless: the after-update test runs the job without a window. */
+  g_unsetenv ("DISPLAY");
+  g_unsetenv ("WAYLAND_DISPLAY");
 
   cli = g_getenv ("MW_CLI");
   demo_db = g_getenv ("MW_DEMO_DB");
@@ -528,6 +569,7 @@ main (int argc, char **argv)
   ADD ("legacy-without-history-restamps", test_legacy_without_history);
   ADD ("bad-input-and-missing-values", test_bad_input);
   ADD ("damaged-is-sent-to-repair", test_damaged_is_sent_to_repair);
+  ADD ("after-update-adopts-a-proven-change", test_after_update_adopts_proven_change);
   ADD ("killed-midway-loses-nothing", test_killed_midway);
 #undef ADD
 

@@ -220,6 +220,65 @@ test_locked_is_retried (Fixture *f, gconstpointer data)
   g_assert_true (mw_state_may_migrate (MW_STATE_LOCKED, FALSE));
 }
 
+static MwRemedy *
+remedy_with_schema (Fixture *f, MwSettings *s, MwState expected)
+{
+  g_autoptr(MwDiagnosis) d = mw_diagnose_full (f->db, f->set, MW_DIAGNOSE_SCHEMA, NULL, NULL);
+
+  g_assert_cmpstr (mw_state_to_string (d->state), ==, mw_state_to_string (expected));
+  return mw_remedy_for_diagnosis (d, s);
+}
+
+/* When the tables can be compared with the app's, keeping the data is offered first,
+ * as the default — never Start Fresh. */
+static void
+test_keep_data_is_recommended (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwSettings) s = settings_for (f);
+  g_autoptr(MwRemedy) legacy = NULL;
+  g_autoptr(MwRemedy) changed = NULL;
+  g_autoptr(MwRemedy) changed_after_update = NULL;
+  g_autoptr(MwRemedy) carried = NULL;
+  g_autofree char *path = g_build_filename (f->folder, "0001_add.sql", NULL);
+  g_autofree char *text = NULL;
+
+  /* A legacy database: the tables of level 1, no history. */
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'Corner');"
+                           "DROP TABLE __drizzle_migrations");
+  legacy = remedy_with_schema (f, s, MW_STATE_UNTRACKED);
+  assert_remedy (legacy, "incompatible", "adopt* fresh cancel", MW_EXIT_UNTRACKED);
+  g_assert_nonnull (strstr (legacy->message, "exactly what this version expects"));
+  g_assert_null (strstr (legacy->message, "contact support"));
+  g_assert_false (legacy->automatic);
+  text = mw_remedy_to_text (legacy, s);
+  g_assert_nonnull (strstr (text, "migration-wizard adopt --yes"));
+  g_assert_nonnull (strstr (text, "(recommended)"));
+
+  /* An applied update changed by a comment only: proven, and after an update applied
+   * without asking. */
+  g_unlink (f->db);
+  mw_test_fixture_migrate (f, NULL);
+  mw_test_write_file (path, "ALTER TABLE `shops` ADD `town` text; -- reviewed");
+  mw_test_fixture_load (f);
+  changed = remedy_with_schema (f, s, MW_STATE_HASH_MISMATCH);
+  assert_remedy (changed, "hash-mismatch", "adopt* restore(unavailable) fresh cancel",
+                 MW_EXIT_HASH_MISMATCH);
+  g_assert_false (changed->automatic);
+  s->after_update = TRUE;
+  changed_after_update = remedy_with_schema (f, s, MW_STATE_HASH_MISMATCH);
+  g_assert_true (changed_after_update->automatic);
+  s->after_update = FALSE;
+
+  /* A column added by hand: no level matches; every row is carried, and the preview
+   * says what stays behind. */
+  mw_test_sql_exec (f->db, "ALTER TABLE shops ADD COLUMN note text; DELETE FROM "
+                           "__drizzle_migrations");
+  carried = remedy_with_schema (f, s, MW_STATE_UNTRACKED);
+  assert_remedy (carried, "incompatible", "adopt* fresh cancel", MW_EXIT_UNTRACKED);
+  g_assert_nonnull (strstr (carried->message, "1 part this version no longer uses"));
+}
+
 /* Each way the update can fail, as the engine reports it. */
 static void
 test_migrate_errors (Fixture *f, gconstpointer data)
@@ -378,6 +437,7 @@ main (int argc, char **argv)
   ADD ("newer-and-installation-offer-nothing-harmful",
        test_newer_and_installation_offer_nothing_harmful);
   ADD ("locked-is-retried", test_locked_is_retried);
+  ADD ("keep-data-is-recommended", test_keep_data_is_recommended);
   ADD ("migrate-errors", test_migrate_errors);
   ADD ("operation-errors", test_operation_errors);
   ADD ("failure-renderers", test_failure_renderers);

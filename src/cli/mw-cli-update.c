@@ -146,7 +146,21 @@ mw_cli_cmd_migrate (MwCliOptions *o)
     }
 
   if (!mw_state_may_migrate (before->state, o->accept_modified))
-    return report_refusal (o, before);
+    {
+      g_autoptr(MwRemedy) remedy = mw_remedy_for_diagnosis (before, o->settings);
+
+      /* After an update, a proven case (the changed updates still build exactly the
+       * recorded tables) is adopted without asking: the POS must not stop for a
+       * comment. Logged and reported as an adoption. */
+      if (remedy->automatic && remedy->recommended == MW_ACTION_ADOPT)
+        {
+          g_message ("After the update: the changed updates build exactly the recorded tables; "
+                     "adopting without asking");
+          o->yes = TRUE;
+          return mw_cli_cmd_adopt (o);
+        }
+      return report_refusal (o, before);
+    }
 
   if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
     return MW_EXIT_LOCKED;

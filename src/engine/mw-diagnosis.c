@@ -109,6 +109,7 @@ mw_diagnosis_new (const char *database_path)
   self->database_path = g_strdup (database_path);
   self->migrations = g_array_new (FALSE, TRUE, sizeof (MwMigrationState));
   self->unknown = mw_applied_rows_new ();
+  self->n_sales = self->n_products = self->n_staff = -1;
   return self;
 }
 
@@ -318,12 +319,10 @@ describe (MwDiagnosis *self)
       self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                                     "%u update that was already applied to "
                                                     "this database has since been changed in "
-                                                    "the app. Nothing has been changed; "
-                                                    "restore a backup or contact support.",
+                                                    "the app. Nothing has been changed.",
                                                     "%u updates that were already applied to "
                                                     "this database have since been changed in "
-                                                    "the app. Nothing has been changed; "
-                                                    "restore a backup or contact support.",
+                                                    "the app. Nothing has been changed.",
                                                     self->n_modified),
                                        self->n_modified);
       break;
@@ -332,20 +331,17 @@ describe (MwDiagnosis *self)
       self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                                     "The database's update history does not "
                                                     "match this app: %u recorded update is "
-                                                    "unknown to it. Nothing has been changed; "
-                                                    "contact support.",
+                                                    "unknown to it. Nothing has been changed.",
                                                     "The database's update history does not "
                                                     "match this app: %u recorded updates are "
-                                                    "unknown to it. Nothing has been changed; "
-                                                    "contact support.",
+                                                    "unknown to it. Nothing has been changed.",
                                                     self->unknown->len),
                                        self->unknown->len);
       break;
 
     case MW_STATE_UNTRACKED:
       self->message = g_strdup (_("The database has tables but no record of its updates, so "
-                                  "it cannot be updated safely. Nothing has been changed; "
-                                  "contact support."));
+                                  "it cannot be updated as it is. Nothing has been changed."));
       break;
 
     case MW_STATE_LOCKED:
@@ -694,6 +690,22 @@ mw_diagnosis_read_pages_finish (MwDiagnosis  *self,
   apply_page_read (self, report, error);
 }
 
+/* What a shop would ask before its data is carried: how many sales, products and
+ * staff there are (read-only; -1 where the table is not there). */
+static void
+count_shop_rows (MwDiagnosis *self)
+{
+  g_autoptr(sqlite3) db = mw_db_open (self->database_path, SQLITE_OPEN_READONLY,
+                                      DIAGNOSE_BUSY_TIMEOUT_MS, NULL);
+
+  if (db == NULL)
+    return;
+  mw_db_exec (db, "PRAGMA query_only = ON", NULL);
+  self->n_sales = mw_db_query_int (db, "SELECT count(*) FROM \"transactions\"", -1);
+  self->n_products = mw_db_query_int (db, "SELECT count(*) FROM \"products\"", -1);
+  self->n_staff = mw_db_query_int (db, "SELECT count(*) FROM \"users\"", -1);
+}
+
 /**
  * mw_diagnosis_wants_schema:
  *
@@ -755,6 +767,8 @@ mw_diagnose_full (const char      *database_path,
                                       NULL, &error);
       if (self->schema == NULL)
         g_info ("Schema not compared: %s", error->message);
+      else
+        count_shop_rows (self);
     }
   if ((flags & MW_DIAGNOSE_READ_PAGES) != 0 && mw_diagnosis_wants_page_read (self))
     {

@@ -109,6 +109,9 @@ struct _MwDiagnosis
   const MwMigration *last_applied;  /* (nullable) newest applied in folder order */
   MwSchemaCheck  *schema;           /* (nullable) MW_DIAGNOSE_SCHEMA: the tables against
                                      * the app's schema */
+  gint64          n_sales;          /* MW_DIAGNOSE_SCHEMA: the shop's rows, -1: unknown */
+  gint64          n_products;
+  gint64          n_staff;
 
   /*< private >*/
   gatomicrefcount ref_count;

@@ -316,6 +316,92 @@ make_recovery (MwRemedy         *self,
                              "first and keeps the current database."));
 }
 
+/* "all 12 418 sales, 311 products and 14 staff": what a shop owner counts. */
+static char *
+shop_words (MwDiagnosis *d)
+{
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (d->n_sales >= 0)
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
+                                                          " sale", "%" G_GINT64_FORMAT " sales",
+                                                          (gulong) d->n_sales), d->n_sales));
+  if (d->n_products >= 0)
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
+                                                          " product", "%" G_GINT64_FORMAT
+                                                          " products", (gulong) d->n_products),
+                                             d->n_products));
+  if (d->n_staff >= 0)
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
+                                                          " staff member", "%" G_GINT64_FORMAT
+                                                          " staff members", (gulong) d->n_staff),
+                                             d->n_staff));
+  for (guint i = 0; i < parts->len; i++)
+    g_string_append_printf (out, "%s%s", i == 0 ? "" : i + 1 == parts->len ? _(" and ") : ", ",
+                            (const char *) g_ptr_array_index (parts, i));
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A history that does not fit (untracked, unknown, changed), but the tables could be
+ * compared with the app's: keeping the data is possible, and recommended. */
+static void
+offer_keep_data (MwRemedy         *self,
+                 MwDiagnosis      *d,
+                 const MwSettings *settings)
+{
+  g_autofree char *counts = shop_words (d);
+  g_autofree char *preview = NULL;
+  guint unused = 0;
+  gboolean proven;
+
+  if (d->schema == NULL)
+    return;
+  proven = d->schema->diffs->len == 0;
+  for (guint i = 0; i < d->schema->diffs->len; i++)
+    if (((MwSchemaDiff *) g_ptr_array_index (d->schema->diffs, i))->kind == MW_SCHEMA_DIFF_EXTRA)
+      unused++;
+
+  if (proven)
+    preview = g_strdup_printf (_("Its tables are exactly what this version expects at update "
+                                 "%u, so only the record of its updates is corrected; %s stay "
+                                 "exactly where they are."),
+                               d->schema->level, *counts ? counts : _("all its data"));
+  else if (unused > 0)
+    preview = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "Update and Keep My Data carries all %s into this "
+                                            "version's tables; %u part this version no longer "
+                                            "uses stays in the copy kept aside.",
+                                            "Update and Keep My Data carries all %s into this "
+                                            "version's tables; %u parts this version no longer "
+                                            "uses stay in the copy kept aside.", unused),
+                               *counts ? counts : _("its data"), unused);
+  else
+    preview = g_strdup_printf (_("Update and Keep My Data carries all %s into this version's "
+                                 "tables; the database as it is now is kept aside."),
+                               *counts ? counts : _("its data"));
+
+  {
+    g_autofree char *message = g_strdup_printf ("%s\n\n%s", self->message, preview);
+
+    g_free (self->message);
+    self->message = g_steal_pointer (&message);
+  }
+  g_array_prepend_val (self->choices, ((MwChoice) { MW_ACTION_ADOPT, TRUE, NULL }));
+  self->recommended = MW_ACTION_ADOPT;
+  g_free (self->reason);
+  self->reason = g_strdup (proven
+                           ? _("The tables prove which updates the database has: nothing is "
+                               "copied, and a verified backup is made first.")
+                           : _("Nothing is lost: every row is carried, a verified backup is "
+                               "made first and the database as it is now is kept aside."));
+  /* A changed update whose files still build exactly the recorded tables (a comment,
+   * whitespace) must never stop the POS again: after an update it is applied without
+   * asking, and logged. */
+  self->automatic = proven && d->state == MW_STATE_HASH_MISMATCH && settings != NULL &&
+                    settings->after_update;
+}
+
 /**
  * mw_remedy_for_diagnosis:
  * @settings: (nullable): where the backups are; after-update mode
@@ -400,12 +486,15 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
       self->id = "incompatible";
       self->title = g_strdup (_("Incompatible Database Detected"));
       make_recovery (self, d->message, d->set != NULL, FALSE, FALSE, settings);
+      if (d->state != MW_STATE_NOT_A_DATABASE)
+        offer_keep_data (self, d, settings);
       break;
 
     case MW_STATE_HASH_MISMATCH:
       self->id = "hash-mismatch";
       self->title = g_strdup (_("Database Updates Changed"));
       make_recovery (self, d->message, d->set != NULL, TRUE, FALSE, settings);
+      offer_keep_data (self, d, settings);
       break;
 
     case MW_STATE_CORRUPT:
@@ -621,7 +710,7 @@ mw_action_to_string (MwAction action)
 {
   static const char * const names[] = {
     "migrate", "restore", "fresh", "repair", "use-repaired", "retry", "cancel", "quit",
-    "close",
+    "close", "adopt",
   };
 
   g_return_val_if_fail ((guint) action < G_N_ELEMENTS (names), NULL);
@@ -664,6 +753,8 @@ mw_action_command_line (MwAction          action,
       return g_strdup_printf ("migration-wizard repair --yes%s", db_opt);
     case MW_ACTION_RETRY:
       return g_strdup_printf ("migration-wizard status%s", db_opt);
+    case MW_ACTION_ADOPT:
+      return g_strdup_printf ("migration-wizard adopt --yes%s", db_opt);
     case MW_ACTION_CANCEL:
     case MW_ACTION_QUIT:
     case MW_ACTION_CLOSE:

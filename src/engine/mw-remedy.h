@@ -66,6 +66,7 @@ typedef enum
   MW_ACTION_CANCEL,         /* stop, leaving everything as it is */
   MW_ACTION_QUIT,           /* the same, for a problem nothing here can fix */
   MW_ACTION_CLOSE,          /* the same, after an outcome */
+  MW_ACTION_ADOPT,          /* keep the data: re-stamp a proven level, or carry every row */
 } MwAction;
 
 /**
