@@ -183,3 +183,40 @@ mw_cli_cmd_adopt (MwCliOptions *o)
     return MW_EXIT_NEEDS_CONFIRMATION;
   return after->state == MW_STATE_UP_TO_DATE ? MW_EXIT_OK : mw_exit_code_for_state (after->state);
 }
+
+/* `lint`: for the app's developers, before a release ships. */
+int
+mw_cli_cmd_lint (MwCliOptions *o)
+{
+  g_autoptr(MwLintReport) report = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = mw_migrations_locate (o->settings->migrations,
+                                                  o->settings->config_migrations, &error);
+
+  if (folder == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return mw_exit_code_for_error (error);
+    }
+  report = mw_lint (folder, o->since, &error);
+  if (report == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return mw_exit_code_for_error (error);
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      mw_lint_report_to_json (report, builder);
+      mw_cli_print_json (builder);
+    }
+  else if (!o->quiet || report->n_errors > 0)
+    {
+      g_autofree char *text = mw_lint_report_to_text (report);
+
+      g_print ("%s", text);
+    }
+  return report->n_errors > 0 ? MW_EXIT_LINT_ERRORS : MW_EXIT_OK;
+}

@@ -61,5 +61,6 @@ int             mw_cli_cmd_repair       (MwCliOptions  *options);
 /* mw-cli-adopt.c: the database's tables against the app's schema; keeping the data */
 int             mw_cli_cmd_schema       (MwCliOptions  *options);
 int             mw_cli_cmd_adopt        (MwCliOptions  *options);
+int             mw_cli_cmd_lint         (MwCliOptions  *options);
 
 G_END_DECLS

@@ -46,6 +46,9 @@ static const char *summary = N_(
   "             whose update history does not fit the app: re-stamp a proven level, or carry\n"
   "             every row into a new database built by the app's updates (--yes: put it in\n"
   "             place, the original kept aside)\n"
+  "  lint [--since PREVIOUS_DIR]   For the app's developers: check a migrations folder before\n"
+  "             shipping it (file:line findings; with --since, what shops on the previous\n"
+  "             release will meet)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -57,7 +60,7 @@ static const char *summary = N_(
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
   "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
   "  30 tables differ from the app's (schema)  31 a --map or --value cannot apply\n"
-  "  32 a new required column needs --value (adopt)\n"
+  "  32 a new required column needs --value (adopt)  33 the migrations have errors (lint)\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -73,6 +76,7 @@ mw_cli_options_free (MwCliOptions *o)
   g_free (o->reason);
   g_strfreev (o->maps);
   g_strfreev (o->values);
+  g_free (o->since);
   g_free (o);
 }
 
@@ -136,6 +140,9 @@ mw_cli_options_parse (int      argc,
         N_("migrate: no backup first (only when you have your own verified one)"), NULL },
       { "no-verify", 0, 0, G_OPTION_ARG_NONE, &o->no_verify,
         N_("migrate: skip the full integrity check after committing"), NULL },
+      { "since", 0, 0, G_OPTION_ARG_FILENAME, &o->since,
+        N_("lint: the previous release's migrations folder, to check what shops on it meet"),
+        N_("DIR") },
       { "deep", 0, 0, G_OPTION_ARG_NONE, &o->deep,
         N_("status: read every page too; verify: the full integrity_check and "
            "foreign_key_check (slower)"), NULL },
@@ -191,7 +198,7 @@ mw_cli_options_want_window (MwCliOptions *o)
 
   return o->command == NULL && !o->json && !o->quiet && !o->yes && !o->no_backup &&
          !o->no_verify && !o->accept_modified && o->reason == NULL && o->target == NULL &&
-         o->maps == NULL && o->values == NULL &&
+         o->maps == NULL && o->values == NULL && o->since == NULL &&
          !o->deep && !o->version;
 }
 
@@ -403,17 +410,19 @@ static const struct
 {
   const char *name;
   int       (*run) (MwCliOptions *o);
+  gboolean    on_database;   /* finish or undo an interrupted operation first */
 } commands[] = {
-  { "status",  mw_cli_cmd_status },
-  { "migrate", mw_cli_cmd_migrate },
-  { "verify",  mw_cli_cmd_verify },
-  { "repair",  mw_cli_cmd_repair },
-  { "backup",  mw_cli_cmd_backup },
-  { "backups", mw_cli_cmd_backups },
-  { "restore", mw_cli_cmd_restore },
-  { "fresh",   mw_cli_cmd_fresh },
-  { "schema",  mw_cli_cmd_schema },
-  { "adopt",   mw_cli_cmd_adopt },
+  { "status",  mw_cli_cmd_status,  TRUE },
+  { "migrate", mw_cli_cmd_migrate, TRUE },
+  { "verify",  mw_cli_cmd_verify,  TRUE },
+  { "repair",  mw_cli_cmd_repair,  TRUE },
+  { "backup",  mw_cli_cmd_backup,  TRUE },
+  { "backups", mw_cli_cmd_backups, TRUE },
+  { "restore", mw_cli_cmd_restore, TRUE },
+  { "fresh",   mw_cli_cmd_fresh,   TRUE },
+  { "schema",  mw_cli_cmd_schema,  TRUE },
+  { "adopt",   mw_cli_cmd_adopt,   TRUE },
+  { "lint",    mw_cli_cmd_lint,    FALSE },
 };
 
 /**
@@ -445,6 +454,8 @@ mw_cli_run (MwCliOptions *o)
 
       if (!g_str_equal (command, commands[i].name))
         continue;
+      if (!commands[i].on_database)
+        return commands[i].run (o);
 
       /* Before anything else: finish or undo what a crash interrupted. */
       report = mw_operation_recover (o->settings->database, &recover_error);
@@ -459,7 +470,7 @@ mw_cli_run (MwCliOptions *o)
     }
 
   g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
-                "backups, restore, fresh, schema, adopt.\n"),
+                "backups, restore, fresh, schema, adopt, lint.\n"),
               command);
   return MW_EXIT_USAGE;
 }

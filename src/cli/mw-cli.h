@@ -23,6 +23,7 @@ typedef struct
   char       *reason;
   GStrv       maps;              /* adopt: --map OLD=NEW, TABLE.OLD=NEW */
   GStrv       values;            /* adopt: --value TABLE.COLUMN=VALUE */
+  char       *since;             /* lint: the previous release's migrations folder */
   gboolean    json;
   gboolean    quiet;
   gboolean    accept_modified;

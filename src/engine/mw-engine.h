@@ -3,6 +3,7 @@
 
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-lint.h"
 #include "mw-migration-set.h"
 #include "mw-migrator.h"
 #include "mw-progress.h"
