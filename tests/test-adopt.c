@@ -395,9 +395,15 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (err2, "abc"));
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 
-  /* With a value: carried. */
-  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "adopt", "--yes", "--value", "shops.code=7",
-                                  "--database", f->db, "--migrations", new_folder, NULL), ==, 0);
+  /* With a value, from the configuration file: carried. */
+  {
+    g_autofree char *config = g_build_filename (f->dir, "wizard.ini", NULL);
+
+    mw_test_write_file (config, "[migration-wizard]\nvalue=shops.code=7\n");
+    g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "adopt", "--yes", "--config", config,
+                                    "--database", f->db, "--migrations", new_folder, NULL),
+                     ==, 0);
+  }
   g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(id || name || code) FROM "
                                             "(SELECT * FROM shops ORDER BY id)"), ==,
                    "s1Corner7,s2Kiosk7");

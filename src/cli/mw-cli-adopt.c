@@ -114,9 +114,13 @@ mw_cli_cmd_adopt (MwCliOptions *o)
       g_printerr ("%s\n", error->message);
       return mw_exit_code_for_error (error);
     }
-  for (guint i = 0; o->maps != NULL && o->maps[i] != NULL; i++)
-    if (!mw_adopt_options_add_map (options, o->maps[i], &error))
-      break;
+  /* The configuration file's maps and values first; the command line's win. */
+  for (guint i = 0; o->settings->adopt_maps && o->settings->adopt_maps[i] && !error; i++)
+    mw_adopt_options_add_map (options, o->settings->adopt_maps[i], &error);
+  for (guint i = 0; o->settings->adopt_values && o->settings->adopt_values[i] && !error; i++)
+    mw_adopt_options_add_value (options, o->settings->adopt_values[i], &error);
+  for (guint i = 0; o->maps != NULL && o->maps[i] != NULL && error == NULL; i++)
+    mw_adopt_options_add_map (options, o->maps[i], &error);
   for (guint i = 0; error == NULL && o->values != NULL && o->values[i] != NULL; i++)
     mw_adopt_options_add_value (options, o->values[i], &error);
   if (error != NULL)

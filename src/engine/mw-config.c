@@ -19,6 +19,8 @@
  *   keep-pre-migration=10     backups kept per reason (pre-migration, pre-restore,
  *   keep-manual=5             pre-fresh, pre-repair, manual); at least 1
  *   keep-old-sets=3           databases kept aside by restore / fresh start
+ *   map=stores=shops;businesses.town=city     adopt: renamed tables and columns
+ *   value=shops.code=0                        adopt: values for new required columns
  *
  * Relative paths are taken from the file's folder.
  */
@@ -35,6 +37,8 @@ mw_config_free (MwConfig *config)
   g_free (config->database);
   g_free (config->migrations);
   g_free (config->backup_dir);
+  g_strfreev (config->adopt_maps);
+  g_strfreev (config->adopt_values);
   g_free (config);
 }
 
@@ -138,6 +142,9 @@ mw_config_load (const char  *explicit_path,
     if (keep > 0)
       config->keep_old_sets = (guint) keep;
   }
+
+  config->adopt_maps = g_key_file_get_string_list (keyfile, GROUP, "map", NULL, NULL);
+  config->adopt_values = g_key_file_get_string_list (keyfile, GROUP, "value", NULL, NULL);
 
   return g_steal_pointer (&config);
 }

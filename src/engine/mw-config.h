@@ -17,6 +17,8 @@ typedef struct
   guint  busy_timeout_ms;  /* 0: the default */
   MwRetention retention;   /* backups kept per reason (keep-pre-migration=, keep-manual=, …) */
   guint  keep_old_sets;    /* moved-aside .old.* sets kept (keep-old-sets=, default 3) */
+  GStrv  adopt_maps;       /* (nullable) adopt: map=OLD=NEW;TABLE.OLD=NEW */
+  GStrv  adopt_values;     /* (nullable) adopt: value=TABLE.COLUMN=VALUE;… */
 } MwConfig;
 
 MwConfig *mw_config_load              (const char  *explicit_path,

@@ -39,6 +39,8 @@ mw_settings_copy (const MwSettings *settings)
   copy->backup_dir = g_strdup (settings->backup_dir);
   copy->config_path = g_strdup (settings->config_path);
   copy->then_run = g_strdup (settings->then_run);
+  copy->adopt_maps = g_strdupv (settings->adopt_maps);
+  copy->adopt_values = g_strdupv (settings->adopt_values);
   return copy;
 }
 
@@ -53,6 +55,8 @@ mw_settings_free (MwSettings *settings)
   g_free (settings->backup_dir);
   g_free (settings->config_path);
   g_free (settings->then_run);
+  g_strfreev (settings->adopt_maps);
+  g_strfreev (settings->adopt_values);
   g_free (settings);
 }
 
@@ -94,6 +98,10 @@ mw_settings_resolve (MwSettings  *settings,
     settings->busy_timeout_ms = (int) config->busy_timeout_ms;
   settings->retention = config->retention;
   settings->keep_old_sets = config->keep_old_sets;
+  g_strfreev (settings->adopt_maps);
+  settings->adopt_maps = g_strdupv (config->adopt_maps);
+  g_strfreev (settings->adopt_values);
+  settings->adopt_values = g_strdupv (config->adopt_values);
   return TRUE;
 }
 

@@ -28,6 +28,8 @@ typedef struct
   guint        keep_old_sets;      /* databases kept aside by restore / fresh start */
   gboolean     after_update;       /* launched by the app's installer */
   char        *then_run;           /* (nullable) started once the database is ready */
+  GStrv        adopt_maps;         /* (nullable) from the configuration file: map= */
+  GStrv        adopt_values;       /* (nullable) from the configuration file: value= */
 } MwSettings;
 
 /* The wizard window's module entry point (it runs with the resolved settings): the
