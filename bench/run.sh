@@ -130,6 +130,10 @@ PY
 echo "== the wizard window ==" >&2
 "$top/bench/gui.sh" | tee -a "$results"
 
+# Keeping the data through a regenerated baseline (adopt).
+echo "== adopt ==" >&2
+"$top/bench/adopt.sh" | tee -a "$results"
+
 # Try Repair on the same database with a few damaged pages.
 echo "== repair ==" >&2
 "$top/bench/repair.sh" | tee -a "$results"
