@@ -624,9 +624,11 @@ check_integrity (MwMigrator  *self,
 
   mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
-   * this connection has cached. */
-  fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
-  if (fresh != NULL)
+   * this connection has cached. Not a read-only one: SQLite skips CHECK and NOT NULL
+   * constraints in integrity_check on those, and a migration can break them
+   * (ignore_check_constraints). */
+  fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
+  if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
     db = fresh;
   if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
     {
