@@ -227,8 +227,8 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   const char *tags[] = { "0000_init", "0001_items", "0002_rebuild_parent", "0003_broken" };
   const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000, 1700000300000 };
   const char *sqls[] = { shop_sqls[0], shop_sqls[1], shop_sqls[2],
-                         "CREATE TABLE ok_table (x);\n--> statement-breakpoint\n"
-                         "INSERT INTO no_such_table VALUES (1);" };
+                         "CREATE TABLE ok_table (x PRIMARY KEY);\n--> statement-breakpoint\n"
+                         "INSERT INTO ok_table VALUES (1), (1);" };
   g_autoptr(JsonParser) parser = NULL;
   g_autofree char *out = NULL, *before = NULL, *after = NULL;
   JsonObject *obj, *error;
@@ -246,7 +246,8 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   error = json_object_get_object_member (obj, "error");
   g_assert_cmpstr (json_object_get_string_member (error, "migration"), ==, "0003_broken");
   g_assert_cmpint (json_object_get_int_member (error, "statement"), ==, 2);
-  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "no_such_table"));
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"),
+                            "UNIQUE constraint failed: ok_table.x"));
 
   /* Nothing of the three migrations before it stayed either. */
   after = mw_test_file_digest (f->db);
@@ -274,8 +275,18 @@ test_foreign_key_violation (Fixture *f, gconstpointer data)
   violations = json_object_get_array_member (error, "violations");
   g_assert_cmpint (json_array_get_length (violations), ==, 1);
   g_assert_nonnull (strstr (json_array_get_string_element (violations, 0), "sales"));
-  /* Rolled back: not even the first migration's tables exist (the file was created empty). */
-  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
+  /* Rolled back, and this was the first update: the database is still missing, as it
+   * was — no empty file, no lock file, no journal — and status says so. */
+  {
+    g_autofree char *lock = g_strconcat (f->db, ".mw-lock", NULL);
+    g_autofree char *journal = g_strconcat (f->db, "-journal", NULL);
+
+    g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  }
+  g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 4);
 }
 
 static void

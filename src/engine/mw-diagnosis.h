@@ -103,6 +103,13 @@ struct _MwDiagnosis
   int             lock_pid;         /* 0 when unknown */
   char           *lock_process;     /* (nullable) */
   const MwMigration *last_applied;  /* (nullable) newest applied in folder order */
+  char           *migrations_table; /* (nullable) the history's table, when read */
+  gboolean        migrations_table_detected; /* not named: found by its shape */
+  gboolean        table_update;     /* the table must be created or brought to the v1
+                                     * layout, as the app's migrate() would */
+  const MwMigration *invalid_migration; /* (nullable) invalid-migrations: the one refused */
+  guint           invalid_statement;    /* its statement, 1-based */
+  gboolean        needs_newer_sqlite;   /* refused because this SQLite is too old */
 
   /*< private >*/
   gatomicrefcount ref_count;

@@ -497,6 +497,16 @@ remedy_for_migrate_error (const GError     *error,
       self->message = g_strdup (error->message);
       make_retry (self, MW_ACTION_CANCEL);
     }
+  else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID))
+    {
+      /* A migration the app's driver would refuse, found before anything ran: the
+       * installation's fault, never the data's — nothing that touches the database. */
+      self->id = "installation";
+      self->title = g_strdup (_("The App's Installation Is Incomplete"));
+      self->message = g_strdup (error->message);
+      add_choice (self, MW_ACTION_QUIT, TRUE, NULL);
+      self->recommended = MW_ACTION_QUIT;
+    }
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT))
     {
       self->id = "corrupt";
