@@ -100,8 +100,11 @@ mw_db_filename (const char *path)
  *  - SQLITE_DEFAULT_FOREIGN_KEYS=1: foreign keys on (the migrator turns them off
  *    around its transaction, and a salvage that must keep orphans, for their own
  *    reasons);
- *  - Debian's build has SQLITE_DEFAULT_RECURSIVE_TRIGGERS, better-sqlite3's not:
- *    recursive triggers off (they change what REPLACE and triggers do);
+ *  - no SQLITE_DEFAULT_RECURSIVE_TRIGGERS: recursive triggers off, whatever the
+ *    system's build says (they change what REPLACE and triggers do; Debian 12 defines
+ *    the option as 0, another build may not);
+ *  - no SQLITE_ENABLE_FTS3_TOKENIZER (Debian's has it): fts3_tokenizer() cannot
+ *    register a tokenizer from SQL;
  *  - SQLITE_DBCONFIG_DEFENSIVE, which better-sqlite3 sets on every connection:
  *    `PRAGMA writable_schema`, `journal_mode=OFF` and writes to shadow tables do
  *    nothing or fail;
@@ -119,6 +122,7 @@ set_up_like_the_app (sqlite3 *db)
   sqlite3_db_config (db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
   sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL);
   sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
   sqlite3_limit (db, SQLITE_LIMIT_LENGTH, APP_MAX_LENGTH);
   sqlite3_limit (db, SQLITE_LIMIT_SQL_LENGTH, APP_MAX_LENGTH);
   /* A flag pragma: it reads nothing from the file. */
