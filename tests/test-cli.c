@@ -998,6 +998,82 @@ test_repair (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
 }
 
+
+/* What the app's driver would refuse is found by `status` (invalid-migrations, 20),
+ * naming file and statement, and `migrate` refuses it before any backup: a piece with
+ * two statements; and a journal `when` beyond 64 bits, once stored as -1. */
+static void
+test_refused_up_front (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_items", "0002_indexes" };
+  const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000 };
+  const char *sqls[] = { shop_sqls[0], shop_sqls[1],
+                         "CREATE INDEX `sales_total` ON `sales` (`total`);\n"
+                         "CREATE INDEX `sales_note` ON `sales` (`note`);" };
+  g_autofree char *backups = g_build_filename (f->dir, "backups", NULL);
+  g_autofree char *journal = g_build_filename (f->migrations, "meta", "_journal.json", NULL);
+  g_autofree char *out = NULL, *before = NULL, *text = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  mw_test_write_journal (f->migrations, 3, tags, whens, sqls);
+  before = mw_test_file_digest (f->db);
+
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 20);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "invalid-migrations");
+  g_assert_cmpstr (json_object_get_string_member (obj, "invalid_migration"), ==, "0002_indexes");
+  g_assert_cmpint (json_object_get_int_member (obj, "invalid_statement"), ==, 1);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "invalid_file"),
+                            "0002_indexes.sql"));
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "detail"),
+                            "more than one SQL statement"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 20);
+  g_clear_object (&parser);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "result"), ==, "refused");
+  g_assert_false (g_file_test (backups, G_FILE_TEST_EXISTS));
+  assert_owned_str (mw_test_file_digest (f->db), before);
+
+  /* A `when` JSON.parse reads as 1e+23 */
+  g_assert_true (g_file_get_contents (journal, &text, NULL, NULL));
+  {
+    g_auto(GStrv) parts = g_strsplit (text, "1700000200000", 2);
+    g_autofree char *huge = g_strjoinv ("99999999999999999999999", parts);
+
+    mw_test_write_file (journal, huge);
+  }
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 20);
+  g_assert_nonnull (strstr (out, "entry 2 (“0002_indexes”) has the “when” "
+                                 "99999999999999999999999"));
+}
+
+/* --migrations-table: the history is read and written there. */
+static void
+test_migrations_table_option (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_cli (&out, NULL, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "--migrations-table"));
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--quiet", "--migrations-table", "pos_history",
+                            "--database", f->db, "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pos_history"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                           "'__drizzle_migrations'"), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--migrations-table", "pos_history",
+                            "--database", f->db, "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Migrations table: pos_history\n"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1018,6 +1094,8 @@ main (int argc, char **argv)
   ADD ("/mw/cli/invalid-migrations", test_invalid_migrations);
   ADD ("/mw/cli/not-a-database-untouched", test_not_a_database);
   ADD ("/mw/cli/failure-rolls-back", test_failure_rolls_back);
+  ADD ("/mw/cli/refused-up-front-by-status", test_refused_up_front);
+  ADD ("/mw/cli/migrations-table-option", test_migrations_table_option);
   ADD ("/mw/cli/foreign-key-violation-rolls-back", test_foreign_key_violation);
   ADD ("/mw/cli/locked-names-holder", test_locked);
   ADD ("/mw/cli/sigint-cancels-cleanly", test_cancel);
