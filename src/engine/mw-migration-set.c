@@ -5,7 +5,6 @@
 
 #include <glib/gi18n.h>
 
-#include <math.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -546,11 +545,11 @@ load_journal (MwMigrationSet  *self,
         return invalid_journal (error, journal_path,
                                 "entry %u (“%s”) has no whole-number “when” timestamp", i, tag);
       when = g_ascii_strtod (number, NULL);
-      if (!isfinite (when) || fabs (when) >= 9223372036854775808.0)
+      if (!(when > -9223372036854775808.0 && when < 9223372036854775808.0))
         return invalid_journal (error, journal_path,
                                 "entry %u (“%s”) has the “when” %s, beyond what a 64-bit "
                                 "timestamp holds", i, tag, number);
-      if (when != floor (when))
+      if (when != (double) (gint64) when)
         return invalid_journal (error, journal_path,
                                 "entry %u (“%s”) has no whole-number “when” timestamp", i, tag);
 
@@ -660,7 +659,7 @@ mw_v1_name_to_millis (const char *name,
   millis = (double) day * 86400000.0 + (double) f[3] * 3600000.0 + (double) f[4] * 60000.0 +
            (double) f[5] * 1000.0;
   /* TimeClip */
-  if (fabs (millis) > 8.64e15)
+  if (millis > 8.64e15 || millis < -8.64e15)
     return FALSE;
 
   *out_millis = (gint64) millis;
