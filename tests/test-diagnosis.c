@@ -862,6 +862,7 @@ test_v1_folder_upgrades_0x_table (Fixture *f, gconstpointer data)
     g_assert_true (mw_migrator_run (migrator, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (mw_migrator_get_applied (migrator)->len, ==, 0);
+    g_assert_true (mw_migrator_get_table_changed (migrator));
     g_assert_nonnull (mw_migrator_get_backup (migrator));
   }
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations WHERE "

@@ -573,7 +573,10 @@ mw_diagnose (const char     *database_path,
       count_statuses (self);
       self->state = MW_STATE_MISSING;
       self->table_update = TRUE;
-      rehearse (self, NULL, mw_migration_set_get_table (set));
+      self->migrations_table = g_strdup (mw_migration_set_get_table (set) != NULL
+                                         ? mw_migration_set_get_table (set)
+                                         : MW_MIGRATIONS_TABLE);
+      rehearse (self, NULL, self->migrations_table);
       if (self->state == MW_STATE_MISSING)
         check_folder_writable (self);
       if (self->state == MW_STATE_MISSING)

@@ -71,6 +71,7 @@ struct _MwMigrator
   guint           verify : 1;
   guint           existed : 1;    /* the database file existed, with content, at the start */
   guint           created : 1;    /* there was no file at all: this run's SQLite made it */
+  guint           table_changed : 1; /* the last run created or upgraded the history table */
   dev_t           created_dev;    /* …and which file that was */
   ino_t           created_ino;
 };
@@ -531,11 +532,13 @@ apply_in_transaction (MwMigrator    *self,
     {
       if (!mw_history_create_table (db, &history, v1, error))
         goto out;
+      self->table_changed = TRUE;
     }
   else if (v1 && !history.has_name_column)
     {
       if (!mw_history_upgrade_to_v1 (db, &history, states, error))
         goto out;
+      self->table_changed = TRUE;
     }
 
   for (guint m = 0; m < todo->len; m++)
@@ -584,6 +587,7 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->backup, mw_backup_unref);
   g_clear_pointer (&self->failed_aside, g_free);
   self->failed_statement = 0;
+  self->table_changed = FALSE;
 }
 
 /* After committing, the whole file is checked: what the migrations did must leave a
@@ -698,6 +702,7 @@ run_once (MwMigrator    *self,
   if (!ok)
     {
       g_ptr_array_set_size (self->applied, 0);
+      self->table_changed = FALSE;
       /* ROLLBACK fails only when SQLite already rolled back (e.g. SQLITE_FULL). */
       if (!sqlite3_get_autocommit (db))
         mw_db_exec (db, "ROLLBACK", NULL);
@@ -977,6 +982,20 @@ mw_migrator_get_applied (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->applied;
+}
+
+/**
+ * mw_migrator_get_table_changed:
+ *
+ * Returns: whether the last successful run created the migrations table or brought it
+ *   to drizzle-orm 1.x's layout (as the app's migrate() would have, even with no
+ *   migration to apply)
+ */
+gboolean
+mw_migrator_get_table_changed (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
+  return self->table_changed;
 }
 
 /**
