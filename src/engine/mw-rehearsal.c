@@ -205,6 +205,12 @@ copy_schema (sqlite3 *db,
   if (rc != SQLITE_DONE)
     complete = FALSE;
   sqlite3_finalize (stmt);
+  /* SQLite's own statistics tables cannot be created by name; ANALYZE makes them (the
+   * copy's tables are empty: it costs nothing). */
+  if (mw_db_query_int (db, "SELECT count(*) FROM main.sqlite_schema WHERE "
+                           "name = 'sqlite_stat1'", 0) > 0 &&
+      !mw_db_exec (scratch, "ANALYZE", NULL))
+    complete = FALSE;
   sqlite3_db_config (scratch, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
   sqlite3_db_config (scratch, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
   return complete;
