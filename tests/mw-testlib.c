@@ -229,6 +229,14 @@ dump_query (const char *db_path,
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* The rows @sql returns, one line each, every value with its storage type. */
+char *
+mw_test_dump_query (const char *db_path,
+                    const char *sql)
+{
+  return dump_query (db_path, sql);
+}
+
 /* The schema as text: every object's type, name, table and exact SQL (not its root
  * page, which depends on the order things were written). */
 char *

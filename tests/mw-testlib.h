@@ -38,6 +38,8 @@ gint64       mw_test_sql_int         (const char  *db_path,
 char        *mw_test_sql_text        (const char  *db_path,
                                       const char  *sql);
 char        *mw_test_file_digest     (const char  *path);
+char        *mw_test_dump_query      (const char  *db_path,
+                                      const char  *sql);
 char        *mw_test_dump_schema     (const char  *db_path);
 char        *mw_test_dump_migrations (const char  *db_path);
 char        *mw_test_count_rows      (const char  *db_path);

@@ -227,8 +227,8 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   const char *tags[] = { "0000_init", "0001_items", "0002_rebuild_parent", "0003_broken" };
   const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000, 1700000300000 };
   const char *sqls[] = { shop_sqls[0], shop_sqls[1], shop_sqls[2],
-                         "CREATE TABLE ok_table (x);\n--> statement-breakpoint\n"
-                         "INSERT INTO no_such_table VALUES (1);" };
+                         "CREATE TABLE ok_table (x PRIMARY KEY);\n--> statement-breakpoint\n"
+                         "INSERT INTO ok_table VALUES (1), (1);" };
   g_autoptr(JsonParser) parser = NULL;
   g_autofree char *out = NULL, *before = NULL, *after = NULL;
   JsonObject *obj, *error;
@@ -246,7 +246,8 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   error = json_object_get_object_member (obj, "error");
   g_assert_cmpstr (json_object_get_string_member (error, "migration"), ==, "0003_broken");
   g_assert_cmpint (json_object_get_int_member (error, "statement"), ==, 2);
-  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "no_such_table"));
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"),
+                            "UNIQUE constraint failed: ok_table.x"));
 
   /* Nothing of the three migrations before it stayed either. */
   after = mw_test_file_digest (f->db);
@@ -274,8 +275,18 @@ test_foreign_key_violation (Fixture *f, gconstpointer data)
   violations = json_object_get_array_member (error, "violations");
   g_assert_cmpint (json_array_get_length (violations), ==, 1);
   g_assert_nonnull (strstr (json_array_get_string_element (violations, 0), "sales"));
-  /* Rolled back: not even the first migration's tables exist (the file was created empty). */
-  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
+  /* Rolled back, and this was the first update: the database is still missing, as it
+   * was — no empty file, no lock file, no journal — and status says so. */
+  {
+    g_autofree char *lock = g_strconcat (f->db, ".mw-lock", NULL);
+    g_autofree char *journal = g_strconcat (f->db, "-journal", NULL);
+
+    g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  }
+  g_assert_cmpint (run_cli (NULL, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 4);
 }
 
 static void
@@ -502,21 +513,22 @@ test_no_display (Fixture *f, gconstpointer data)
 }
 
 /* An update that commits but leaves the database failing its integrity check (here
- * an index redefined under its data through writable_schema): the failed set is kept
- * as .failed.*, the verified backup is put back, and the report says both. */
+ * rows written against their CHECK constraint with ignore_check_constraints; the app's
+ * driver refuses writable_schema, so that older way in is closed): the failed set is
+ * kept as .failed.*, the verified backup is put back, and the report says both. */
 static void
 test_damaged_after_commit_restores_backup (Fixture *f, gconstpointer data)
 {
-  const char *tags[] = { "0000_init", "0001_break_index" };
+  const char *tags[] = { "0000_init", "0001_break_check" };
   const gint64 whens[] = { 1700000000000, 1700000100000 };
   const char *sqls[] = {
-    "CREATE TABLE `items` (`id` integer PRIMARY KEY, `name` text, `price` integer);\n"
+    "CREATE TABLE `items` (`id` integer PRIMARY KEY, `name` text, "
+    "`price` integer CHECK (`price` >= 0));\n"
     "--> statement-breakpoint\n"
     "CREATE INDEX `items_by_name` ON `items` (`name`);",
-    "PRAGMA writable_schema=ON;--> statement-breakpoint\n"
-    "UPDATE sqlite_schema SET sql = 'CREATE INDEX `items_by_name` ON `items` (`price`)' "
-    "WHERE name = 'items_by_name';--> statement-breakpoint\n"
-    "PRAGMA writable_schema=OFF;",
+    "PRAGMA ignore_check_constraints=ON;--> statement-breakpoint\n"
+    "UPDATE `items` SET `price` = -`price`;--> statement-breakpoint\n"
+    "PRAGMA ignore_check_constraints=OFF;",
   };
   g_autofree char *folder = g_build_filename (f->dir, "breaking", NULL);
   g_autofree char *out = NULL;
@@ -547,7 +559,7 @@ test_damaged_after_commit_restores_backup (Fixture *f, gconstpointer data)
   assert_owned_str (mw_test_dump_database (f->db), before);
   g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
 
-  /* What the failed update left is kept, whole: the rows, the redefined index. */
+  /* What the failed update left is kept, whole: the rows, the broken constraint. */
   dir = g_dir_open (f->dir, 0, NULL);
   while ((name = g_dir_read_name (dir)) != NULL)
     if (g_str_has_prefix (name, "pos system.db.failed.") && !g_str_has_suffix (name, "-wal") &&
@@ -557,7 +569,14 @@ test_damaged_after_commit_restores_backup (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (error_obj, "failed_aside"), ==, failed);
   g_assert_cmpint (mw_test_sql_int (failed, "SELECT count(*) FROM items"), ==, 3);
   g_assert_cmpint (mw_test_sql_int (failed, "SELECT count(*) FROM __drizzle_migrations"), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", failed, NULL), ==, 16);
+  /* (verify opens it read-only, and SQLite checks no CHECK constraint then) */
+  {
+    g_autofree char *report = NULL;
+
+    g_assert_cmpint (mw_test_spawn (&report, NULL, "sqlite3", failed, "PRAGMA integrity_check",
+                                    NULL), ==, 0);
+    g_assert_true (g_str_has_prefix (report, "CHECK constraint failed in items\n"));
+  }
   /* No operation left half-done. */
   {
     g_autofree char *journal = g_strconcat (f->db, ".mw-operation", NULL);
@@ -979,6 +998,82 @@ test_repair (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (NULL, NULL, "verify", "--deep", "--database", f->db, NULL), ==, 0);
 }
 
+
+/* What the app's driver would refuse is found by `status` (invalid-migrations, 20),
+ * naming file and statement, and `migrate` refuses it before any backup: a piece with
+ * two statements; and a journal `when` beyond 64 bits, once stored as -1. */
+static void
+test_refused_up_front (Fixture *f, gconstpointer data)
+{
+  const char *tags[] = { "0000_init", "0001_items", "0002_indexes" };
+  const gint64 whens[] = { 1700000000000, 1700000100000, 1700000200000 };
+  const char *sqls[] = { shop_sqls[0], shop_sqls[1],
+                         "CREATE INDEX `sales_total` ON `sales` (`total`);\n"
+                         "CREATE INDEX `sales_note` ON `sales` (`note`);" };
+  g_autofree char *backups = g_build_filename (f->dir, "backups", NULL);
+  g_autofree char *journal = g_build_filename (f->migrations, "meta", "_journal.json", NULL);
+  g_autofree char *out = NULL, *before = NULL, *text = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--to", "0000_init", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 0);
+  mw_test_write_journal (f->migrations, 3, tags, whens, sqls);
+  before = mw_test_file_digest (f->db);
+
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 20);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "state"), ==, "invalid-migrations");
+  g_assert_cmpstr (json_object_get_string_member (obj, "invalid_migration"), ==, "0002_indexes");
+  g_assert_cmpint (json_object_get_int_member (obj, "invalid_statement"), ==, 1);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "invalid_file"),
+                            "0002_indexes.sql"));
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "detail"),
+                            "more than one SQL statement"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "migrate", "--json", "--database", f->db,
+                            "--migrations", f->migrations, NULL), ==, 20);
+  g_clear_object (&parser);
+  obj = parse_object (out, &parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "result"), ==, "refused");
+  g_assert_false (g_file_test (backups, G_FILE_TEST_EXISTS));
+  assert_owned_str (mw_test_file_digest (f->db), before);
+
+  /* A `when` JSON.parse reads as 1e+23 */
+  g_assert_true (g_file_get_contents (journal, &text, NULL, NULL));
+  {
+    g_auto(GStrv) parts = g_strsplit (text, "1700000200000", 2);
+    g_autofree char *huge = g_strjoinv ("99999999999999999999999", parts);
+
+    mw_test_write_file (journal, huge);
+  }
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--database", f->db, "--migrations",
+                            f->migrations, NULL), ==, 20);
+  g_assert_nonnull (strstr (out, "entry 2 (“0002_indexes”) has the “when” "
+                                 "99999999999999999999999"));
+}
+
+/* --migrations-table: the history is read and written there. */
+static void
+test_migrations_table_option (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_cli (&out, NULL, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "--migrations-table"));
+  g_assert_cmpint (run_cli (NULL, NULL, "migrate", "--quiet", "--migrations-table", "pos_history",
+                            "--database", f->db, "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pos_history"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                           "'__drizzle_migrations'"), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "status", "--migrations-table", "pos_history",
+                            "--database", f->db, "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Migrations table: pos_history\n"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -999,6 +1094,8 @@ main (int argc, char **argv)
   ADD ("/mw/cli/invalid-migrations", test_invalid_migrations);
   ADD ("/mw/cli/not-a-database-untouched", test_not_a_database);
   ADD ("/mw/cli/failure-rolls-back", test_failure_rolls_back);
+  ADD ("/mw/cli/refused-up-front-by-status", test_refused_up_front);
+  ADD ("/mw/cli/migrations-table-option", test_migrations_table_option);
   ADD ("/mw/cli/foreign-key-violation-rolls-back", test_foreign_key_violation);
   ADD ("/mw/cli/locked-names-holder", test_locked);
   ADD ("/mw/cli/sigint-cancels-cleanly", test_cancel);

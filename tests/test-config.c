@@ -47,6 +47,7 @@ assert_default_settings (const MwConfig *config)
   g_assert_null (config->database);
   g_assert_null (config->migrations);
   g_assert_null (config->backup_dir);
+  g_assert_null (config->migrations_table);
   g_assert_cmpuint (config->busy_timeout_ms, ==, 0);
   for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)
     {
@@ -68,6 +69,7 @@ test_every_key (Fixture *f, gconstpointer data)
     "database=../pos_system.db\n"
     "migrations=../migrations\n"
     "backup-dir=backups\n"
+    "migrations-table=app_migrations\n"
     "busy-timeout=5000\n"
     "keep-pre-migration=11\n"
     "keep-pre-restore=12\n"
@@ -85,6 +87,7 @@ test_every_key (Fixture *f, gconstpointer data)
   g_assert_cmpstr (config->database, ==, f->db);
   g_assert_cmpstr (config->migrations, ==, f->folder);
   g_assert_cmpstr (config->backup_dir, ==, backups);
+  g_assert_cmpstr (config->migrations_table, ==, "app_migrations");
   g_assert_cmpuint (config->busy_timeout_ms, ==, 5000);
   g_assert_cmpuint (config->retention.keep[MW_BACKUP_REASON_PRE_MIGRATION], ==, 11);
   g_assert_cmpuint (config->retention.keep[MW_BACKUP_REASON_PRE_RESTORE], ==, 12);
@@ -456,6 +459,38 @@ test_search_found_file_malformed (void)
   mw_test_assert_mentions (error->message, user);
 }
 
+
+/* The migrations table: from the command line, else the configuration, and the set
+ * read with the settings carries it (the diagnosis and the migrator use it). */
+static void
+test_migrations_table_setting (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration one[] = {
+    { "0000_init", 1700000000000, "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL);" },
+    { NULL }
+  };
+  g_autofree char *path = write_config (f, "pos.ini",
+                                        "[migration-wizard]\nmigrations-table=app_migrations\n");
+  g_autoptr(MwSettings) configured = mw_settings_new ();
+  g_autoptr(MwSettings) given = mw_settings_new ();
+  g_autoptr(MwMigrationSet) set = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mw_test_write_migrations (f->folder, one);
+  configured->config_path = g_strdup (path);
+  configured->migrations = g_strdup (f->folder);
+  g_assert_true (mw_settings_resolve (configured, &error));
+  g_assert_cmpstr (configured->migrations_table, ==, "app_migrations");
+  set = mw_settings_load_migrations (configured, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mw_migration_set_get_table (set), ==, "app_migrations");
+
+  given->config_path = g_strdup (path);
+  given->migrations_table = g_strdup ("pos_migrations");
+  g_assert_true (mw_settings_resolve (given, &error));
+  g_assert_cmpstr (given->migrations_table, ==, "pos_migrations");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,6 +507,7 @@ main (int argc, char **argv)
   ADD ("smallest-numbers-kept", test_smallest_numbers_kept);
   ADD ("named-file-missing", test_named_file_missing);
   ADD ("named-file-malformed", test_named_file_malformed);
+  ADD ("migrations-table", test_migrations_table_setting);
 #undef ADD
 
   g_test_add_func ("/mw/engine/config/search/order", test_search_order);

@@ -686,6 +686,278 @@ test_state_names (void)
   g_assert_cmpstr (mw_state_to_string (MW_STATE_NOT_A_DATABASE), ==, "not-a-database");
 }
 
+
+/* ---- what the app's driver would refuse, found by the diagnosis ----------------------- */
+
+/* Adds one more migration to the fixture's folder and reloads it. */
+static void
+add_migration (Fixture    *f,
+               const char *tag,
+               const char *sql)
+{
+  MwTestMigration list[5] = { base[0], base[1], base[2], { tag, 1700000300000, sql }, { NULL } };
+
+  mw_test_fixture_write (f, list);
+}
+
+/* A copy that names columns the old table does not have, in double quotes: the app's
+ * driver refuses it ("no such column"); Debian's SQLite would store the names as
+ * strings. The diagnosis says invalid-migrations, naming file and statement. */
+static void
+test_invalid_double_quoted (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) d = NULL;
+
+  mw_test_fixture_migrate (f, NULL);
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'Corner Shop', 'Leeds')");
+  add_migration (f, "0003_copy",
+                 "CREATE TABLE `shops_new` (`id` text PRIMARY KEY NOT NULL, `name` text, "
+                 "`vat_number` text);\n--> statement-breakpoint\n"
+                 "INSERT INTO `shops_new`(\"id\", \"name\", \"vat_number\") "
+                 "SELECT \"id\", \"name\", \"vat_number\" FROM `shops`;");
+  d = diagnose_unchanged (f);
+  g_assert_cmpint (d->state, ==, MW_STATE_INVALID_MIGRATIONS);
+  g_assert_cmpint (mw_exit_code_for_state (d->state), ==, 20);
+  g_assert_nonnull (d->invalid_migration);
+  g_assert_cmpstr (d->invalid_migration->tag, ==, "0003_copy");
+  g_assert_cmpuint (d->invalid_statement, ==, 2);
+  g_assert_false (d->needs_newer_sqlite);
+  mw_test_assert_mentions (d->detail, "0003_copy.sql");
+  mw_test_assert_mentions (d->detail, "statement 2 of 2");
+  mw_test_assert_mentions (d->detail, "no such column: vat_number");
+  /* still the pending count a migrate would have had */
+  g_assert_cmpuint (d->n_pending, ==, 1);
+}
+
+/* Each statement meets the schema the ones before it leave (here a column a previous
+ * pending migration dropped), and a piece with two statements or one that ends the
+ * transaction is refused too; a missing database is rehearsed from nothing. */
+static void
+test_invalid_rehearsed_in_order (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *sql; guint statement; const char *mention; } cases[] = {
+    { "ALTER TABLE `shops` DROP COLUMN `town`;\n--> statement-breakpoint\n"
+      "UPDATE `shops` SET `town` = 'Leeds';", 2, "no such column: town" },
+    { "CREATE INDEX `a` ON `shops` (`name`);\nCREATE INDEX `b` ON `shops` (`town`);", 1,
+      "more than one SQL statement" },
+    { "CREATE TABLE `x` (`y` text);\n--> statement-breakpoint\nCOMMIT;", 2,
+      "controls transactions" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(MwDiagnosis) missing = NULL;
+      g_autoptr(MwDiagnosis) d = NULL;
+
+      add_migration (f, "0003_bad", cases[i].sql);
+      missing = diagnose_unchanged (f);
+      g_assert_cmpint (missing->state, ==, MW_STATE_INVALID_MIGRATIONS);
+      g_assert_cmpuint (missing->invalid_statement, ==, cases[i].statement);
+      mw_test_assert_mentions (missing->detail, cases[i].mention);
+
+      mw_test_fixture_write (f, base);
+      mw_test_fixture_migrate (f, "0001_add");
+      add_migration (f, "0003_bad", cases[i].sql);
+      d = diagnose_unchanged (f);
+      g_assert_cmpint (d->state, ==, MW_STATE_INVALID_MIGRATIONS);
+      g_assert_cmpstr (d->invalid_migration->tag, ==, "0003_bad");
+      g_assert_cmpuint (d->invalid_statement, ==, cases[i].statement);
+      mw_test_assert_mentions (d->detail, cases[i].mention);
+      g_assert_cmpint (g_unlink (f->db), ==, 0);
+    }
+}
+
+/* An SQL function the app's SQLite (3.50) has and this one (3.40) lacks: refused up
+ * front, naming the function and the version that brought it, never half-run. A
+ * function no SQLite has is the migration's fault. */
+static void
+test_invalid_needs_newer_sqlite (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) d = NULL;
+  g_autoptr(MwDiagnosis) typo = NULL;
+
+  if (sqlite3_libversion_number () >= 3041000)
+    {
+      g_test_skip ("this SQLite has unhex()");
+      return;
+    }
+  mw_test_fixture_migrate (f, NULL);
+  add_migration (f, "0003_codes", "UPDATE `shops` SET `name` = unhex('4869');");
+  d = diagnose_unchanged (f);
+  g_assert_cmpint (d->state, ==, MW_STATE_INVALID_MIGRATIONS);
+  g_assert_true (d->needs_newer_sqlite);
+  mw_test_assert_mentions (d->detail, "unhex()");
+  mw_test_assert_mentions (d->detail, "3.41");
+  mw_test_assert_mentions (d->detail, sqlite3_libversion ());
+  mw_test_assert_mentions (d->message, "newer SQLite");
+
+  add_migration (f, "0003_codes", "UPDATE `shops` SET `name` = unhexx('4869');");
+  typo = diagnose_unchanged (f);
+  g_assert_cmpint (typo->state, ==, MW_STATE_INVALID_MIGRATIONS);
+  g_assert_false (typo->needs_newer_sqlite);
+  mw_test_assert_mentions (typo->detail, "no such function: unhexx");
+}
+
+/* What depends on the rows is for the real run to find (and SQLite's statistics are
+ * there to meet), and a rehearsal never takes long: a table built from a large query
+ * is not computed by `status`. */
+static void
+test_rehearsal_leaves_data_to_the_run (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) d = NULL;
+  g_autoptr(MwDiagnosis) slow = NULL;
+  gint64 start;
+
+  mw_test_fixture_migrate (f, NULL);
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'A', NULL), ('s2', 'A', NULL); "
+                           "ANALYZE");
+  add_migration (f, "0003_unique", "CREATE UNIQUE INDEX `shops_name` ON `shops` (`name`);\n"
+                 "--> statement-breakpoint\nDELETE FROM `sqlite_stat1` WHERE `tbl` = 'tills';");
+  d = diagnose_unchanged (f);
+  g_assert_cmpint (d->state, ==, MW_STATE_PENDING);
+
+  add_migration (f, "0003_tally",
+                 "CREATE TABLE `tally` AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                 "SELECT i + 1 FROM c WHERE i < 200000000) SELECT i FROM c;\n"
+                 "--> statement-breakpoint\nCREATE INDEX `tally_i` ON `tally` (`i`);");
+  start = g_get_monotonic_time ();
+  slow = diagnose_unchanged (f);
+  g_assert_cmpint (slow->state, ==, MW_STATE_PENDING);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+}
+
+/* ---- the migrations table as drizzle-orm keeps it ----------------------------------- */
+
+/* (2) A v1 folder meeting a 0.x table with nothing to apply: drizzle-orm 1.x's
+ * migrate() would still upgrade the table, so the database is not up to date. */
+static void
+test_v1_folder_upgrades_0x_table (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) before = NULL;
+  g_autoptr(MwDiagnosis) after = NULL;
+  g_autofree char *v1 = g_build_filename (f->dir, "migrations-v1", NULL);
+  g_autoptr(MwMigrationSet) set = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "20231114221320_init", "20231114221500_add", "20231114221640_more" };
+
+  /* the same files, as `drizzle-kit up` lays them out (times to the second) */
+  mw_test_fixture_migrate (f, NULL);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (v1, names[i], "migration.sql", NULL);
+
+      mw_test_write_file (path, base[i].sql);
+    }
+  set = mw_migration_set_load (v1, &error);
+  g_assert_no_error (error);
+
+  before = mw_diagnose (f->db, set, NULL);
+  g_assert_cmpint (before->state, ==, MW_STATE_PENDING);
+  g_assert_cmpuint (before->n_pending, ==, 0);
+  g_assert_cmpuint (before->n_applied, ==, 3);
+  g_assert_true (before->table_update);
+  mw_test_assert_mentions (before->message, "older layout");
+
+  {
+    g_autoptr(MwMigrator) migrator = mw_migrator_new (f->db, set);
+
+    mw_migrator_set_backup (migrator, TRUE, f->backups);
+    g_assert_true (mw_migrator_run (migrator, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (mw_migrator_get_applied (migrator)->len, ==, 0);
+    g_assert_true (mw_migrator_get_table_changed (migrator));
+    g_assert_nonnull (mw_migrator_get_backup (migrator));
+  }
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations WHERE "
+                                           "name IS NOT NULL AND applied_at IS NULL"), ==, 3);
+  after = mw_diagnose (f->db, set, NULL);
+  g_assert_cmpint (after->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_false (after->table_update);
+}
+
+/* (7) An empty journal: drizzle-orm creates its table even so. */
+static void
+test_empty_journal (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration none[] = { { NULL } };
+  g_autoptr(MwDiagnosis) missing = NULL;
+  g_autoptr(MwDiagnosis) empty = NULL;
+  g_autoptr(MwDiagnosis) done = NULL;
+
+  mw_test_fixture_write (f, none);
+  missing = diagnose_unchanged (f);
+  g_assert_cmpint (missing->state, ==, MW_STATE_MISSING);
+  g_assert_cmpuint (missing->n_pending, ==, 0);
+
+  mw_test_sql_exec (f->db, "PRAGMA user_version = 0");   /* an empty database file */
+  empty = diagnose_unchanged (f);
+  g_assert_cmpint (empty->state, ==, MW_STATE_PENDING);
+  g_assert_cmpuint (empty->n_pending, ==, 0);
+  g_assert_true (empty->table_update);
+  mw_test_assert_mentions (empty->message, "no update history yet");
+
+  mw_test_fixture_migrate (f, NULL);
+  done = diagnose_unchanged (f);
+  g_assert_cmpint (done->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 0);
+}
+
+/* (4) migrate(db, { migrationsTable }): named, it is the only table read; not named,
+ * the one table of drizzle's shape is found and the diagnosis says so; two such
+ * tables are not guessed between. */
+static void
+test_custom_migrations_table (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwDiagnosis) found = NULL;
+  g_autoptr(MwDiagnosis) named = NULL;
+  g_autoptr(MwDiagnosis) wrong_name = NULL;
+  g_autoptr(MwDiagnosis) two = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+
+  mw_test_fixture_migrate (f, "0001_add");
+  mw_test_sql_exec (f->db, "ALTER TABLE __drizzle_migrations RENAME TO app_migrations");
+
+  found = diagnose_unchanged (f);
+  g_assert_cmpint (found->state, ==, MW_STATE_PENDING);
+  g_assert_cmpuint (found->n_applied, ==, 2);
+  g_assert_cmpstr (found->migrations_table, ==, "app_migrations");
+  g_assert_true (found->migrations_table_detected);
+  mw_test_assert_mentions (found->message, "“app_migrations”, found by its layout");
+  mw_diagnosis_to_json (found, builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json = json_generator_to_data (generator, NULL);
+  mw_test_assert_mentions (json, "\"migrations_table\":\"app_migrations\"");
+  mw_test_assert_mentions (json, "\"migrations_table_found_by_shape\":true");
+
+  mw_migration_set_set_table (f->set, "app_migrations");
+  named = diagnose_unchanged (f);
+  g_assert_cmpint (named->state, ==, MW_STATE_PENDING);
+  g_assert_false (named->migrations_table_detected);
+
+  /* Named, it is never replaced by a guess. */
+  mw_migration_set_set_table (f->set, "__drizzle_migrations");
+  wrong_name = diagnose_unchanged (f);
+  g_assert_cmpint (wrong_name->state, ==, MW_STATE_UNTRACKED);
+
+  mw_migration_set_set_table (f->set, NULL);
+  mw_test_sql_exec (f->db, "CREATE TABLE other_migrations (id SERIAL PRIMARY KEY, "
+                           "hash text NOT NULL, created_at numeric)");
+  two = diagnose_unchanged (f);
+  g_assert_cmpint (two->state, ==, MW_STATE_UNTRACKED);
+  g_assert_false (two->migrations_table_detected);
+
+  /* The migrator writes where the diagnosis read. */
+  mw_test_sql_exec (f->db, "DROP TABLE other_migrations");
+  mw_test_fixture_migrate (f, NULL);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM app_migrations"), ==, 3);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                           "'__drizzle_migrations'"), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -718,6 +990,13 @@ main (int argc, char **argv)
   g_test_add_func ("/mw/engine/diagnosis/state-names", test_state_names);
   ADD ("wal/clean", test_wal_clean);
   ADD ("wal/left-as-it-was", test_wal_not_checkpointed);
+  ADD ("invalid/double-quoted-string", test_invalid_double_quoted);
+  ADD ("invalid/rehearsed-in-order", test_invalid_rehearsed_in_order);
+  ADD ("invalid/needs-newer-sqlite", test_invalid_needs_newer_sqlite);
+  ADD ("rehearsal-leaves-data-to-the-run", test_rehearsal_leaves_data_to_the_run);
+  ADD ("table/v1-folder-upgrades-0x-table", test_v1_folder_upgrades_0x_table);
+  ADD ("table/empty-journal", test_empty_journal);
+  ADD ("table/custom-name", test_custom_migrations_table);
 #undef ADD
 
   return g_test_run ();

@@ -700,7 +700,7 @@ test_migration_failed (Fixture *f, gconstpointer data)
     { "0001_more", 1700000100000, "ALTER TABLE items ADD COLUMN price integer;" },
     { "0002_bad", 1700000200000,
       "CREATE INDEX items_by_price ON items (price);\n--> statement-breakpoint\n"
-      "INSERT INTO no_such_table VALUES (1);" },
+      "INSERT INTO items (id, name) VALUES ('a', 'Coffee');" },
     { NULL }
   };
 

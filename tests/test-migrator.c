@@ -8,7 +8,9 @@
 
 #include <string.h>
 #include <sqlite3.h>
+#include <glib/gstdio.h>
 
+#include "mw-db-private.h"
 #include "mw-test-util.h"
 
 typedef MwTestFixture Fixture;
@@ -235,7 +237,7 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
     shop[0], shop[1],
     { "0002_broken", 1700000200000,
       "CREATE TABLE `products` (`id` text PRIMARY KEY NOT NULL);\n--> statement-breakpoint\n"
-      "INSERT INTO `nowhere` VALUES (1);\n--> statement-breakpoint\n"
+      "INSERT INTO `products` VALUES ('p1'), ('p1');\n--> statement-breakpoint\n"
       "CREATE TABLE `more` (`id` text);" },
     shop[3], { NULL }
   };
@@ -254,10 +256,11 @@ test_failure_rolls_back (Fixture *f, gconstpointer data)
   g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED);
   mw_test_assert_mentions (error->message, "0002_broken");
   mw_test_assert_mentions (error->message, "statement 2");
-  mw_test_assert_mentions (error->message, "no such table: nowhere");
+  mw_test_assert_mentions (error->message, "UNIQUE constraint failed: products.id");
   g_assert_cmpstr (mw_migrator_get_failed_tag (migrator), ==, "0002_broken");
   g_assert_cmpuint (mw_migrator_get_failed_statement (migrator), ==, 2);
-  g_assert_cmpstr (mw_migrator_get_failed_sql (migrator), ==, "INSERT INTO `nowhere` VALUES (1);");
+  g_assert_cmpstr (mw_migrator_get_failed_sql (migrator), ==,
+                   "INSERT INTO `products` VALUES ('p1'), ('p1');");
   g_assert_cmpuint (mw_migrator_get_applied (migrator)->len, ==, 0);
 
   /* Exactly as before: same schema, same rows, the same two migration rows. */
@@ -271,7 +274,7 @@ static void
 test_failure_on_new_database (Fixture *f, gconstpointer data)
 {
   const MwTestMigration list[] = {
-    shop[0], shop[1], { "0002_broken", 1700000200000, "INSERT INTO `nowhere` VALUES (1);" },
+    shop[0], shop[1], { "0002_broken", 1700000200000, "SELECT abs(-9223372036854775807 - 1);" },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -281,9 +284,9 @@ test_failure_on_new_database (Fixture *f, gconstpointer data)
   g_assert_false (run (f, NULL, NULL, &error));
   g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED);
 
-  /* No table at all, not even __drizzle_migrations: the next start begins afresh. */
-  if (g_file_test (f->db, G_FILE_TEST_EXISTS))
-    g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema"), ==, 0);
+  /* The database is still missing, as it was: no empty file SQLite made, no journal;
+   * the next start begins afresh. */
+  g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
   assert_no_hot_journal (f);
   d = mw_diagnose (f->db, f->set, NULL);
   g_assert_cmpuint (d->n_pending, ==, 3);
@@ -548,9 +551,11 @@ test_refuses_transaction_control (Fixture *f, gconstpointer data)
   migrator = mw_test_fixture_migrator (f, NULL);
   g_assert_false (mw_migrator_run (migrator, NULL, &error));
 
-  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED);
+  /* A packaging fault (invalid-migrations), naming the file and the statement. */
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID);
   mw_test_assert_mentions (error->message, c->mention);
-  mw_test_assert_mentions (error->message, "0002_controls");
+  mw_test_assert_mentions (error->message, "0002_controls.sql");
+  mw_test_assert_mentions (error->message, "statement 2 of 2");
   g_assert_cmpstr (mw_migrator_get_failed_tag (migrator), ==, "0002_controls");
   g_assert_cmpuint (mw_migrator_get_failed_statement (migrator), ==, 2);
   /* Refused before anything ran (not rolled back after): the earlier migration's
@@ -589,12 +594,17 @@ test_refuses_two_statements (Fixture *f, gconstpointer data)
 
   migrator = mw_test_fixture_migrator (f, NULL);
   g_assert_false (mw_migrator_run (migrator, NULL, &error));
-  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED);
+  /* Found by the rehearsal, before anything ran and before any backup: a packaging
+   * fault (invalid-migrations), naming the file and the statement. */
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID);
   mw_test_assert_mentions (error->message, "more than one SQL statement");
+  mw_test_assert_mentions (error->message, "0002_glued.sql");
+  mw_test_assert_mentions (error->message, "statement 2 of 2");
   g_assert_cmpstr (mw_migrator_get_failed_tag (migrator), ==, "0002_glued");
   g_assert_cmpuint (mw_migrator_get_failed_statement (migrator), ==, 2);
+  g_assert_null (mw_migrator_get_backup (migrator));
+  g_assert_false (g_file_test (f->backups, G_FILE_TEST_EXISTS));
 
-  /* 0001 and 0002's first statement, run in the same transaction, are undone. */
   after = mw_test_dump_database (f->db);
   g_assert_cmpstr (after, ==, before);
   g_assert_false (has_table (f->db, "b"));
@@ -1206,6 +1216,161 @@ test_path_with_spaces_and_accents (Fixture *f, gconstpointer data)
   g_assert_cmpint (d->state, ==, MW_STATE_UP_TO_DATE);
 }
 
+
+/* ---- as the app's driver runs SQL --------------------------------------------------- */
+
+static gint64
+query_int (sqlite3    *db,
+           const char *sql)
+{
+  return mw_db_query_int (db, sql, -1);
+}
+
+/* Every connection is set up as better-sqlite3 sets up the app's: no double-quoted
+ * strings (in statements or DDL), foreign keys on, recursive triggers off, defensive
+ * (writable_schema does nothing), the FTS3 tokenizer closed, its length limit; and a
+ * `file:` name is a file. */
+static void
+test_connection_like_the_app (Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(sqlite3) named = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  sqlite3_stmt *stmt = NULL;
+  int on = -1;
+
+  db = mw_db_open (":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT \"no_such_column\"", -1, &stmt, NULL), ==,
+                   SQLITE_ERROR);
+  mw_test_assert_mentions (sqlite3_errmsg (db), "no such column: no_such_column");
+  g_assert_false (mw_db_exec (db, "CREATE TABLE t (x CHECK (x <> \"a\"))", NULL));
+  g_assert_true (mw_db_exec (db, "CREATE TABLE t (x CHECK (x <> 'a'))", NULL));
+  g_assert_cmpint (query_int (db, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint (query_int (db, "PRAGMA recursive_triggers"), ==, 0);
+  g_assert_true (mw_db_exec (db, "PRAGMA writable_schema = ON", NULL));
+  g_assert_false (mw_db_exec (db, "UPDATE sqlite_schema SET sql = 'CREATE TABLE t (x)'",
+                              &error));
+  mw_test_assert_mentions (error->message, "may not be modified");
+  g_clear_error (&error);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, -1, &on);
+  g_assert_cmpint (on, ==, 0);
+  g_assert_cmpint (sqlite3_limit (db, SQLITE_LIMIT_LENGTH, -1), ==, 536870888);
+
+  /* A relative "file:…" name opens (and creates) a file of that name. */
+  g_assert_cmpint (g_chdir (f->dir), ==, 0);
+  named = mw_db_open ("file:pos.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (mw_db_exec (named, "CREATE TABLE x (y)", NULL));
+  g_assert_true (g_file_test ("file:pos.db", G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+}
+
+/* (1) Copying columns the old table lacks, in double quotes: refused before anything
+ * runs and before any backup, and no name is ever stored as a string. */
+static void
+test_refuses_double_quoted_string (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration list[] = {
+    shop[0], shop[1],
+    { "0002_shops_rebuild", 1700000200000,
+      "CREATE TABLE `__new_shops` (`id` text PRIMARY KEY NOT NULL, `name` text NOT NULL, "
+      "`vat_number` text);\n--> statement-breakpoint\n"
+      "INSERT INTO `__new_shops`(\"id\", \"name\", \"vat_number\") SELECT \"id\", \"name\", "
+      "\"vat_number\" FROM `shops`;\n--> statement-breakpoint\n"
+      "DROP TABLE `shops`;\n--> statement-breakpoint\n"
+      "ALTER TABLE `__new_shops` RENAME TO `shops`;" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+
+  shop_at (f, "0001_staff");
+  mw_test_fixture_write (f, list);
+  before = mw_test_dump_database (f->db);
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  mw_migrator_set_backup (migrator, TRUE, f->backups);
+  g_assert_false (mw_migrator_run (migrator, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID);
+  mw_test_assert_mentions (error->message, "0002_shops_rebuild.sql");
+  mw_test_assert_mentions (error->message, "statement 2 of 4");
+  mw_test_assert_mentions (error->message, "no such column: vat_number");
+  g_assert_cmpstr (mw_migrator_get_failed_tag (migrator), ==, "0002_shops_rebuild");
+  g_assert_cmpuint (mw_migrator_get_failed_statement (migrator), ==, 2);
+  g_assert_null (mw_migrator_get_backup (migrator));
+  g_assert_false (g_file_test (f->backups, G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *after = mw_test_dump_database (f->db);
+
+    g_assert_cmpstr (after, ==, before);
+  }
+}
+
+/* (3) A v1 folder with an untimed name: applied in drizzle's order, recorded with
+ * created_at NULL. */
+static void
+test_v1_untimed_recorded_null (Fixture *f, gconstpointer data)
+{
+  g_autofree char *a = g_build_filename (f->folder, "20240101120000_shops", "migration.sql", NULL);
+  g_autofree char *b = g_build_filename (f->folder, "seed_shops", "migration.sql", NULL);
+  g_autofree char *rows = NULL;
+
+  mw_test_remove_tree (f->folder);
+  mw_test_write_file (a, "CREATE TABLE `shops` (`id` text PRIMARY KEY NOT NULL);");
+  mw_test_write_file (b, "INSERT INTO `shops` VALUES ('s1');");
+  mw_test_fixture_load (f);
+  mw_test_fixture_migrate (f, NULL);
+
+  rows = mw_test_dump_query (f->db, "SELECT name, created_at, typeof(created_at) FROM "
+                                    "__drizzle_migrations ORDER BY id");
+  g_assert_cmpstr (rows, ==, "t:20240101120000_shops | i:1704110400000 | t:integer\n"
+                             "t:seed_shops | n:NULL | t:null\n");
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
+  {
+    g_autoptr(MwDiagnosis) d = mw_diagnose (f->db, f->set, NULL);
+
+    g_assert_cmpint (d->state, ==, MW_STATE_UP_TO_DATE);
+  }
+}
+
+/* (4) The app names its migrations table: created there (drizzle's DDL), written
+ * there, never __drizzle_migrations. */
+static void
+test_custom_table (Fixture *f, gconstpointer data)
+{
+  g_autofree char *ddl = NULL;
+
+  mw_migration_set_set_table (f->set, "app_migrations");
+  mw_test_fixture_migrate (f, "0001_staff");
+  ddl = mw_test_sql_text (f->db, "SELECT sql FROM sqlite_schema WHERE name = 'app_migrations'");
+  g_assert_cmpstr (ddl, ==, "CREATE TABLE \"app_migrations\" (\n"
+                            "\t\t\t\tid SERIAL PRIMARY KEY,\n"
+                            "\t\t\t\thash text NOT NULL,\n"
+                            "\t\t\t\tcreated_at numeric\n"
+                            "\t\t\t)");
+  mw_test_fixture_migrate (f, NULL);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM app_migrations"), ==, 4);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                           "'__drizzle_migrations'"), ==, 0);
+}
+
+/* (7) An empty journal: the database is created with drizzle's migrations table. */
+static void
+test_empty_journal_creates_table (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration none[] = { { NULL } };
+  g_autofree char *ddl = NULL;
+
+  mw_test_fixture_write (f, none);
+  mw_test_fixture_migrate (f, NULL);
+  ddl = mw_test_sql_text (f->db, "SELECT sql FROM sqlite_schema WHERE name = "
+                                 "'__drizzle_migrations'");
+  g_assert_cmpstr (ddl, ==, DRIZZLE_0X_DDL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1249,6 +1414,11 @@ main (int argc, char **argv)
   ADD ("v1/ddl-and-rows", test_v1_ddl_and_rows);
   ADD ("v1/upgrades-0x-table", test_v1_upgrades_old_table);
   ADD ("path-with-spaces-and-accents", test_path_with_spaces_and_accents);
+  ADD ("app-driver/connection-like-the-app", test_connection_like_the_app);
+  ADD ("refuses/double-quoted-string", test_refuses_double_quoted_string);
+  ADD ("v1/untimed-name-recorded-with-null", test_v1_untimed_recorded_null);
+  ADD ("custom-migrations-table", test_custom_table);
+  ADD ("empty-journal-creates-table", test_empty_journal_creates_table);
   /* Last, so that a wrong message does not stop the tests above from running. */
   ADD ("messages/locked-wait", test_locked_message);
 #undef ADD

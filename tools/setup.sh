@@ -38,15 +38,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The Drizzle peer: real drizzle-orm / drizzle-kit from npm, pinned by the lockfile.
-peer="$top/tools/drizzle"
-if [ -f "$peer/package-lock.json" ]; then
+# The Drizzle peers: real drizzle-orm / drizzle-kit from npm, pinned by the lockfiles
+# (tools/drizzle: 0.x and better-sqlite3; tools/drizzle/v1: the 1.0 release candidates,
+# which need a drizzle-orm of their own).
+for peer in "$top/tools/drizzle" "$top/tools/drizzle/v1"; do
+  [ -f "$peer/package-lock.json" ] || continue
   stamp="$peer/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$peer/package-lock.json" -nt "$stamp" ]; then
-    echo "setup: npm ci in tools/drizzle" >&2
+    echo "setup: npm ci in ${peer#$top/}" >&2
     (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
-fi
+done
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   meson setup "$build_dir" "$top" --werror >/dev/null

@@ -198,12 +198,17 @@ mw_cli_cmd_migrate (MwCliOptions *o)
         }
       else if (!o->quiet)
         {
-          g_print (g_dngettext (GETTEXT_PACKAGE, "Applied %u update:", "Applied %u updates:",
-                                applied->len),
-                   applied->len);
-          for (guint i = 0; i < applied->len; i++)
-            g_print (" %s", (const char *) g_ptr_array_index (applied, i));
-          g_print ("\n");
+          if (applied->len > 0)
+            {
+              g_print (g_dngettext (GETTEXT_PACKAGE, "Applied %u update:", "Applied %u updates:",
+                                    applied->len),
+                       applied->len);
+              for (guint i = 0; i < applied->len; i++)
+                g_print (" %s", (const char *) g_ptr_array_index (applied, i));
+              g_print ("\n");
+            }
+          else if (mw_migrator_get_table_changed (migrator))
+            g_print ("%s\n", _("The update history was set up as the app keeps it."));
           if (mw_migrator_get_backup (migrator) != NULL)
             g_print (_("Backup made before updating: %s\n"),
                      mw_migrator_get_backup (migrator)->path);

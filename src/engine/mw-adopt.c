@@ -240,9 +240,9 @@ mw_adopt_report_to_text (MwAdoptReport *self)
     }
 
   g_string_append_printf (text, _("The data is carried into a new database built by the app's "
-                                  "updates: %" G_GINT64_FORMAT " rows carried, %"
-                                  G_GINT64_FORMAT " refused by the app's rules.\n"),
-                          self->carried, self->rejected);
+                                  "updates: %lld rows carried, %lld refused by the app's "
+                                  "rules.\n"),
+                          (long long) self->carried, (long long) self->rejected);
   if (self->adopted_path != NULL)
     g_string_append_printf (text, _("New database: %s\n"), self->adopted_path);
   g_string_append_printf (text, "\n  %-28s %10s %10s %9s\n", _("table"), _("before"),
@@ -266,8 +266,8 @@ mw_adopt_report_to_text (MwAdoptReport *self)
         g_string_append_printf (text, _("      new column %s takes its default\n"),
                                 (const char *) g_ptr_array_index (t->defaulted, k));
       if (t->replaced > 0)
-        g_string_append_printf (text, _("      %" G_GINT64_FORMAT " of the app's own rows yielded "
-                                        "to the shop's rows with the same key\n"), t->replaced);
+        g_string_append_printf (text, _("      %lld of the app's own rows yielded to the shop's rows "
+                                        "with the same key\n"), (long long) t->replaced);
       for (guint k = 0; k < t->rejected_keys->len; k++)
         g_string_append_printf (text, _("      refused: %s\n"),
                                 (const char *) g_ptr_array_index (t->rejected_keys, k));
@@ -930,8 +930,9 @@ build_carried (MwAdoptReport         *report,
       !mw_db_exec (db, attach, error))
     return FALSE;
 
-  old_schema = mw_schema_read (db, "old", NULL, error);
-  new_schema = old_schema ? mw_schema_read (db, "main", NULL, error) : NULL;
+  old_schema = mw_schema_read (db, "old", mw_migration_set_get_table (set), error);
+  new_schema = old_schema ? mw_schema_read (db, "main", mw_migration_set_get_table (set), error)
+                          : NULL;
   if (new_schema == NULL)
     return FALSE;
 
@@ -1027,8 +1028,8 @@ build_carried (MwAdoptReport         *report,
                             old_table->name) == 0;
         if (!used)
           g_ptr_array_add (report->left_behind,
-                           g_strdup_printf (_("%s (%" G_GINT64_FORMAT " rows)"), old_table->name,
-                                            count_rows (db, "old", old_table->name)));
+                           g_strdup_printf (_("%s (%lld rows)"), old_table->name,
+                                            (long long) count_rows (db, "old", old_table->name)));
       }
   }
   mw_db_exec (db, "DETACH DATABASE old", NULL);

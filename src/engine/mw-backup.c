@@ -283,7 +283,8 @@ read_level (sqlite3         *db,
 {
   MwHistory history = { 0 };
 
-  if (!mw_history_read (db, &history, error))
+  if (!mw_history_read (db, set != NULL ? mw_migration_set_get_table (set) : NULL, &history,
+                        error))
     {
       mw_history_clear (&history);
       return FALSE;

@@ -15,6 +15,7 @@
  *   database=/srv/pos/pos_system.db
  *   migrations=/opt/AurSwift/resources/migrations
  *   backup-dir=/srv/pos/backups
+ *   migrations-table=app_migrations   the app's migrate(db, { migrationsTable })
  *   busy-timeout=5000
  *   keep-pre-migration=10     backups kept per reason (pre-migration, pre-restore,
  *   keep-manual=5             pre-fresh, pre-repair, manual); at least 1
@@ -39,6 +40,7 @@ mw_config_free (MwConfig *config)
   g_free (config->backup_dir);
   g_strfreev (config->adopt_maps);
   g_strfreev (config->adopt_values);
+  g_free (config->migrations_table);
   g_free (config);
 }
 
@@ -126,6 +128,13 @@ mw_config_load (const char  *explicit_path,
   config->database = resolve (dir, g_key_file_get_string (keyfile, GROUP, "database", NULL));
   config->migrations = resolve (dir, g_key_file_get_string (keyfile, GROUP, "migrations", NULL));
   config->backup_dir = resolve (dir, g_key_file_get_string (keyfile, GROUP, "backup-dir", NULL));
+  config->migrations_table = g_key_file_get_string (keyfile, GROUP, "migrations-table", NULL);
+  if (config->migrations_table != NULL)
+    {
+      g_strstrip (config->migrations_table);
+      if (config->migrations_table[0] == '\0')
+        g_clear_pointer (&config->migrations_table, g_free);
+    }
   timeout = g_key_file_get_integer (keyfile, GROUP, "busy-timeout", NULL);
   config->busy_timeout_ms = timeout > 0 ? (guint) timeout : 0;
   for (guint i = 0; i < MW_N_BACKUP_REASONS; i++)

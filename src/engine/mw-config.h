@@ -14,6 +14,7 @@ typedef struct
   char  *database;         /* (nullable) */
   char  *migrations;       /* (nullable) */
   char  *backup_dir;       /* (nullable) */
+  char  *migrations_table; /* (nullable) migrations-table= */
   guint  busy_timeout_ms;  /* 0: the default */
   MwRetention retention;   /* backups kept per reason (keep-pre-migration=, keep-manual=, …) */
   guint  keep_old_sets;    /* moved-aside .old.* sets kept (keep-old-sets=, default 3) */

@@ -14,6 +14,8 @@ sqlite3     *mw_db_open                  (const char      *path,
                                           int              busy_timeout_ms,
                                           GError         **error);
 void         mw_db_close                 (sqlite3         *db);
+char        *mw_db_filename              (const char      *path);
+void         mw_db_allow_salvage         (sqlite3         *db);
 gboolean     mw_db_exec                  (sqlite3         *db,
                                           const char      *sql,
                                           GError         **error);

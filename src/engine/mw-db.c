@@ -66,10 +66,75 @@ mw_db_close (sqlite3 *db)
     g_critical ("Closing a database connection failed: %s", sqlite3_errmsg (db));
 }
 
+/* better-sqlite3's limit on a string or blob (and on a statement's text): the largest
+ * string V8 can hold (`buffer.constants.MAX_STRING_LENGTH` on 64-bit Node 20). */
+#define APP_MAX_LENGTH 536870888
+
+/**
+ * mw_db_filename:
+ *
+ * SQLite reads a file name beginning with `file:` as a URI when it is built with
+ * `SQLITE_USE_URI=1`, as Debian's is; better-sqlite3's is not, and the app opens
+ * such a name as a plain (relative) path. Given as `./file:…`, it is one for SQLite
+ * too.
+ *
+ * Returns: (transfer full): @path as SQLite is to be given it
+ */
+char *
+mw_db_filename (const char *path)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (g_str_has_prefix (path, "file:"))
+    return g_strconcat ("." G_DIR_SEPARATOR_S, path, NULL);
+  return g_strdup (path);
+}
+
+/*
+ * The app's driver, better-sqlite3, builds its own SQLite (deps/defines.gypi) and sets
+ * up each connection; wherever that changes what SQL means, every connection here is
+ * set up the same way, so that a migration means here what it means in the POS:
+ *
+ *  - SQLITE_DQS=0: a double-quoted word that names no column is an error, never a
+ *    string (Debian's build takes it as a string, in statements and in DDL);
+ *  - SQLITE_DEFAULT_FOREIGN_KEYS=1: foreign keys on (the migrator turns them off
+ *    around its transaction, and a salvage that must keep orphans, for their own
+ *    reasons);
+ *  - no SQLITE_DEFAULT_RECURSIVE_TRIGGERS: recursive triggers off, whatever the
+ *    system's build says (they change what REPLACE and triggers do; Debian 12 defines
+ *    the option as 0, another build may not);
+ *  - no SQLITE_ENABLE_FTS3_TOKENIZER (Debian's has it): fts3_tokenizer() cannot
+ *    register a tokenizer from SQL;
+ *  - SQLITE_DBCONFIG_DEFENSIVE, which better-sqlite3 sets on every connection:
+ *    `PRAGMA writable_schema`, `journal_mode=OFF` and writes to shadow tables do
+ *    nothing or fail;
+ *  - its limits on the length of a value and of a statement;
+ *  - SQLITE_USE_URI=0: a `file:` name is a path (mw_db_filename()).
+ *
+ * What cannot be set at run time is in the README: above all, better-sqlite3 bundles
+ * a newer SQLite (3.50) than Debian 12 (3.40), so a migration may use an SQL function
+ * this one lacks; the rehearsal (mw-rehearsal.c) refuses it before anything runs.
+ */
+static void
+set_up_like_the_app (sqlite3 *db)
+{
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
+  sqlite3_limit (db, SQLITE_LIMIT_LENGTH, APP_MAX_LENGTH);
+  sqlite3_limit (db, SQLITE_LIMIT_SQL_LENGTH, APP_MAX_LENGTH);
+  /* A flag pragma: it reads nothing from the file. */
+  sqlite3_exec (db, "PRAGMA recursive_triggers = OFF", NULL, NULL, NULL);
+}
+
 /**
  * mw_db_open:
+ * @path: a file name, or `:memory:`
  *
- * Opens @path with SQLite. A failure is mapped to an #MwEngineError.
+ * Opens @path with SQLite, set up as the app's driver sets up its connections (see
+ * set_up_like_the_app()). A failure is mapped to an #MwEngineError.
  */
 sqlite3 *
 mw_db_open (const char  *path,
@@ -77,10 +142,11 @@ mw_db_open (const char  *path,
             int          busy_timeout_ms,
             GError     **error)
 {
+  g_autofree char *filename = mw_db_filename (path);
   sqlite3 *db = NULL;
   int rc;
 
-  rc = sqlite3_open_v2 (path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  rc = sqlite3_open_v2 (filename, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
       g_autofree char *doing = g_strdup_printf ("Cannot open the database %s", path);
@@ -92,7 +158,27 @@ mw_db_open (const char  *path,
 
   sqlite3_extended_result_codes (db, 1);
   sqlite3_busy_timeout (db, busy_timeout_ms);
+  set_up_like_the_app (db);
   return db;
+}
+
+/**
+ * mw_db_allow_salvage:
+ *
+ * Recovering what a damaged file still holds is not running the app's SQL: it must
+ * load any schema the file has (legacy double-quoted strings included), edit it
+ * (`writable_schema`), write without a journal and keep rows whose parent is lost.
+ * For the repair's own connections only.
+ */
+void
+mw_db_allow_salvage (sqlite3 *db)
+{
+  g_return_if_fail (db != NULL);
+
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DQS_DML, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DQS_DDL, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
 }
 
 gboolean

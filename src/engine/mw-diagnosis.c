@@ -20,6 +20,7 @@
 #include "mw-error.h"
 #include "mw-history-private.h"
 #include "mw-lock-holder-private.h"
+#include "mw-rehearsal-private.h"
 #include "mw-verify.h"
 
 /*
@@ -138,6 +139,7 @@ mw_diagnosis_unref (MwDiagnosis *self)
   g_free (self->detail);
   g_free (self->lock_process);
   g_clear_pointer (&self->schema, mw_schema_check_free);
+  g_free (self->migrations_table);
   g_free (self);
 }
 
@@ -300,7 +302,17 @@ describe (MwDiagnosis *self)
       break;
 
     case MW_STATE_PENDING:
-      self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+      if (self->n_pending == 0 && self->has_migrations_table)
+        self->message = g_strdup (_("No update is waiting, but the database's update history "
+                                    "is kept in an older layout, which the app brings to its "
+                                    "new one when it starts. It will be updated now, after a "
+                                    "backup."));
+      else if (self->n_pending == 0)
+        self->message = g_strdup (_("No update is waiting, but the database has no update "
+                                    "history yet, which the app creates when it starts. It "
+                                    "will be created now."));
+      else
+        self->message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                                     "%u update is waiting to be applied to "
                                                     "the database.",
                                                     "%u updates are waiting to be applied to "
@@ -382,8 +394,18 @@ describe (MwDiagnosis *self)
                                        self->database_path);
       break;
 
-    case MW_STATE_NO_MIGRATIONS:
     case MW_STATE_INVALID_MIGRATIONS:
+      if (self->needs_newer_sqlite)
+        {
+          self->message = g_strdup_printf (_("An update of the app needs a newer SQLite than "
+                                             "this computer's (%s), so it was not applied. "
+                                             "This is not a problem with your data: nothing "
+                                             "has been changed. Contact support."),
+                                           sqlite3_libversion ());
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
+    case MW_STATE_NO_MIGRATIONS:
       self->message = g_strdup (_("The app's installation is incomplete: its database "
                                   "updates are missing or damaged. This is not a problem with "
                                   "your data. Reinstall the app."));
@@ -391,6 +413,18 @@ describe (MwDiagnosis *self)
 
     default:
       g_assert_not_reached ();
+    }
+
+  if (self->migrations_table_detected)
+    {
+      g_autofree char *found = g_strdup_printf (_("(The database keeps its update history "
+                                                  "in the table “%s”, found by its layout: "
+                                                  "the app names its own.)"),
+                                                self->migrations_table);
+      char *message = g_strconcat (self->message, " ", found, NULL);
+
+      g_free (self->message);
+      self->message = message;
     }
 }
 
@@ -467,6 +501,39 @@ check_space (MwDiagnosis *self)
     self->state = MW_STATE_NO_SPACE;
 }
 
+/* Rehearses what a migrate would apply (mw-rehearsal.c); a migration the app's driver
+ * would refuse makes the state invalid-migrations, naming it. */
+static void
+rehearse (MwDiagnosis *self,
+          sqlite3     *db,
+          const char  *table)
+{
+  g_autoptr(GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  MwRehearsalFault fault;
+
+  for (guint i = 0; i < self->migrations->len; i++)
+    {
+      const MwMigrationState *state = &g_array_index (self->migrations, MwMigrationState, i);
+
+      if (state->status == MW_MIGRATION_STATUS_PENDING ||
+          state->status == MW_MIGRATION_STATUS_OUT_OF_ORDER)
+        g_ptr_array_add (todo, (gpointer) state->migration);
+    }
+  if (todo->len == 0 ||
+      mw_rehearse (db, table != NULL ? table : MW_MIGRATIONS_TABLE,
+                   mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1, todo, &fault,
+                   &error))
+    return;
+
+  self->state = MW_STATE_INVALID_MIGRATIONS;
+  self->invalid_migration = fault.migration;
+  self->invalid_statement = fault.piece + 1;
+  self->needs_newer_sqlite = fault.needs_newer_sqlite;
+  g_free (self->detail);
+  self->detail = g_strdup (error->message);
+}
+
 /**
  * mw_diagnose:
  * @database_path: the database file; it need not exist
@@ -502,7 +569,13 @@ mw_diagnose (const char     *database_path,
       mw_history_match (set, &history, self->migrations, self->unknown);
       count_statuses (self);
       self->state = MW_STATE_MISSING;
-      check_folder_writable (self);
+      self->table_update = TRUE;
+      self->migrations_table = g_strdup (mw_migration_set_get_table (set) != NULL
+                                         ? mw_migration_set_get_table (set)
+                                         : MW_MIGRATIONS_TABLE);
+      rehearse (self, NULL, self->migrations_table);
+      if (self->state == MW_STATE_MISSING)
+        check_folder_writable (self);
       if (self->state == MW_STATE_MISSING)
         check_space (self);
       describe (self);
@@ -519,7 +592,7 @@ mw_diagnose (const char     *database_path,
       if (self->wal_size > 0)
         sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
       mw_db_exec (db, "PRAGMA query_only = ON", NULL);
-      mw_history_read (db, &history, &error);
+      mw_history_read (db, mw_migration_set_get_table (set), &history, &error);
     }
 
   if (error != NULL)
@@ -535,10 +608,18 @@ mw_diagnose (const char     *database_path,
 
   self->has_migrations_table = history.has_table;
   self->n_user_tables = history.n_user_tables;
+  self->migrations_table = g_strdup (history.table);
+  self->migrations_table_detected = history.table_detected;
   mw_history_match (set, &history, self->migrations, self->unknown);
   count_statuses (self);
   self->state = mw_history_classify (set, &history, self->migrations, self->unknown);
+  self->table_update = mw_history_needs_table (set, &history);
   mw_history_clear (&history);
+
+  /* A broken migration is the app's packaging fault: said before anything about the
+   * database (locks, space), and before any backup. */
+  if (self->state == MW_STATE_PENDING)
+    rehearse (self, db, self->migrations_table);
 
   if (self->state == MW_STATE_PENDING)
     {
@@ -900,6 +981,20 @@ mw_diagnosis_to_json (MwDiagnosis *self,
   json_builder_add_int_value (builder, self->n_applied);
   add_string_or_null (builder, "last_applied",
                       self->last_applied ? self->last_applied->tag : NULL);
+  add_string_or_null (builder, "migrations_table", self->migrations_table);
+  json_builder_set_member_name (builder, "migrations_table_found_by_shape");
+  json_builder_add_boolean_value (builder, self->migrations_table_detected);
+  json_builder_set_member_name (builder, "table_update");
+  json_builder_add_boolean_value (builder, self->table_update);
+  if (self->invalid_migration != NULL)
+    {
+      add_string_or_null (builder, "invalid_migration", self->invalid_migration->tag);
+      add_string_or_null (builder, "invalid_file", self->invalid_migration->path);
+      json_builder_set_member_name (builder, "invalid_statement");
+      json_builder_add_int_value (builder, self->invalid_statement);
+      json_builder_set_member_name (builder, "needs_newer_sqlite");
+      json_builder_add_boolean_value (builder, self->needs_newer_sqlite);
+    }
 
   if (self->space_required > 0)
     {
@@ -930,7 +1025,10 @@ mw_diagnosis_to_json (MwDiagnosis *self,
       json_builder_begin_object (builder);
       add_string_or_null (builder, "tag", state->migration->tag);
       json_builder_set_member_name (builder, "when");
-      json_builder_add_int_value (builder, state->migration->when);
+      if (state->migration->when == MW_MIGRATION_NO_TIME)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, state->migration->when);
       add_string_or_null (builder, "hash", state->migration->hash);
       add_string_or_null (builder, "status", mw_migration_status_to_string (state->status));
       if (state->applied_hash != NULL)
@@ -1001,7 +1099,12 @@ mw_migration_status_label (MwMigrationStatus status)
 char *
 mw_format_migration_time (gint64 millis)
 {
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (millis / 1000);
+  g_autoptr(GDateTime) dt = NULL;
+
+  /* a v1 folder whose name holds no time */
+  if (millis == MW_MIGRATION_NO_TIME)
+    return g_strdup ("-");
+  dt = g_date_time_new_from_unix_utc (millis / 1000);
 
   return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M UTC") : g_strdup ("?");
 }
@@ -1064,6 +1167,11 @@ mw_diagnosis_to_text (MwDiagnosis *self)
   if (self->set != NULL)
     g_string_append_printf (text, "%s: %s\n", _("Migrations"),
                             mw_migration_set_get_folder (self->set));
+  if (self->migrations_table != NULL &&
+      (self->migrations_table_detected || !g_str_equal (self->migrations_table,
+                                                        MW_MIGRATIONS_TABLE)))
+    g_string_append_printf (text, "%s: %s%s\n", _("Migrations table"), self->migrations_table,
+                            self->migrations_table_detected ? _(" (found by its layout)") : "");
   g_string_append_printf (text, "%s: %s\n\n", _("State"), mw_state_to_string (self->state));
   g_string_append_printf (text, "%s\n", self->message);
   if (self->detail != NULL)

@@ -112,6 +112,13 @@ struct _MwDiagnosis
   gint64          n_sales;          /* MW_DIAGNOSE_SCHEMA: the shop's rows, -1: unknown */
   gint64          n_products;
   gint64          n_staff;
+  char           *migrations_table; /* (nullable) the history's table, when read */
+  gboolean        migrations_table_detected; /* not named: found by its shape */
+  gboolean        table_update;     /* the table must be created or brought to the v1
+                                     * layout, as the app's migrate() would */
+  const MwMigration *invalid_migration; /* (nullable) invalid-migrations: the one refused */
+  guint           invalid_statement;    /* its statement, 1-based */
+  gboolean        needs_newer_sqlite;   /* refused because this SQLite is too old */
 
   /*< private >*/
   gatomicrefcount ref_count;

@@ -266,12 +266,10 @@ mw_settle_with_sqlite (const char *database_path)
 
   if (!g_file_test (database_path, G_FILE_TEST_EXISTS))
     return;
-  if (sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
-    {
-      sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
-      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-    }
-  sqlite3_close (db);
+  db = mw_db_open (database_path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, NULL);
+  if (db != NULL)
+    sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+  mw_db_close (db);
 }
 
 /**

@@ -10,29 +10,14 @@
 
 G_BEGIN_DECLS
 
+/* drizzle-orm's default; an app may name another (`migrate(db, { migrationsTable })`). */
 #define MW_MIGRATIONS_TABLE "__drizzle_migrations"
-
-/* The exact DDL drizzle-orm runs, so that sqlite_schema ends up byte-for-byte the
- * same as after its own migrate(): SQLite keeps the text from the table name on. */
-#define MW_MIGRATIONS_TABLE_DDL_JOURNAL \
-  "CREATE TABLE IF NOT EXISTS \"__drizzle_migrations\" (\n" \
-  "\t\t\t\tid SERIAL PRIMARY KEY,\n" \
-  "\t\t\t\thash text NOT NULL,\n" \
-  "\t\t\t\tcreated_at numeric\n" \
-  "\t\t\t)\n\t\t"
-
-#define MW_MIGRATIONS_TABLE_DDL_V1 \
-  "CREATE TABLE IF NOT EXISTS \"__drizzle_migrations\" (\n" \
-  "\t\t\t\tid INTEGER PRIMARY KEY,\n" \
-  "\t\t\t\thash text NOT NULL,\n" \
-  "\t\t\t\tcreated_at numeric,\n" \
-  "\t\t\t\tname text,\n" \
-  "\t\t\t\tapplied_at TEXT\n" \
-  "\t\t\t)"
 
 /* What the database says about its migrations. */
 typedef struct
 {
+  char      *table;             /* the migrations table read (and to write) */
+  gboolean   table_detected;    /* not named: the one table of drizzle's shape */
   gboolean   has_table;
   gboolean   has_name_column;   /* the v1 table layout */
   guint      n_user_tables;     /* tables other than sqlite_* and the migrations table */
@@ -42,6 +27,7 @@ typedef struct
 GPtrArray   *mw_applied_rows_new       (void);
 void         mw_history_clear          (MwHistory       *history);
 gboolean     mw_history_read           (sqlite3         *db,
+                                        const char      *table,
                                         MwHistory       *history,
                                         GError         **error);
 void         mw_history_match          (MwMigrationSet  *set,
@@ -52,11 +38,21 @@ MwState      mw_history_classify       (MwMigrationSet  *set,
                                         MwHistory       *history,
                                         GArray          *states,
                                         GPtrArray       *unknown);
+gboolean     mw_history_needs_table    (MwMigrationSet  *set,
+                                        MwHistory       *history);
+char        *mw_history_table_ddl      (const char      *table,
+                                        gboolean         v1);
+gboolean     mw_history_create_table   (sqlite3         *db,
+                                        MwHistory       *history,
+                                        gboolean         v1,
+                                        GError         **error);
 gboolean     mw_history_record_applied (sqlite3         *db,
+                                        MwHistory       *history,
                                         const MwMigration *migration,
                                         gboolean         v1,
                                         GError         **error);
 gboolean     mw_history_upgrade_to_v1  (sqlite3         *db,
+                                        MwHistory       *history,
                                         GArray          *states,
                                         GError         **error);
 

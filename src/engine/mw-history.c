@@ -9,8 +9,9 @@
 #include "mw-history-private.h"
 
 /*
- * What the database's __drizzle_migrations table says, how it lines up with the app's
- * migrations folder, and what an update writes to it.
+ * What the database's migrations table (`__drizzle_migrations`, or the one the app
+ * names) says, how it lines up with the app's migrations folder, and what an update
+ * writes to it.
  *
  * drizzle-orm 0.x never compares hashes: it only asks whether the newest recorded
  * created_at is older than an entry's `when`. We match each recorded row to a local
@@ -33,6 +34,7 @@ void
 mw_history_clear (MwHistory *history)
 {
   g_clear_pointer (&history->rows, g_ptr_array_unref);
+  g_clear_pointer (&history->table, g_free);
   memset (history, 0, sizeof *history);
 }
 
@@ -45,23 +47,50 @@ dup_column_text (sqlite3_stmt *stmt,
   return text != NULL ? g_strdup ((const char *) text) : NULL;
 }
 
+/* drizzle-orm's migrations table, as 0.x and 1.x create it. */
+static gboolean
+has_migrations_shape (sqlite3    *db,
+                      const char *table)
+{
+  g_autoptr(GString) columns = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_string_append_printf (columns, "%s%s", columns->len ? "," : "",
+                            (const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return g_str_equal (columns->str, "id,hash,created_at") ||
+         g_str_equal (columns->str, "id,hash,created_at,name,applied_at");
+}
+
 /**
  * mw_history_read:
+ * @table: (nullable): the migrations table the app names; %NULL for drizzle-orm's
+ *   default, and then, when the database has none by that name but exactly one table
+ *   of drizzle's migrations-table shape, that one (@history says it was found so)
  *
  * Reads the schema's table list and the migrations table. Touches only
- * sqlite_schema and __drizzle_migrations: fast on a database of any size.
+ * sqlite_schema and the migrations table: fast on a database of any size.
  */
 gboolean
-mw_history_read (sqlite3    *db,
-                 MwHistory  *history,
-                 GError    **error)
+mw_history_read (sqlite3     *db,
+                 const char  *table,
+                 MwHistory   *history,
+                 GError     **error)
 {
-  g_autoptr(GString) query = NULL;
+  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *quoted = NULL;
+  g_autofree char *query = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
   mw_history_clear (history);
   history->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) applied_row_free);
+  history->table = g_strdup (table != NULL ? table : MW_MIGRATIONS_TABLE);
 
   rc = sqlite3_prepare_v2 (db,
                            "SELECT name FROM sqlite_schema WHERE type = 'table'",
@@ -71,10 +100,8 @@ mw_history_read (sqlite3    *db,
       {
         const char *name = (const char *) sqlite3_column_text (stmt, 0);
 
-        if (g_strcmp0 (name, MW_MIGRATIONS_TABLE) == 0)
-          history->has_table = TRUE;
-        else if (name != NULL && g_ascii_strncasecmp (name, "sqlite_", 7) != 0)
-          history->n_user_tables++;
+        if (name != NULL && g_ascii_strncasecmp (name, "sqlite_", 7) != 0)
+          g_ptr_array_add (tables, g_strdup (name));
       }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
@@ -83,15 +110,37 @@ mw_history_read (sqlite3    *db,
       return FALSE;
     }
 
+  history->has_table = g_ptr_array_find_with_equal_func (tables, history->table, g_str_equal,
+                                                         NULL);
+  if (!history->has_table && table == NULL)
+    {
+      const char *found = NULL;
+      guint n_found = 0;
+
+      for (guint i = 0; i < tables->len; i++)
+        if (has_migrations_shape (db, g_ptr_array_index (tables, i)))
+          {
+            found = g_ptr_array_index (tables, i);
+            n_found++;
+          }
+      if (n_found == 1)
+        {
+          g_free (history->table);
+          history->table = g_strdup (found);
+          history->has_table = TRUE;
+          history->table_detected = TRUE;
+        }
+    }
+  history->n_user_tables = tables->len - (history->has_table ? 1 : 0);
+
   if (!history->has_table)
     return TRUE;
 
-  rc = sqlite3_prepare_v2 (db,
-                           "SELECT 1 FROM pragma_table_info('" MW_MIGRATIONS_TABLE "') "
-                           "WHERE name = 'name'",
+  rc = sqlite3_prepare_v2 (db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = 'name'",
                            -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     {
+      sqlite3_bind_text (stmt, 1, history->table, -1, SQLITE_STATIC);
       rc = sqlite3_step (stmt);
       history->has_name_column = rc == SQLITE_ROW;
       if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -100,17 +149,16 @@ mw_history_read (sqlite3    *db,
   sqlite3_finalize (stmt);
   if (rc != SQLITE_OK)
     {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_CORRUPT,
-                       "Reading the layout of " MW_MIGRATIONS_TABLE);
+      g_autofree char *doing = g_strdup_printf ("Reading the layout of %s", history->table);
+
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_CORRUPT, doing);
       return FALSE;
     }
 
-  query = g_string_new ("SELECT rowid, hash, created_at");
-  if (history->has_name_column)
-    g_string_append (query, ", name, applied_at");
-  g_string_append (query, " FROM \"" MW_MIGRATIONS_TABLE "\" ORDER BY rowid");
-
-  rc = sqlite3_prepare_v2 (db, query->str, -1, &stmt, NULL);
+  quoted = mw_db_quote_identifier (history->table);
+  query = g_strdup_printf ("SELECT rowid, hash, created_at%s FROM %s ORDER BY rowid",
+                           history->has_name_column ? ", name, applied_at" : "", quoted);
+  rc = sqlite3_prepare_v2 (db, query, -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
       {
@@ -132,8 +180,9 @@ mw_history_read (sqlite3    *db,
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_CORRUPT,
-                       "Reading the table " MW_MIGRATIONS_TABLE);
+      g_autofree char *doing = g_strdup_printf ("Reading the table %s", history->table);
+
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_CORRUPT, doing);
       return FALSE;
     }
 
@@ -143,6 +192,56 @@ mw_history_read (sqlite3    *db,
 /* ---- writing ------------------------------------------------------------------------- */
 
 /**
+ * mw_history_table_ddl:
+ * @v1: the layout of drizzle-orm 1.x (with name and applied_at)
+ *
+ * Returns: (transfer full): the very DDL drizzle-orm runs to create the migrations
+ *   table @table, so that sqlite_schema ends up byte-for-byte the same as after its
+ *   own migrate() (SQLite keeps the text from the table's name on)
+ */
+char *
+mw_history_table_ddl (const char *table,
+                      gboolean    v1)
+{
+  g_autofree char *quoted = mw_db_quote_identifier (table);
+
+  if (v1)
+    return g_strdup_printf ("CREATE TABLE IF NOT EXISTS %s (\n"
+                            "\t\t\t\tid INTEGER PRIMARY KEY,\n"
+                            "\t\t\t\thash text NOT NULL,\n"
+                            "\t\t\t\tcreated_at numeric,\n"
+                            "\t\t\t\tname text,\n"
+                            "\t\t\t\tapplied_at TEXT\n"
+                            "\t\t\t)", quoted);
+  return g_strdup_printf ("CREATE TABLE IF NOT EXISTS %s (\n"
+                          "\t\t\t\tid SERIAL PRIMARY KEY,\n"
+                          "\t\t\t\thash text NOT NULL,\n"
+                          "\t\t\t\tcreated_at numeric\n"
+                          "\t\t\t)\n\t\t", quoted);
+}
+
+/**
+ * mw_history_create_table:
+ * @v1: the layout of drizzle-orm 1.x (with name and applied_at)
+ *
+ * Creates the migrations table as drizzle-orm does, inside the caller's transaction.
+ */
+gboolean
+mw_history_create_table (sqlite3    *db,
+                         MwHistory  *history,
+                         gboolean    v1,
+                         GError    **error)
+{
+  g_autofree char *ddl = mw_history_table_ddl (history->table, v1);
+
+  if (!mw_db_exec (db, ddl, error))
+    return FALSE;
+  history->has_table = TRUE;
+  history->has_name_column = v1;
+  return TRUE;
+}
+
+/**
  * mw_history_record_applied:
  * @v1: the table has drizzle-orm 1.x's layout (with name and applied_at)
  *
@@ -150,25 +249,30 @@ mw_history_read (sqlite3    *db,
  */
 gboolean
 mw_history_record_applied (sqlite3            *db,
+                           MwHistory          *history,
                            const MwMigration  *migration,
                            gboolean            v1,
                            GError            **error)
 {
+  g_autofree char *quoted = mw_db_quote_identifier (history->table);
+  g_autofree char *sql = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
   /* The very statements drizzle-orm runs, with the same parameter types. */
-  rc = sqlite3_prepare_v2 (db,
-                           v1
-                           ? "insert into \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\", "
-                             "\"name\", \"applied_at\") values(?, ?, ?, ?)"
-                           : "INSERT INTO \"" MW_MIGRATIONS_TABLE "\" (\"hash\", \"created_at\") "
-                             "VALUES(?, ?)",
-                           -1, &stmt, NULL);
+  sql = v1 ? g_strdup_printf ("insert into %s (\"hash\", \"created_at\", \"name\", "
+                              "\"applied_at\") values(?, ?, ?, ?)", quoted)
+           : g_strdup_printf ("INSERT INTO %s (\"hash\", \"created_at\") VALUES(?, ?)", quoted);
+  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     {
       sqlite3_bind_text (stmt, 1, migration->hash, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, migration->when);
+      /* A v1 folder name without a time: drizzle-orm binds NaN, which SQLite stores
+       * as NULL. */
+      if (migration->when == MW_MIGRATION_NO_TIME)
+        sqlite3_bind_null (stmt, 2);
+      else
+        sqlite3_bind_int64 (stmt, 2, migration->when);
       if (v1)
         {
           g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -187,8 +291,10 @@ mw_history_record_applied (sqlite3            *db,
 
   if (rc != SQLITE_OK)
     {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                       "Recording an applied update in " MW_MIGRATIONS_TABLE);
+      g_autofree char *doing = g_strdup_printf ("Recording an applied update in %s",
+                                                history->table);
+
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, doing);
       return FALSE;
     }
   return TRUE;
@@ -198,37 +304,54 @@ mw_history_record_applied (sqlite3            *db,
  * mw_history_upgrade_to_v1:
  * @states: (element-type MwMigrationState): from mw_history_match()
  *
- * drizzle-orm 1.x upgrades a 0.x migrations table in place: two new columns, and each
- * recognised row given its migration's name. Done the same way, inside the caller's
- * transaction.
+ * drizzle-orm 1.x upgrades a 0.x migrations table in place, whenever its migrate()
+ * meets one — even with nothing to apply: two new columns, then each row, in id
+ * order, given the name of the migration it matches (its time to the second when
+ * that is one migration's, else its hash) and `applied_at` NULL. Done the same way,
+ * inside the caller's transaction, with the rows this wizard matched (on content
+ * first): in every history drizzle-orm can upgrade, the same names; where the two
+ * would differ, names that agree with what was applied, so that the POS's
+ * migrate() (which from then on goes by name) runs nothing twice.
  */
 gboolean
-mw_history_upgrade_to_v1 (sqlite3  *db,
-                          GArray   *states,
-                          GError  **error)
+mw_history_upgrade_to_v1 (sqlite3     *db,
+                          MwHistory   *history,
+                          GArray      *states,
+                          GError     **error)
 {
-  if (!mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"name\" text", error) ||
-      !mw_db_exec (db, "ALTER TABLE \"" MW_MIGRATIONS_TABLE "\" ADD COLUMN \"applied_at\" TEXT",
-                   error))
-    return FALSE;
+  g_autofree char *quoted = mw_db_quote_identifier (history->table);
+  g_autofree char *add_name = g_strdup_printf ("ALTER TABLE %s ADD COLUMN \"name\" text", quoted);
+  g_autofree char *add_applied_at = g_strdup_printf ("ALTER TABLE %s ADD COLUMN \"applied_at\" "
+                                                     "TEXT", quoted);
+  g_autofree char *update = g_strdup_printf ("UPDATE %s SET \"name\" = ?, \"applied_at\" = NULL "
+                                             "WHERE rowid = ?", quoted);
 
-  for (guint i = 0; i < states->len; i++)
+  if (!mw_db_exec (db, add_name, error) || !mw_db_exec (db, add_applied_at, error))
+    return FALSE;
+  history->has_name_column = TRUE;
+
+  for (guint r = 0; r < history->rows->len; r++)
     {
-      const MwMigrationState *state = &g_array_index (states, MwMigrationState, i);
+      const MwAppliedRow *row = g_ptr_array_index (history->rows, r);
+      const MwMigrationState *state = NULL;
       sqlite3_stmt *stmt = NULL;
       int rc;
 
-      if (state->applied_hash == NULL)
+      for (guint i = 0; i < states->len && state == NULL; i++)
+        {
+          const MwMigrationState *s = &g_array_index (states, MwMigrationState, i);
+
+          if (s->applied_hash != NULL && s->applied_rowid == row->rowid)
+            state = s;
+        }
+      if (state == NULL)
         continue;
 
-      rc = sqlite3_prepare_v2 (db,
-                               "UPDATE \"" MW_MIGRATIONS_TABLE "\" SET \"name\" = ?, "
-                               "\"applied_at\" = NULL WHERE rowid = ?",
-                               -1, &stmt, NULL);
+      rc = sqlite3_prepare_v2 (db, update, -1, &stmt, NULL);
       if (rc == SQLITE_OK)
         {
           sqlite3_bind_text (stmt, 1, state->migration->tag, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (stmt, 2, state->applied_rowid);
+          sqlite3_bind_int64 (stmt, 2, row->rowid);
           rc = sqlite3_step (stmt);
           if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
@@ -236,8 +359,9 @@ mw_history_upgrade_to_v1 (sqlite3  *db,
       sqlite3_finalize (stmt);
       if (rc != SQLITE_OK)
         {
-          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                           "Upgrading the layout of " MW_MIGRATIONS_TABLE);
+          g_autofree char *doing = g_strdup_printf ("Upgrading the layout of %s", history->table);
+
+          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, doing);
           return FALSE;
         }
     }
@@ -492,7 +616,25 @@ mw_history_classify (MwMigrationSet *set,
     return MW_STATE_HASH_MISMATCH;
   if (!any_applied && history->n_user_tables > 0)
     return MW_STATE_UNTRACKED;
-  if (any_pending)
+  if (any_pending || mw_history_needs_table (set, history))
     return MW_STATE_PENDING;
   return MW_STATE_UP_TO_DATE;
+}
+
+/**
+ * mw_history_needs_table:
+ *
+ * Whether drizzle-orm's migrate() would write to the migrations table even with no
+ * migration to apply: create it (0.x creates it on every run, so an app with an empty
+ * journal has one), or upgrade a 0.x table to 1.x's layout when the app's folder is a
+ * v1 one. Left undone, the POS's own migrate() would change a database called up to
+ * date.
+ */
+gboolean
+mw_history_needs_table (MwMigrationSet *set,
+                        MwHistory      *history)
+{
+  if (!history->has_table)
+    return TRUE;
+  return mw_migration_set_get_format (set) == MW_FOLDER_FORMAT_V1 && !history->has_name_column;
 }

@@ -21,8 +21,10 @@
 
 struct _MwInstanceLock
 {
-  int   fd;
-  char *path;
+  int       fd;
+  char     *path;
+  char     *database_path;
+  gboolean  held;
 };
 
 /**
@@ -41,35 +43,49 @@ mw_instance_lock_acquire (const char  *database_path,
   MwInstanceLock *lock = g_new0 (MwInstanceLock, 1);
 
   lock->path = g_strconcat (database_path, ".mw-lock", NULL);
+  lock->database_path = g_strdup (database_path);
   lock->fd = -1;
 #ifdef G_OS_UNIX
+  for (;;)
+    {
+      struct flock fl = { 0 };
+      GStatBuf held, named;
+
+      lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (lock->fd < 0)
+        {
+          /* A folder we cannot write to: the operation itself will say so. */
+          return lock;
+        }
+      fl.l_type = F_WRLCK;
+      fl.l_whence = SEEK_SET;
+      if (fcntl (lock->fd, F_SETLK, &fl) != 0)
+        {
+          struct flock holder = { 0 };
+
+          holder.l_type = F_WRLCK;
+          holder.l_whence = SEEK_SET;
+          fcntl (lock->fd, F_GETLK, &holder);
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
+                       _("Another Migration Wizard (process %d) is already working on %s. Wait "
+                         "for it to finish, or close it."),
+                       (int) holder.l_pid, database_path);
+          mw_instance_lock_release (lock);
+          return NULL;
+        }
+      /* The wizard before us may have removed the file it held (the database was
+       * still missing: see mw_instance_lock_release()) after we opened it; then the
+       * lock that counts is on the file the name gives now. */
+      if (fstat (lock->fd, &held) == 0 && g_stat (lock->path, &named) == 0 &&
+          held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+        break;
+      close (lock->fd);
+      lock->fd = -1;
+    }
+  lock->held = TRUE;
   {
-    struct flock fl = { 0 };
-    g_autofree char *pid = NULL;
+    g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
 
-    lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock->fd < 0)
-      {
-        /* A folder we cannot write to: the operation itself will say so. */
-        return lock;
-      }
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl (lock->fd, F_SETLK, &fl) != 0)
-      {
-        struct flock holder = { 0 };
-
-        holder.l_type = F_WRLCK;
-        holder.l_whence = SEEK_SET;
-        fcntl (lock->fd, F_GETLK, &holder);
-        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED,
-                     _("Another Migration Wizard (process %d) is already working on %s. Wait "
-                       "for it to finish, or close it."),
-                     (int) holder.l_pid, database_path);
-        mw_instance_lock_release (lock);
-        return NULL;
-      }
-    pid = g_strdup_printf ("%d\n", (int) getpid ());
     if (ftruncate (lock->fd, 0) == 0 && write (lock->fd, pid, strlen (pid)) < 0)
       g_debug ("Could not write the pid to %s", lock->path);
   }
@@ -81,7 +97,9 @@ mw_instance_lock_acquire (const char  *database_path,
  * mw_instance_lock_release:
  * @lock: (nullable) (transfer full)
  *
- * Lets another Migration Wizard work on the database.
+ * Lets another Migration Wizard work on the database. When there is still no
+ * database (a first update that failed, or none was made), the lock file goes too:
+ * nothing is left beside a database that is missing.
  */
 void
 mw_instance_lock_release (MwInstanceLock *lock)
@@ -89,9 +107,12 @@ mw_instance_lock_release (MwInstanceLock *lock)
   if (lock == NULL)
     return;
 #ifdef G_OS_UNIX
+  if (lock->held && !g_file_test (lock->database_path, G_FILE_TEST_EXISTS))
+    g_unlink (lock->path);
   if (lock->fd >= 0)
     close (lock->fd);
 #endif
   g_free (lock->path);
+  g_free (lock->database_path);
   g_free (lock);
 }

@@ -22,8 +22,9 @@
  * <tag>.sql, hashes the text with SHA-256 and splits it with a plain
  * String.split("--> statement-breakpoint"): no trimming, and the split also fires
  * inside comments and strings. Each piece is then prepared as ONE statement. The
- * v1 line (1.0) instead lists sub-folders holding migration.sql, sorted by name,
- * and takes the timestamp from the first 14 characters of the name.
+ * v1 line (1.0) instead lists sub-folders holding migration.sql, sorted with
+ * JavaScript's localeCompare, and takes the time from the first 14 characters of the
+ * name with parseInt and Date.UTC (a name without one is applied with no time).
  *
  * Where drizzle-orm would fail at run time (a missing file, an empty piece) we fail
  * here, before the database is touched, with the file and entry named. Tags come
@@ -39,6 +40,7 @@ struct _MwMigrationSet
   char           *folder;
   GPtrArray      *migrations;   /* (element-type MwMigration) */
   GHashTable     *by_tag;       /* tag -> MwMigration, borrowed */
+  char           *table;        /* (nullable) the migrations table the app names */
   MwFolderFormat  format;
 };
 
@@ -66,6 +68,7 @@ mw_migration_set_finalize (GObject *object)
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->migrations, g_ptr_array_unref);
   g_clear_pointer (&self->folder, g_free);
+  g_clear_pointer (&self->table, g_free);
 
   G_OBJECT_CLASS (mw_migration_set_parent_class)->finalize (object);
 }
@@ -355,6 +358,123 @@ invalid_journal (GError     **error,
   return FALSE;
 }
 
+/* JSON.parse reads every number as a double; json-glib reads an integer as a gint64
+ * and silently wraps one that does not fit. To read `when` exactly as drizzle-orm
+ * does, each number of the journal reaches json-glib as a string that starts with
+ * this mark (a private-use character no journal has) and is converted here. */
+#define NUMBER_MARK "\xee\x80\x80"
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static gboolean
+json_number_is_valid (const char *p,
+                      const char *end)
+{
+  if (p < end && *p == '-')
+    p++;
+  if (p < end && *p == '0')
+    p++;
+  else if (p < end && *p >= '1' && *p <= '9')
+    while (p < end && g_ascii_isdigit (*p))
+      p++;
+  else
+    return FALSE;
+  if (p < end && *p == '.')
+    {
+      if (++p == end || !g_ascii_isdigit (*p))
+        return FALSE;
+      while (p < end && g_ascii_isdigit (*p))
+        p++;
+    }
+  if (p < end && (*p == 'e' || *p == 'E'))
+    {
+      p++;
+      if (p < end && (*p == '+' || *p == '-'))
+        p++;
+      if (p == end || !g_ascii_isdigit (*p))
+        return FALSE;
+      while (p < end && g_ascii_isdigit (*p))
+        p++;
+    }
+  return p == end;
+}
+
+static char *
+mark_numbers (const char *text,
+              gsize       len)
+{
+  GString *out = g_string_sized_new (len + 64);
+  gboolean in_string = FALSE;
+  gsize i = 0;
+
+  while (i < len)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          g_string_append_c (out, c);
+          if (c == '\\' && i + 1 < len)
+            g_string_append_c (out, text[++i]);
+          else if (c == '"')
+            in_string = FALSE;
+          i++;
+        }
+      else if (c == '-' || g_ascii_isdigit (c))
+        {
+          gsize end = i;
+
+          while (end < len && text[end] != '\0' &&
+                 (g_ascii_isdigit (text[end]) || strchr ("+-.eE", text[end]) != NULL))
+            end++;
+          /* Anything else is left as it is, for json-glib to report. */
+          if (json_number_is_valid (text + i, text + end))
+            {
+              g_string_append (out, "\"" NUMBER_MARK);
+              g_string_append_len (out, text + i, end - i);
+              g_string_append_c (out, '"');
+            }
+          else
+            g_string_append_len (out, text + i, end - i);
+          i = end;
+        }
+      else
+        {
+          in_string = c == '"';
+          g_string_append_c (out, c);
+          i++;
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* The member as a JSON string (not a number), or NULL. */
+static const char *
+member_string (JsonObject *object,
+               const char *name)
+{
+  JsonNode *member = json_object_get_member (object, name);
+  const char *value;
+
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+    return NULL;
+  value = json_node_get_string (member);
+  return g_str_has_prefix (value, NUMBER_MARK) ? NULL : value;
+}
+
+/* The member as a number, with the text it was written with. */
+static const char *
+member_number (JsonObject *object,
+               const char *name)
+{
+  JsonNode *member = json_object_get_member (object, name);
+  const char *value;
+
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+    return NULL;
+  value = json_node_get_string (member);
+  return g_str_has_prefix (value, NUMBER_MARK) ? value + strlen (NUMBER_MARK) : NULL;
+}
+
 static gboolean
 load_journal (MwMigrationSet  *self,
               const char      *journal_path,
@@ -362,11 +482,17 @@ load_journal (MwMigrationSet  *self,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *marked = NULL;
   JsonObject *root;
   JsonArray *entries;
   JsonNode *node;
+  gsize len = 0;
 
-  if (!json_parser_load_from_file (parser, journal_path, &local_error))
+  if (!g_file_get_contents (journal_path, &text, &len, &local_error))
+    return invalid_journal (error, journal_path, "%s", local_error->message);
+  marked = mark_numbers (text, len);
+  if (!json_parser_load_from_data (parser, marked, -1, &local_error))
     return invalid_journal (error, journal_path, "%s", local_error->message);
 
   node = json_parser_get_root (parser);
@@ -376,11 +502,11 @@ load_journal (MwMigrationSet  *self,
 
   if (json_object_has_member (root, "dialect"))
     {
-      const char *dialect = json_object_get_string_member_with_default (root, "dialect", "");
+      const char *dialect = member_string (root, "dialect");
 
       if (g_strcmp0 (dialect, "sqlite") != 0 && g_strcmp0 (dialect, "turso") != 0)
         return invalid_journal (error, journal_path,
-                                "its dialect is “%s”, not “sqlite”", dialect);
+                                "its dialect is “%s”, not “sqlite”", dialect ? dialect : "?");
     }
 
   node = json_object_get_member (root, "entries");
@@ -395,33 +521,41 @@ load_journal (MwMigrationSet  *self,
       g_autofree char *file_name = NULL;
       MwMigration *migration;
       JsonObject *entry;
-      JsonNode *member;
       const char *tag;
-      gint64 when;
+      const char *number;
+      double when;
 
       if (!JSON_NODE_HOLDS_OBJECT (entry_node))
         return invalid_journal (error, journal_path, "entry %u is not an object", i);
       entry = json_node_get_object (entry_node);
 
-      member = json_object_get_member (entry, "tag");
-      if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+      tag = member_string (entry, "tag");
+      if (tag == NULL)
         return invalid_journal (error, journal_path, "entry %u has no “tag” string", i);
-      tag = json_node_get_string (member);
       if (!tag_is_safe (tag))
         return invalid_journal (error, journal_path,
                                 "entry %u has the tag “%s”, which would point outside the "
                                 "migrations folder", i, tag);
 
-      member = json_object_get_member (entry, "when");
-      if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
-          json_node_get_value_type (member) != G_TYPE_INT64)
+      /* drizzle-orm uses the double JSON.parse makes of it: a value beyond 2^53 is
+       * rounded the same way here; one a 64-bit created_at cannot hold is refused
+       * (drizzle-orm would store a REAL nobody could match again). */
+      number = member_number (entry, "when");
+      if (number == NULL)
         return invalid_journal (error, journal_path,
                                 "entry %u (“%s”) has no whole-number “when” timestamp", i, tag);
-      when = json_node_get_int (member);
+      when = g_ascii_strtod (number, NULL);
+      if (!(when > -9223372036854775808.0 && when < 9223372036854775808.0))
+        return invalid_journal (error, journal_path,
+                                "entry %u (“%s”) has the “when” %s, beyond what a 64-bit "
+                                "timestamp holds", i, tag, number);
+      if (when != (double) (gint64) when)
+        return invalid_journal (error, journal_path,
+                                "entry %u (“%s”) has no whole-number “when” timestamp", i, tag);
 
       file_name = g_strconcat (tag, ".sql", NULL);
       sql_path = g_build_filename (self->folder, file_name, NULL);
-      migration = read_migration (sql_path, tag, when, i, error);
+      migration = read_migration (sql_path, tag, (gint64) when, i, error);
       if (migration == NULL)
         return FALSE;
       if (!add_migration (self, migration, error))
@@ -431,47 +565,236 @@ load_journal (MwMigrationSet  *self,
   return TRUE;
 }
 
+/* JavaScript's StrWhiteSpaceChar, which parseInt skips. */
+static gboolean
+js_is_white_space (gunichar2 u)
+{
+  return u == 0x09 || u == 0x0a || u == 0x0b || u == 0x0c || u == 0x0d || u == 0x20 ||
+         u == 0xa0 || u == 0x1680 || (u >= 0x2000 && u <= 0x200a) || u == 0x2028 ||
+         u == 0x2029 || u == 0x202f || u == 0x205f || u == 0x3000 || u == 0xfeff;
+}
+
+/* parseInt(text, 10) for a short text (at most 4 UTF-16 units); FALSE for NaN. */
+static gboolean
+js_parse_int (const gunichar2 *text,
+              glong            n,
+              gint64          *out)
+{
+  gint64 sign = 1, value = 0;
+  glong i = 0, start;
+
+  while (i < n && js_is_white_space (text[i]))
+    i++;
+  if (i < n && (text[i] == '+' || text[i] == '-'))
+    sign = text[i++] == '-' ? -1 : 1;
+  for (start = i; i < n && text[i] >= '0' && text[i] <= '9'; i++)
+    value = value * 10 + (text[i] - '0');
+  if (i == start)
+    return FALSE;
+  *out = sign * value;
+  return TRUE;
+}
+
+static gint64
+floor_div (gint64 a,
+           gint64 b)
+{
+  return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Days from 1970-01-01 to the given proleptic Gregorian date (month 1..12). */
+static gint64
+days_from_civil (gint64 y,
+                 gint64 m,
+                 gint64 d)
+{
+  gint64 era, yoe, doy, doe;
+
+  y -= m <= 2;
+  era = floor_div (y, 400);
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
 /**
  * mw_v1_name_to_millis:
  *
- * drizzle-orm 1.x takes a migration's time from its folder name's first 14 characters
- * (YYYYMMDDHHMMSS, UTC).
+ * The time drizzle-orm 1.x gives a migration folder: its name's first 14 characters
+ * (UTF-16 units) cut into YYYY MM DD HH MM SS, each read with parseInt(x, 10) and given to
+ * Date.UTC() — so a month 13 is January of the next year, a year 0–99 is 19xx, and
+ * a piece that is not a number makes no time at all (created_at NULL).
+ *
+ * Returns: %FALSE when drizzle-orm gets no time (NaN) from @name
  */
 gboolean
 mw_v1_name_to_millis (const char *name,
                       gint64     *out_millis)
 {
-  g_autoptr(GDateTime) dt = NULL;
-  int f[6];
-  static const int widths[6] = { 4, 2, 2, 2, 2, 2 };
-  const char *p = name;
+  static const glong starts[6] = { 0, 4, 6, 8, 10, 12 };
+  static const glong ends[6] = { 4, 6, 8, 10, 12, 14 };
+  g_autofree gunichar2 *units = NULL;
+  gint64 f[6], year, month, day;
+  glong n = 0;
+  double millis;
+
+  units = g_utf8_to_utf16 (name, -1, NULL, &n, NULL);
+  if (units == NULL)
+    return FALSE;
+  n = MIN (n, 14);
 
   for (guint i = 0; i < 6; i++)
     {
-      int v = 0;
+      glong from = MIN (starts[i], n), to = MIN (ends[i], n);
 
-      for (int w = 0; w < widths[i]; w++, p++)
-        {
-          if (!g_ascii_isdigit (*p))
-            return FALSE;
-          v = v * 10 + (*p - '0');
-        }
-      f[i] = v;
+      if (!js_parse_int (units + from, to - from, &f[i]))
+        return FALSE;
     }
 
-  dt = g_date_time_new_utc (f[0], f[1], f[2], f[3], f[4], f[5]);
-  if (dt == NULL)
+  year = f[0] >= 0 && f[0] <= 99 ? 1900 + f[0] : f[0];
+  month = f[1] - 1;
+  day = days_from_civil (year + floor_div (month, 12), month - floor_div (month, 12) * 12 + 1, 1)
+        + f[2] - 1;
+  millis = (double) day * 86400000.0 + (double) f[3] * 3600000.0 + (double) f[4] * 60000.0 +
+           (double) f[5] * 1000.0;
+  /* TimeClip */
+  if (millis > 8.64e15 || millis < -8.64e15)
     return FALSE;
 
-  *out_millis = g_date_time_to_unix (dt) * 1000;
+  *out_millis = (gint64) millis;
   return TRUE;
+}
+
+/* ICU's root collation, which JavaScript's localeCompare uses, on the characters folder
+ * names are made of. Printable ASCII has its exact order: white space, punctuation and
+ * symbols, digits, then letters with upper and lower case equal at the first level and
+ * lower case first at the third; control characters are ignored. Beyond ASCII it is an
+ * approximation: accents (after NFD) count at the second level, other characters sort
+ * after the Latin letters by code point. */
+static const char collation_order[] =
+  "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789";
+
+typedef struct
+{
+  GArray *primary;     /* (element-type guint32) */
+  GArray *secondary;
+  GArray *tertiary;
+} CollationKey;
+
+static void
+collation_key_init (CollationKey *key,
+                    const char   *text)
+{
+  g_autofree char *nfd = g_utf8_normalize (text, -1, G_NORMALIZE_NFD);
+  const char *p = nfd != NULL ? nfd : "";
+
+  key->primary = g_array_new (FALSE, FALSE, sizeof (guint32));
+  key->secondary = g_array_new (FALSE, FALSE, sizeof (guint32));
+  key->tertiary = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  for (; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      GUnicodeType type = g_unichar_type (c);
+      guint32 primary, secondary = 0, tertiary = 0;
+
+      if (type == G_UNICODE_NON_SPACING_MARK || type == G_UNICODE_SPACING_MARK ||
+          type == G_UNICODE_ENCLOSING_MARK)
+        {
+          /* An accent: weighs on the character before it. */
+          if (key->secondary->len > 0)
+            {
+              guint32 *last = &g_array_index (key->secondary, guint32, key->secondary->len - 1);
+
+              if (*last == 0)
+                *last = c;
+            }
+          continue;
+        }
+      if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT)
+        continue;
+
+      if (c < 0x80 && g_ascii_isalpha (c))
+        {
+          primary = sizeof collation_order + (g_ascii_tolower (c) - 'a');
+          tertiary = g_ascii_isupper (c);
+        }
+      else if (c < 0x80)
+        {
+          const char *at = strchr (collation_order, (int) c);
+
+          primary = at != NULL ? (guint32) (at - collation_order) + 1 : 0x80 + c;
+        }
+      else
+        {
+          primary = 0x100 + g_unichar_tolower (c);
+          tertiary = g_unichar_isupper (c);
+        }
+      g_array_append_val (key->primary, primary);
+      g_array_append_val (key->secondary, secondary);
+      g_array_append_val (key->tertiary, tertiary);
+    }
+}
+
+static void
+collation_key_clear (CollationKey *key)
+{
+  g_array_unref (key->primary);
+  g_array_unref (key->secondary);
+  g_array_unref (key->tertiary);
+}
+
+static int
+compare_weights (GArray *a,
+                 GArray *b)
+{
+  for (guint i = 0; i < a->len && i < b->len; i++)
+    {
+      guint32 x = g_array_index (a, guint32, i), y = g_array_index (b, guint32, i);
+
+      if (x != y)
+        return x < y ? -1 : 1;
+    }
+  return a->len == b->len ? 0 : a->len < b->len ? -1 : 1;
+}
+
+/**
+ * mw_locale_compare:
+ *
+ * @a.localeCompare(@b), as drizzle-orm 1.x sorts migration folders with it: `x_a`
+ * before `x1`, `alpha` before `Beta`, `a` before `A`. Names it finds equal (they
+ * differ only in ignored characters) are ordered by their bytes, where JavaScript
+ * would keep the order the folder was listed in.
+ *
+ * Returns: <0, 0 or >0
+ */
+int
+mw_locale_compare (const char *a,
+                   const char *b)
+{
+  CollationKey ka, kb;
+  int result;
+
+  collation_key_init (&ka, a);
+  collation_key_init (&kb, b);
+  result = compare_weights (ka.primary, kb.primary);
+  if (result == 0)
+    result = compare_weights (ka.secondary, kb.secondary);
+  if (result == 0)
+    result = compare_weights (ka.tertiary, kb.tertiary);
+  if (result == 0)
+    result = strcmp (a, b);
+  collation_key_clear (&ka);
+  collation_key_clear (&kb);
+  return result;
 }
 
 static int
 compare_names (gconstpointer a,
                gconstpointer b)
 {
-  return strcmp (*(const char **) a, *(const char **) b);
+  return mw_locale_compare (*(const char **) a, *(const char **) b);
 }
 
 static gboolean
@@ -500,8 +823,6 @@ load_v1 (MwMigrationSet  *self,
         g_ptr_array_add (names, g_strdup (name));
     }
 
-  /* drizzle-orm sorts with localeCompare; for its names (digits, lower case and
-   * underscores) byte order gives the same result. */
   g_ptr_array_sort (names, compare_names);
 
   for (guint i = 0; i < names->len; i++)
@@ -511,14 +832,9 @@ load_v1 (MwMigrationSet  *self,
       MwMigration *migration;
       gint64 when;
 
+      /* A name without a time is applied all the same, recorded with none. */
       if (!mw_v1_name_to_millis (dir_name, &when))
-        {
-          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
-                       _("The migration folder %s%s%s does not start with a YYYYMMDDHHMMSS "
-                       "timestamp. The app's installation is damaged; reinstall the app."),
-                       self->folder, G_DIR_SEPARATOR_S, dir_name);
-          return FALSE;
-        }
+        when = MW_MIGRATION_NO_TIME;
 
       migration = read_migration (sql_path, dir_name, when, i, error);
       if (migration == NULL || !add_migration (self, migration, error))
@@ -648,6 +964,36 @@ mw_migration_set_get_newest_when (MwMigrationSet *self)
     newest = MAX (newest, ((MwMigration *) g_ptr_array_index (self->migrations, i))->when);
 
   return newest;
+}
+
+/**
+ * mw_migration_set_get_table:
+ *
+ * Returns: (nullable): the migrations table the app names (`migrate(db, {
+ *   migrationsTable })`), or %NULL for drizzle-orm's default, `__drizzle_migrations`
+ *   (and a look for a table of its shape when there is none)
+ */
+const char *
+mw_migration_set_get_table (MwMigrationSet *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATION_SET (self), NULL);
+  return self->table;
+}
+
+/**
+ * mw_migration_set_set_table:
+ * @table: (nullable): the name, or %NULL for the default
+ *
+ * The app keeps its migration history in @table: read and written there, never
+ * anywhere else.
+ */
+void
+mw_migration_set_set_table (MwMigrationSet *self,
+                            const char     *table)
+{
+  g_return_if_fail (MW_IS_MIGRATION_SET (self));
+  g_free (self->table);
+  self->table = table != NULL && *table != '\0' ? g_strdup (table) : NULL;
 }
 
 guint

@@ -21,11 +21,15 @@ typedef enum
  *
  * One migration as drizzle-orm reads it. Owned by its #MwMigrationSet.
  */
+/* A v1 folder whose name yields no time (drizzle-orm records its created_at as NULL). */
+#define MW_MIGRATION_NO_TIME G_MININT64
+
 typedef struct
 {
   guint       idx;          /* position in the order drizzle-orm applies them */
   char       *tag;          /* journal tag, or v1 folder name */
-  gint64      when;         /* journal "when", or the v1 folder's timestamp (ms, UTC) */
+  gint64      when;         /* journal "when", or the v1 folder's time (ms, UTC), or
+                             * MW_MIGRATION_NO_TIME */
   char       *hash;         /* SHA-256 hex of the file, as drizzle-orm computes it */
   char       *path;         /* the .sql file */
   GPtrArray  *statements;   /* (element-type utf8): the file split as drizzle-orm splits it */
@@ -46,6 +50,9 @@ const MwMigration *mw_migration_set_lookup_tag        (MwMigrationSet  *self,
                                                        const char      *tag);
 gint64             mw_migration_set_get_newest_when   (MwMigrationSet  *self);
 guint              mw_migration_set_get_n_statements  (MwMigrationSet  *self);
+const char        *mw_migration_set_get_table         (MwMigrationSet  *self);
+void               mw_migration_set_set_table         (MwMigrationSet  *self,
+                                                       const char      *table);
 
 char              *mw_migrations_locate               (const char      *explicit_folder,
                                                        const char      *configured_folder,
@@ -62,5 +69,7 @@ gboolean           mw_migration_hash_differs_only_in_line_endings
                                                        const char        *hash);
 gboolean           mw_v1_name_to_millis               (const char      *name,
                                                        gint64          *out_millis);
+int                mw_locale_compare                  (const char      *a,
+                                                       const char      *b);
 
 G_END_DECLS

@@ -3,7 +3,9 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
@@ -13,6 +15,7 @@
 #include "mw-history-private.h"
 #include "mw-migrator.h"
 #include "mw-schema.h"
+#include "mw-rehearsal-private.h"
 #include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
@@ -35,9 +38,13 @@
  *  - the whole run is one BEGIN IMMEDIATE transaction: the write lock is taken
  *    before anything is read, the history is re-read under it, and any failure or a
  *    cancel rolls everything back, the migrations table included;
- *  - a statement that would end our transaction (BEGIN, COMMIT, ...) is refused before
- *    anything runs, and a piece holding two statements is refused as better-sqlite3
- *    (the POS's driver) refuses it, instead of running half of it as sql.js would.
+ *  - the pending migrations are rehearsed first on a copy of the schema
+ *    (mw-rehearsal.c): a statement that would end our transaction (BEGIN, COMMIT, ...),
+ *    a piece holding two statements, or one that fails to prepare as better-sqlite3
+ *    (the POS's driver) would fail it, is refused before the backup and before
+ *    anything runs, instead of being half-run as sql.js would;
+ *  - a first run that fails leaves no database behind: the file SQLite created is
+ *    removed again while it is still empty.
  */
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
@@ -66,6 +73,10 @@ struct _MwMigrator
   guint           make_backup : 1;
   guint           verify : 1;
   guint           existed : 1;    /* the database file existed, with content, at the start */
+  guint           created : 1;    /* there was no file at all: this run's SQLite made it */
+  guint           table_changed : 1; /* the last run created or upgraded the history table */
+  dev_t           created_dev;    /* …and which file that was */
+  ino_t           created_ino;
 };
 
 G_DEFINE_FINAL_TYPE (MwMigrator, mw_migrator, G_TYPE_OBJECT)
@@ -189,24 +200,6 @@ skip_blank (const char *sql)
       else
         return p;
     }
-}
-
-/* Statements that would end or escape the one transaction everything runs in. */
-static gboolean
-is_transaction_control (const char *piece)
-{
-  static const char *keywords[] = {
-    "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ATTACH", "DETACH",
-  };
-  const char *p = skip_blank (piece);
-  gsize len = 0;
-
-  while (g_ascii_isalpha (p[len]))
-    len++;
-  for (guint i = 0; i < G_N_ELEMENTS (keywords); i++)
-    if (len == strlen (keywords[i]) && g_ascii_strncasecmp (p, keywords[i], len) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 static char *
@@ -473,7 +466,8 @@ restamp_plan (MwMigrator   *self,
   if (reference == NULL)
     return FALSE;
   expected = mw_schema_read (reference, "main", NULL, error);
-  actual = expected ? mw_schema_read (db, "main", NULL, error) : NULL;
+  actual = expected ? mw_schema_read (db, "main", mw_migration_set_get_table (self->set), error)
+                    : NULL;
   if (actual == NULL)
     return FALSE;
   diffs = mw_schema_compare (expected, actual);
@@ -520,10 +514,17 @@ restamp_history (MwMigrator  *self,
       g_message ("Re-stamp: replacing history row %s", line);
       g_ptr_array_add (self->replaced_rows, line);
     }
-  if (history->has_table && !mw_db_exec (db, "DELETE FROM \"" MW_MIGRATIONS_TABLE "\"", error))
-    return FALSE;
+  if (history->has_table)
+    {
+      g_autofree char *quoted = mw_db_quote_identifier (history->table);
+      g_autofree char *sql = g_strdup_printf ("DELETE FROM %s", quoted);
+
+      if (!mw_db_exec (db, sql, error))
+        return FALSE;
+    }
   for (guint i = 0; i < (guint) self->restamp_level; i++)
-    if (!mw_history_record_applied (db, mw_migration_set_get_migration (self->set, i), v1, error))
+    if (!mw_history_record_applied (db, history, mw_migration_set_get_migration (self->set, i),
+                                    v1, error))
       return FALSE;
   g_message ("Re-stamped the history at level %d", self->restamp_level);
   return TRUE;
@@ -542,7 +543,9 @@ apply_in_transaction (MwMigrator    *self,
   gboolean v1 = mw_migration_set_get_format (self->set) == MW_FOLDER_FORMAT_V1;
   const MwMigration *target = NULL;
   MwHistory history = { 0 };
+  MwRehearsalFault fault;
   guint total = 0, done = 0;
+  gboolean ok = FALSE;
   MwState state;
 
   if (self->target != NULL)
@@ -557,23 +560,14 @@ apply_in_transaction (MwMigrator    *self,
         }
     }
 
-  if (!mw_history_read (db, &history, error))
-    {
-      mw_history_clear (&history);
-      return FALSE;
-    }
+  if (!mw_history_read (db, mw_migration_set_get_table (self->set), &history, error))
+    goto out;
   mw_history_match (self->set, &history, states, unknown);
   state = mw_history_classify (self->set, &history, states, unknown);
   if (self->restamp_level >= 0 && !restamp_plan (self, db, states, &state, error))
-    {
-      mw_history_clear (&history);
-      return FALSE;
-    }
+    goto out;
   if (refuse_for_state (self, state, error))
-    {
-      mw_history_clear (&history);
-      return FALSE;
-    }
+    goto out;
 
   for (guint i = 0; i < states->len; i++)
     {
@@ -584,35 +578,29 @@ apply_in_transaction (MwMigrator    *self,
       if (s->status != MW_MIGRATION_STATUS_PENDING &&
           s->status != MW_MIGRATION_STATUS_OUT_OF_ORDER)
         continue;
-
-      for (guint p = 0; p < s->migration->statements->len; p++)
-        if (is_transaction_control (g_ptr_array_index (s->migration->statements, p)))
-          {
-            remember_failure (self, s->migration, p);
-            g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
-                         _("Update “%s”, statement %u, controls transactions itself (%s); it "
-                         "cannot run safely inside the update's transaction. Nothing was "
-                         "changed. The migration must be fixed by its developers."),
-                         s->migration->tag, p + 1, self->failed_sql);
-            mw_history_clear (&history);
-            return FALSE;
-          }
-
       g_ptr_array_add (todo, (gpointer) s->migration);
       total += s->migration->statements->len;
     }
 
-  if (todo->len == 0 && self->restamp_level < 0)
+  /* drizzle-orm's migrate() creates the table, or brings a 0.x one to the v1 layout,
+   * even with nothing to apply: so must this, or the POS changes the file after us. */
+  if (todo->len == 0 && self->restamp_level < 0 &&
+      !mw_history_needs_table (self->set, &history))
     {
-      mw_history_clear (&history);
-      return TRUE;
+      ok = TRUE;
+      goto out;
+    }
+
+  /* A migration the POS's driver would refuse is a packaging fault: refused before
+   * the backup and before anything runs. */
+  if (!mw_rehearse (db, history.table, v1, todo, &fault, error))
+    {
+      remember_failure (self, fault.migration, fault.piece);
+      goto out;
     }
 
   if (!preflight (self, db, error))
-    {
-      mw_history_clear (&history);
-      return FALSE;
-    }
+    goto out;
 
   /* The backup is taken here, while this connection holds the write lock and has not
    * written yet: another connection can read the database for the backup, and nobody
@@ -627,42 +615,30 @@ apply_in_transaction (MwMigrator    *self,
                                        self->progress, cancellable, &backup_error);
       if (self->backup == NULL)
         {
-          mw_history_clear (&history);
           if (g_error_matches (backup_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            {
-              g_propagate_error (error, g_steal_pointer (&backup_error));
-              return FALSE;
-            }
-          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
-                       _("No verified backup could be made, so nothing was changed: %s"),
-                       backup_error->message);
-          return FALSE;
+            g_propagate_error (error, g_steal_pointer (&backup_error));
+          else
+            g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
+                         _("No verified backup could be made, so nothing was changed: %s"),
+                         backup_error->message);
+          goto out;
         }
     }
 
   if (!history.has_table)
     {
-      if (!mw_db_exec (db, v1 ? MW_MIGRATIONS_TABLE_DDL_V1 : MW_MIGRATIONS_TABLE_DDL_JOURNAL,
-                       error))
-        {
-          mw_history_clear (&history);
-          return FALSE;
-        }
+      if (!mw_history_create_table (db, &history, v1, error))
+        goto out;
+      self->table_changed = TRUE;
     }
   else if (v1 && !history.has_name_column)
     {
-      if (!mw_history_upgrade_to_v1 (db, states, error))
-        {
-          mw_history_clear (&history);
-          return FALSE;
-        }
+      if (!mw_history_upgrade_to_v1 (db, &history, states, error))
+        goto out;
+      self->table_changed = TRUE;
     }
   if (self->restamp_level >= 0 && !restamp_history (self, db, &history, error))
-    {
-      mw_history_clear (&history);
-      return FALSE;
-    }
-  mw_history_clear (&history);
+    goto out;
 
   for (guint m = 0; m < todo->len; m++)
     {
@@ -678,22 +654,26 @@ apply_in_transaction (MwMigrator    *self,
               !run_piece (self, db, migration, p, cancellable, error))
             {
               remember_failure (self, migration, p);
-              return FALSE;
+              goto out;
             }
           done++;
           mw_progress_set_fraction (self->progress, (double) done / total);
         }
 
-      if (!mw_history_record_applied (db, migration, v1, error))
+      if (!mw_history_record_applied (db, &history, migration, v1, error))
         {
           remember_failure (self, migration, migration->statements->len);
-          return FALSE;
+          goto out;
         }
       g_ptr_array_add (self->applied, g_strdup (migration->tag));
     }
 
   mw_progress_update (self->progress, 1.0, _("Checking the database's links between tables"));
-  return check_foreign_keys (self, db, baseline, error);
+  ok = check_foreign_keys (self, db, baseline, error);
+
+out:
+  mw_history_clear (&history);
+  return ok;
 }
 
 static void
@@ -707,6 +687,7 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->failed_aside, g_free);
   g_ptr_array_set_size (self->replaced_rows, 0);
   self->failed_statement = 0;
+  self->table_changed = FALSE;
 }
 
 /* After committing, the whole file is checked: what the migrations did must leave a
@@ -721,9 +702,11 @@ check_integrity (MwMigrator  *self,
 
   mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
-   * this connection has cached. */
-  fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
-  if (fresh != NULL)
+   * this connection has cached. Not a read-only one: SQLite skips CHECK and NOT NULL
+   * constraints in integrity_check on those, and a migration can break them
+   * (ignore_check_constraints). */
+  fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
+  if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
     db = fresh;
   if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
     {
@@ -760,6 +743,16 @@ run_once (MwMigrator    *self,
                    (int) self->busy_timeout_ms, error);
   if (db == NULL)
     return FALSE;
+  if (self->created && self->created_ino == 0)
+    {
+      GStatBuf st;
+
+      if (g_stat (self->database_path, &st) == 0)
+        {
+          self->created_dev = st.st_dev;
+          self->created_ino = st.st_ino;
+        }
+    }
 
   foreign_keys = (int) mw_db_query_int (db, "PRAGMA foreign_keys", 0);
   /* Must happen outside the transaction to have any effect. */
@@ -809,6 +802,7 @@ run_once (MwMigrator    *self,
   if (!ok)
     {
       g_ptr_array_set_size (self->applied, 0);
+      self->table_changed = FALSE;
       /* ROLLBACK fails only when SQLite already rolled back (e.g. SQLITE_FULL). */
       if (!sqlite3_get_autocommit (db))
         mw_db_exec (db, "ROLLBACK", NULL);
@@ -852,6 +846,31 @@ may_be_changed (MwMigrator   *self,
   return g_error_matches (check_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
 }
 
+/* A first run that failed leaves the database missing, as it was: the file this run's
+ * SQLite created is removed while it is still that file and still empty (a rollback
+ * leaves it so; an empty file holds nothing anybody could lose), with an empty
+ * -journal beside it. */
+static void
+remove_created_file (MwMigrator *self)
+{
+  g_autofree char *journal = g_strconcat (self->database_path, "-journal", NULL);
+  GStatBuf st;
+
+  if (!self->created || self->created_ino == 0)
+    return;
+  if (g_lstat (self->database_path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size != 0 ||
+      st.st_dev != self->created_dev || st.st_ino != self->created_ino)
+    return;
+  if (g_unlink (self->database_path) != 0)
+    {
+      g_info ("Could not remove the empty %s: %s", self->database_path, g_strerror (errno));
+      return;
+    }
+  if (g_lstat (journal, &st) == 0 && S_ISREG (st.st_mode) && st.st_size == 0)
+    g_unlink (journal);
+  g_info ("Removed the empty %s this failed first update had created", self->database_path);
+}
+
 /**
  * mw_migrator_run:
  *
@@ -874,6 +893,14 @@ mw_migrator_run (MwMigrator    *self,
   g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  {
+    GStatBuf st;
+
+    self->created = g_lstat (self->database_path, &st) != 0 && errno == ENOENT;
+    self->created_dev = 0;
+    self->created_ino = 0;
+  }
+
   for (guint attempt = 1; ; attempt++)
     {
       g_clear_error (&local_error);
@@ -887,9 +914,14 @@ mw_migrator_run (MwMigrator    *self,
                           _("The database is busy; trying again in a moment"));
       /* 0.5 s, 1 s, 2 s; a cancel ends the wait at once. */
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
+        {
+          remove_created_file (self);
+          return FALSE;
+        }
       g_usleep (G_USEC_PER_SEC / 2 * (1u << (attempt - 1)));
     }
+
+  remove_created_file (self);
 
   /* Any failure after the backup that may have left the database changed: keep it
    * aside, put the verified backup back. */
@@ -1043,6 +1075,20 @@ mw_migrator_get_applied (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->applied;
+}
+
+/**
+ * mw_migrator_get_table_changed:
+ *
+ * Returns: whether the last successful run created the migrations table or brought it
+ *   to drizzle-orm 1.x's layout (as the app's migrate() would have, even with no
+ *   migration to apply)
+ */
+gboolean
+mw_migrator_get_table_changed (MwMigrator *self)
+{
+  g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
+  return self->table_changed;
 }
 
 /**

@@ -46,6 +46,7 @@ gboolean      mw_migrator_run_finish          (MwMigrator           *self,
                                                GError              **error);
 
 GPtrArray    *mw_migrator_get_applied         (MwMigrator           *self);
+gboolean      mw_migrator_get_table_changed   (MwMigrator           *self);
 const char   *mw_migrator_get_failed_tag      (MwMigrator           *self);
 guint         mw_migrator_get_failed_statement (MwMigrator          *self);
 const char   *mw_migrator_get_failed_sql      (MwMigrator           *self);

@@ -324,19 +324,19 @@ shop_words (MwDiagnosis *d)
   g_autoptr(GString) out = g_string_new (NULL);
 
   if (d->n_sales >= 0)
-    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
-                                                          " sale", "%" G_GINT64_FORMAT " sales",
-                                                          (gulong) d->n_sales), d->n_sales));
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lld sale",
+                                                          "%lld sales", (gulong) d->n_sales),
+                                             (long long) d->n_sales));
   if (d->n_products >= 0)
-    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
-                                                          " product", "%" G_GINT64_FORMAT
-                                                          " products", (gulong) d->n_products),
-                                             d->n_products));
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lld product",
+                                                          "%lld products",
+                                                          (gulong) d->n_products),
+                                             (long long) d->n_products));
   if (d->n_staff >= 0)
-    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GINT64_FORMAT
-                                                          " staff member", "%" G_GINT64_FORMAT
-                                                          " staff members", (gulong) d->n_staff),
-                                             d->n_staff));
+    g_ptr_array_add (parts, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lld staff member",
+                                                          "%lld staff members",
+                                                          (gulong) d->n_staff),
+                                             (long long) d->n_staff));
   for (guint i = 0; i < parts->len; i++)
     g_string_append_printf (out, "%s%s", i == 0 ? "" : i + 1 == parts->len ? _(" and ") : ", ",
                             (const char *) g_ptr_array_index (parts, i));
@@ -586,6 +586,16 @@ remedy_for_migrate_error (const GError     *error,
       self->title = g_strdup (_("Backup Failed"));
       self->message = g_strdup (error->message);
       make_retry (self, MW_ACTION_CANCEL);
+    }
+  else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID))
+    {
+      /* A migration the app's driver would refuse, found before anything ran: the
+       * installation's fault, never the data's — nothing that touches the database. */
+      self->id = "installation";
+      self->title = g_strdup (_("The App's Installation Is Incomplete"));
+      self->message = g_strdup (error->message);
+      add_choice (self, MW_ACTION_QUIT, TRUE, NULL);
+      self->recommended = MW_ACTION_QUIT;
     }
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT))
     {

@@ -344,7 +344,8 @@ vacuum_into (sqlite3     *db,
              const char  *path,
              GError     **error)
 {
-  g_autoptr(GString) escaped = g_string_new (path);
+  g_autofree char *filename = mw_db_filename (path);
+  g_autoptr(GString) escaped = g_string_new (filename);
   g_autofree char *sql = NULL;
 
   g_string_replace (escaped, "'", "''", 0);
@@ -406,6 +407,7 @@ rebuild_indexes (sqlite3        *work,
   out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE, 5000, NULL);
   if (out == NULL)
     return FALSE;
+  mw_db_allow_salvage (out);
   for (guint i = 0; i < creates->len; i++)
     {
       char *message = NULL;
@@ -483,6 +485,7 @@ mw_repair (const char    *database_path,
                                   _("The damaged database cannot be opened at all: "));
       goto out;
     }
+  mw_db_allow_salvage (work);
   damage = classify (work, &damage_text, damaged_indexes);
   report->damage = damage_text;
   report->repaired_path = unique_repaired_path (database_path);
@@ -513,6 +516,8 @@ mw_repair (const char    *database_path,
       if (!mw_salvage (work_path, report->repaired_path, dir, report, progress, cancellable, error))
         goto out;
       work = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, NULL);
+      if (work != NULL)
+        mw_db_allow_salvage (work);
     }
 
   /* 4. What the result holds; orphans listed, kept; it must be sound. */
@@ -521,6 +526,7 @@ mw_repair (const char    *database_path,
   result = mw_db_open (report->repaired_path, SQLITE_OPEN_READWRITE, 5000, error);
   if (result == NULL)
     goto out;
+  mw_db_allow_salvage (result);
   count_result (result, report, report->strategy == MW_REPAIR_SALVAGE ? NULL : work);
   find_orphans (result, report);
   if (mw_db_query_int (result, "SELECT count(*) FROM pragma_integrity_check WHERE "

@@ -281,13 +281,14 @@ mw_salvage (const char      *work_path,
   in = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, error);
   if (in == NULL)
     return FALSE;
+  mw_db_allow_salvage (in);
   /* Lets SQLite load a schema with a bad entry (an index whose root page is gone)
    * instead of refusing every table; this connection only ever reads. */
   mw_salvage_exec (in, "PRAGMA writable_schema = ON", NULL);
   out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000, error);
   if (out == NULL)
     return FALSE;
-  sqlite3_db_config (out, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
+  mw_db_allow_salvage (out);
   {
     gint64 size = mw_db_query_int (in, "PRAGMA page_size", 4096);
     g_autofree char *page_size = g_strdup_printf ("PRAGMA page_size = %" G_GINT64_FORMAT, size);

@@ -973,7 +973,9 @@ mw_schema_check (const char      *database_path,
   if (db == NULL)
     return NULL;
   mw_db_exec (db, "PRAGMA query_only = ON", NULL);
-  actual = mw_schema_read (db, "main", migrations_table, error);
+  actual = mw_schema_read (db, "main",
+                           migrations_table ? migrations_table : mw_migration_set_get_table (set),
+                           error);
   if (actual == NULL)
     return NULL;
 

@@ -37,6 +37,7 @@ mw_settings_copy (const MwSettings *settings)
   copy->migrations = g_strdup (settings->migrations);
   copy->config_migrations = g_strdup (settings->config_migrations);
   copy->backup_dir = g_strdup (settings->backup_dir);
+  copy->migrations_table = g_strdup (settings->migrations_table);
   copy->config_path = g_strdup (settings->config_path);
   copy->then_run = g_strdup (settings->then_run);
   copy->adopt_maps = g_strdupv (settings->adopt_maps);
@@ -53,6 +54,7 @@ mw_settings_free (MwSettings *settings)
   g_free (settings->migrations);
   g_free (settings->config_migrations);
   g_free (settings->backup_dir);
+  g_free (settings->migrations_table);
   g_free (settings->config_path);
   g_free (settings->then_run);
   g_strfreev (settings->adopt_maps);
@@ -92,6 +94,8 @@ mw_settings_resolve (MwSettings  *settings,
     settings->backup_dir = g_strdup (config->backup_dir);
   if (settings->backup_dir == NULL)
     settings->backup_dir = mw_backup_default_dir (settings->database);
+  if (settings->migrations_table == NULL)
+    settings->migrations_table = g_strdup (config->migrations_table);
   g_free (settings->config_migrations);
   settings->config_migrations = g_strdup (config->migrations);
   if (settings->busy_timeout_ms <= 0)
@@ -109,7 +113,8 @@ mw_settings_resolve (MwSettings  *settings,
  * mw_settings_load_migrations:
  *
  * Finds the app's migrations folder (the one named on the command line, else the
- * configured one, else where the app installs it) and reads it.
+ * configured one, else where the app installs it) and reads it, with the migrations
+ * table the app names, if it names one.
  *
  * Returns: (transfer full): the migrations, or %NULL with a packaging-fault error
  */
@@ -118,13 +123,17 @@ mw_settings_load_migrations (const MwSettings  *settings,
                              GError           **error)
 {
   g_autofree char *folder = NULL;
+  MwMigrationSet *set;
 
   g_return_val_if_fail (settings != NULL, NULL);
 
   folder = mw_migrations_locate (settings->migrations, settings->config_migrations, error);
   if (folder == NULL)
     return NULL;
-  return mw_migration_set_load (folder, error);
+  set = mw_migration_set_load (folder, error);
+  if (set != NULL)
+    mw_migration_set_set_table (set, settings->migrations_table);
+  return set;
 }
 
 /**

@@ -22,6 +22,8 @@ typedef struct
   char        *migrations;         /* (nullable) --migrations: must exist when given */
   char        *config_migrations;  /* (nullable) from the configuration file */
   char        *backup_dir;
+  char        *migrations_table;   /* (nullable) the app's migrations table (default:
+                                    * drizzle's, or the one table of its shape) */
   char        *config_path;        /* (nullable) the configuration file named or found */
   int          busy_timeout_ms;    /* 0: the default */
   MwRetention  retention;          /* backups kept per reason */

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "mw-backup.h"
+#include "mw-db-private.h"
 #include "mw-support.h"
 
 /*
@@ -81,6 +82,7 @@ mw_database_facts_read (const char *database_path)
 {
   MwDatabaseFacts *facts;
   g_autofree char *wal = NULL;
+  g_autoptr(GError) open_error = NULL;
   sqlite3 *db = NULL;
 
   g_return_val_if_fail (database_path != NULL, NULL);
@@ -97,13 +99,12 @@ mw_database_facts_read (const char *database_path)
       facts->error = g_strdup (_("The file does not exist."));
       return facts;
     }
-  if (sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+  db = mw_db_open (database_path, SQLITE_OPEN_READONLY, 1000, &open_error);
+  if (db == NULL)
     {
-      facts->error = g_strdup (db ? sqlite3_errmsg (db) : "out of memory");
-      sqlite3_close (db);
+      facts->error = g_strdup (open_error->message);
       return facts;
     }
-  sqlite3_busy_timeout (db, 1000);
   facts->page_size = pragma_int (db, "PRAGMA page_size");
   facts->page_count = pragma_int (db, "PRAGMA page_count");
   facts->freelist_count = pragma_int (db, "PRAGMA freelist_count");

@@ -137,16 +137,9 @@ mw_verify (const char    *database_path,
                    _("There is no database at %s."), database_path);
       return NULL;
     }
-  rc = sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READONLY, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
-                   _("Cannot open %s: %s"), database_path,
-                   db ? sqlite3_errmsg (db) : "out of memory");
-      sqlite3_close (db);
-      return NULL;
-    }
-  sqlite3_busy_timeout (db, 5000);
+  db = mw_db_open (database_path, SQLITE_OPEN_READONLY, 5000, error);
+  if (db == NULL)
+    return NULL;
 
   rc = sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL);
   if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
