@@ -1371,6 +1371,57 @@ test_empty_journal_creates_table (Fixture *f, gconstpointer data)
   g_assert_cmpstr (ddl, ==, DRIZZLE_0X_DDL);
 }
 
+/* The links are checked where the updates can have broken them — the tables they
+ * wrote and the tables pointing at those — so an old orphan elsewhere is not looked at,
+ * while one the updates make is caught; full checks look at everything. */
+static void
+test_checks_follow_what_changed (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration base[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE shops (id text PRIMARY KEY, name text);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id text PRIMARY KEY, shop_id text REFERENCES shops(id));\n"
+      "--> statement-breakpoint\n"
+      "CREATE TABLE notes (id text PRIMARY KEY, sale_id text REFERENCES sales(id));" },
+    { "0001_rename", 1700000100000, "UPDATE shops SET name = 'Corner shop';" },
+    { "0002_close", 1700000200000, "DELETE FROM shops WHERE id = 's1';" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(MwMigrator) closing = NULL;
+  g_autoptr(MwMigrator) full = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) full_error = NULL;
+  g_autofree char *violations = NULL;
+
+  mw_test_fixture_write (f, base);
+  mw_test_fixture_migrate (f, "0000_init");
+  /* A note whose sale was deleted years ago, with foreign keys off. */
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'Corner'); "
+                           "INSERT INTO sales VALUES ('x1', 's1'); "
+                           "INSERT INTO notes VALUES ('n1', 'gone');");
+
+  /* Renaming the shop: the old orphan in notes does not stop the update. */
+  migrator = mw_test_fixture_migrator (f, "0001_rename");
+  g_assert_true (mw_migrator_run (migrator, NULL, &error));
+  g_assert_no_error (error);
+
+  /* Deleting the shop its sale points at: caught, named, rolled back. */
+  closing = mw_test_fixture_migrator (f, NULL);
+  g_assert_false (mw_migrator_run (closing, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  violations = g_strjoinv ("|", (char **) mw_migrator_get_violations (closing)->pdata);
+  g_assert_nonnull (strstr (violations, "sales → shops: 1 rows"));
+  g_assert_null (strstr (violations, "notes"));
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops"), ==, 1);
+
+  /* With full checks the same update is caught too. */
+  full = mw_test_fixture_migrator (f, NULL);
+  mw_migrator_set_full_checks (full, TRUE);
+  g_assert_false (mw_migrator_run (full, NULL, &full_error));
+  g_assert_error (full_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1381,6 +1432,7 @@ main (int argc, char **argv)
               mw_test_fixture_tear_down)
 #define ADD(path, fn) ADD_DATA (path, fn, NULL)
   ADD ("creates-database", test_creates_database);
+  ADD ("checks-follow-what-changed", test_checks_follow_what_changed);
   ADD ("applies-pending-only", test_applies_pending_only);
   ADD ("applies-out-of-order", test_applies_out_of_order);
   ADD ("failure/rolls-back", test_failure_rolls_back);

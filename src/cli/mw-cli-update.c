@@ -172,6 +172,7 @@ mw_cli_cmd_migrate (MwCliOptions *o)
   mw_migrator_set_accept_modified (migrator, o->accept_modified);
   mw_migrator_set_backup (migrator, !o->no_backup, o->settings->backup_dir);
   mw_migrator_set_verify (migrator, !o->no_verify);
+  mw_migrator_set_full_checks (migrator, o->settings->full_checks);
   if (o->settings->busy_timeout_ms > 0)
     mw_migrator_set_busy_timeout (migrator, (guint) o->settings->busy_timeout_ms);
 

@@ -20,6 +20,8 @@
  *   keep-pre-migration=10     backups kept per reason (pre-migration, pre-restore,
  *   keep-manual=5             pre-fresh, pre-repair, manual); at least 1
  *   keep-old-sets=3           databases kept aside by restore / fresh start
+ *   full-checks=true          after an update, check the whole database, not only what
+ *                             the updates wrote (slower; see mw_migrator_set_full_checks)
  *   map=stores=shops;businesses.town=city     adopt: renamed tables and columns
  *   value=shops.code=0                        adopt: values for new required columns
  *
@@ -152,6 +154,7 @@ mw_config_load (const char  *explicit_path,
       config->keep_old_sets = (guint) keep;
   }
 
+  config->full_checks = g_key_file_get_boolean (keyfile, GROUP, "full-checks", NULL);
   config->adopt_maps = g_key_file_get_string_list (keyfile, GROUP, "map", NULL, NULL);
   config->adopt_values = g_key_file_get_string_list (keyfile, GROUP, "value", NULL, NULL);
 

@@ -18,6 +18,7 @@ typedef struct
   guint  busy_timeout_ms;  /* 0: the default */
   MwRetention retention;   /* backups kept per reason (keep-pre-migration=, keep-manual=, …) */
   guint  keep_old_sets;    /* moved-aside .old.* sets kept (keep-old-sets=, default 3) */
+  gboolean full_checks;    /* full-checks=true: whole-database checks after an update */
   GStrv  adopt_maps;       /* (nullable) adopt: map=OLD=NEW;TABLE.OLD=NEW */
   GStrv  adopt_values;     /* (nullable) adopt: value=TABLE.COLUMN=VALUE;… */
 } MwConfig;

@@ -68,10 +68,12 @@ struct _MwMigrator
   guint           failed_statement;
   guint           busy_timeout_ms;
   int             restamp_level;  /* -1: the history is read as it is */
+  GHashTable     *written;        /* tables the run's statements wrote (the authorizer) */
   GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
   guint           accept_modified : 1;
   guint           make_backup : 1;
   guint           verify : 1;
+  guint           full_checks : 1; /* whole-database checks, not only what the updates wrote */
   guint           existed : 1;    /* the database file existed, with content, at the start */
   guint           created : 1;    /* there was no file at all: this run's SQLite made it */
   guint           table_changed : 1; /* the last run created or upgraded the history table */
@@ -99,6 +101,7 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->applied, g_ptr_array_unref);
   g_clear_pointer (&self->violations, g_ptr_array_unref);
   g_clear_pointer (&self->replaced_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->written, g_hash_table_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
@@ -153,6 +156,7 @@ mw_migrator_init (MwMigrator *self)
   self->violations = g_ptr_array_new_with_free_func (g_free);
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
   self->restamp_level = -1;
+  self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
   self->make_backup = TRUE;
   self->verify = TRUE;
@@ -294,30 +298,118 @@ compare_strings (gconstpointer a,
 }
 
 /* Rows breaking a foreign key, counted per "child → parent" pair. */
+/* Which tables the migrations write, as SQLite itself reports while it prepares each
+ * statement (triggers included): the checks after applying are proportional to them. */
+static int
+authorizer_cb (void       *data,
+               int         action,
+               const char *arg1,
+               const char *arg2,
+               const char *database,
+               const char *trigger)
+{
+  MwMigrator *self = data;
+  const char *history = mw_migration_set_get_table (self->set);
+  const char *table = NULL;
+
+  switch (action)
+    {
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_DROP_TABLE:
+      table = arg1;
+      break;
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_ALTER_TABLE:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_DROP_TRIGGER:
+      table = arg2;
+      break;
+    default:
+      break;
+    }
+  if (table != NULL && !g_str_has_prefix (table, "sqlite_") &&
+      g_strcmp0 (table, history ? history : "__drizzle_migrations") != 0)
+    g_hash_table_add (self->written, g_strdup (table));
+  return SQLITE_OK;
+}
+
+/* The tables whose rows can point at a row that is gone after these updates: every
+ * table the updates wrote, and every table with a foreign key into one of them. */
+static GPtrArray *
+tables_to_check (MwMigrator *self,
+                 sqlite3    *db)
+{
+  GPtrArray *tables = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT m.name, (SELECT group_concat(f.\"table\", char(31)) FROM "
+                              "pragma_foreign_key_list(m.name) f) FROM sqlite_schema m WHERE "
+                              "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return tables;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+      const char *parents = (const char *) sqlite3_column_text (stmt, 1);
+      gboolean check = g_hash_table_contains (self->written, name);
+
+      if (!check && parents != NULL)
+        {
+          g_auto(GStrv) list = g_strsplit (parents, "\x1f", -1);
+
+          for (guint i = 0; list[i] != NULL && !check; i++)
+            check = g_hash_table_contains (self->written, list[i]);
+        }
+      if (check)
+        g_ptr_array_add (tables, g_strdup (name));
+    }
+  sqlite3_finalize (stmt);
+  return tables;
+}
+
+/* "child → parent" → rows, for @tables (NULL: the whole database). */
 static GHashTable *
-count_fk_violations (sqlite3     *db,
+count_fk_violations (MwMigrator  *self,
+                     sqlite3     *db,
+                     GPtrArray   *tables,
                      GError     **error)
 {
   g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  sqlite3_stmt *stmt = NULL;
-  int rc;
+  guint n = tables ? tables->len : 1;
 
-  rc = sqlite3_prepare_v2 (db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      {
-        g_autofree char *pair = g_strdup_printf ("%s → %s",
-                                                 (const char *) sqlite3_column_text (stmt, 0),
-                                                 (const char *) sqlite3_column_text (stmt, 2));
-        guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
-
-        g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (n + 1));
-      }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
+  for (guint i = 0; i < n; i++)
     {
-      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED, "Checking foreign keys");
-      return NULL;
+      g_autofree char *quoted = tables ? mw_db_quote_identifier (g_ptr_array_index (tables, i))
+                                       : NULL;
+      g_autofree char *sql = quoted ? g_strdup_printf ("PRAGMA foreign_key_check(%s)", quoted)
+                                    : g_strdup ("PRAGMA foreign_key_check");
+      sqlite3_stmt *stmt = NULL;
+      int rc;
+
+      if (self != NULL && tables != NULL && tables->len > 0)
+        mw_progress_set_fraction (self->progress, (double) i / tables->len);
+      rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+          {
+            g_autofree char *pair = g_strdup_printf ("%s → %s",
+                                                     (const char *) sqlite3_column_text (stmt, 0),
+                                                     (const char *) sqlite3_column_text (stmt, 2));
+            guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pair));
+
+            g_hash_table_replace (counts, g_steal_pointer (&pair), GUINT_TO_POINTER (count + 1));
+          }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                           "Checking foreign keys");
+          return NULL;
+        }
     }
   return g_steal_pointer (&counts);
 }
@@ -330,7 +422,8 @@ check_foreign_keys (MwMigrator  *self,
                     GHashTable  *baseline,
                     GError     **error)
 {
-  g_autoptr(GHashTable) counts = count_fk_violations (db, error);
+  g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
+  g_autoptr(GHashTable) counts = count_fk_violations (self, db, tables, error);
   g_autoptr(GString) summary = g_string_new (NULL);
   GHashTableIter iter;
   gpointer key, value;
@@ -376,7 +469,9 @@ preflight (MwMigrator   *self,
 {
   g_autofree char *result = NULL;
 
-  if (!self->verify)
+  /* The verified backup reads every page of the database and checks the copy with
+   * quick_check: that proves the source pages too, so they are not read twice. */
+  if (!self->verify || (self->make_backup && self->existed))
     goto space;
 
   mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
@@ -530,6 +625,15 @@ restamp_history (MwMigrator  *self,
   return TRUE;
 }
 
+/* The backup's check failed: was it the source's damage, copied as it was? */
+static gboolean
+source_is_damaged (sqlite3 *db)
+{
+  g_autofree char *problems = NULL;
+
+  return !mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL);
+}
+
 static gboolean
 apply_in_transaction (MwMigrator    *self,
                       sqlite3       *db,
@@ -617,6 +721,12 @@ apply_in_transaction (MwMigrator    *self,
         {
           if (g_error_matches (backup_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_propagate_error (error, g_steal_pointer (&backup_error));
+          else if (g_error_matches (backup_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT) &&
+                   self->verify && source_is_damaged (db))
+            g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                         _("The database is damaged, so it was not updated (quick_check, as its "
+                           "backup was verified: %s). Nothing was changed."),
+                         backup_error->message);
           else
             g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED,
                          _("No verified backup could be made, so nothing was changed: %s"),
@@ -640,6 +750,7 @@ apply_in_transaction (MwMigrator    *self,
   if (self->restamp_level >= 0 && !restamp_history (self, db, &history, error))
     goto out;
 
+  sqlite3_set_authorizer (db, authorizer_cb, self);
   for (guint m = 0; m < todo->len; m++)
     {
       const MwMigration *migration = g_ptr_array_index (todo, m);
@@ -668,10 +779,12 @@ apply_in_transaction (MwMigrator    *self,
       g_ptr_array_add (self->applied, g_strdup (migration->tag));
     }
 
-  mw_progress_update (self->progress, 1.0, _("Checking the database's links between tables"));
+  sqlite3_set_authorizer (db, NULL, NULL);
+  mw_progress_update (self->progress, 0.0, _("Checking the database's links between tables"));
   ok = check_foreign_keys (self, db, baseline, error);
 
 out:
+  sqlite3_set_authorizer (db, NULL, NULL);
   mw_history_clear (&history);
   return ok;
 }
@@ -686,6 +799,7 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->backup, mw_backup_unref);
   g_clear_pointer (&self->failed_aside, g_free);
   g_ptr_array_set_size (self->replaced_rows, 0);
+  g_hash_table_remove_all (self->written);
   self->failed_statement = 0;
   self->table_changed = FALSE;
 }
@@ -699,8 +813,9 @@ check_integrity (MwMigrator  *self,
 {
   g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
+  g_autoptr(GString) found = g_string_new (NULL);
+  g_autoptr(GPtrArray) tables = NULL;
 
-  mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
    * this connection has cached. Not a read-only one: SQLite skips CHECK and NOT NULL
    * constraints in integrity_check on those, and a migration can break them
@@ -708,12 +823,70 @@ check_integrity (MwMigrator  *self,
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
   if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
     db = fresh;
-  if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
+
+  if (self->full_checks)
+    {
+      mw_progress_update (self->progress, 0.0, _("Checking the whole database"));
+      if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
+        g_string_append (found, problems ? problems : sqlite3_errmsg (db));
+    }
+  else
+    {
+      /* Every page of the file (quick_check, O(N)), then the full check — every index
+       * entry against its row, every constraint — of each table the updates wrote.
+       * Tables they did not touch were proven by the backup's check before the update
+       * and are the same pages now. */
+      mw_progress_update (self->progress, 0.0, _("Checking the database file"));
+      if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL))
+        g_string_append (found, problems ? problems : sqlite3_errmsg (db));
+      tables = g_ptr_array_new ();
+      {
+        GHashTableIter iter;
+        gpointer key;
+
+        g_hash_table_iter_init (&iter, self->written);
+        while (g_hash_table_iter_next (&iter, &key, NULL))
+          g_ptr_array_add (tables, key);
+      }
+      g_ptr_array_sort (tables, compare_strings);
+      for (guint i = 0; found->len == 0 && i < tables->len; i++)
+        {
+          const char *table = g_ptr_array_index (tables, i);
+          g_autofree char *quoted = mw_db_quote_identifier (table);
+          g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
+          g_autofree char *message = g_strdup_printf (_("Checking the changed tables (%u of %u): "
+                                                        "%s"), i + 1, tables->len, table);
+          char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
+                                              "type = 'table' AND name = %Q", table);
+          gboolean exists = mw_db_query_int (db, exists_sql, 0) > 0;
+          sqlite3_stmt *stmt = NULL;
+          int rc;
+
+          sqlite3_free (exists_sql);
+          /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
+          if (!exists)
+            continue;
+          mw_progress_update (self->progress, (double) i / tables->len, message);
+          rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+          if (rc == SQLITE_OK)
+            while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+              {
+                const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+                if (g_strcmp0 (line, "ok") != 0)
+                  g_string_append_printf (found, "%s%s", found->len ? "; " : "", line);
+              }
+          sqlite3_finalize (stmt);
+          if (rc != SQLITE_DONE && found->len == 0)
+            g_string_append (found, sqlite3_errmsg (db));
+        }
+    }
+
+  if (found->len > 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                    _("The updates were applied, but the database failed its integrity check "
-                     "afterwards: %s."),
-                   problems ? problems : sqlite3_errmsg (db));
+                     "afterwards: %s."), found->str);
       return FALSE;
     }
   return TRUE;
@@ -783,7 +956,11 @@ run_once (MwMigrator    *self,
        * second pass, so it is done only in this rare case. */
       mw_db_exec (db, "ROLLBACK", NULL);
       g_ptr_array_set_size (self->applied, 0);
-      baseline = count_fk_violations (db, NULL);
+      {
+        g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
+
+        baseline = count_fk_violations (self, db, tables, NULL);
+      }
       if (baseline != NULL && g_hash_table_size (baseline) > 0 &&
           mw_db_exec (db, "BEGIN IMMEDIATE", NULL))
         {
@@ -1196,6 +1373,21 @@ mw_migrator_get_backup (MwMigrator *self)
 {
   g_return_val_if_fail (MW_IS_MIGRATOR (self), NULL);
   return self->backup;
+}
+
+/**
+ * mw_migrator_set_full_checks:
+ *
+ * Whether the checks after applying cover the whole database (the foreign keys of
+ * every table, `integrity_check` of every table and index) rather than what the
+ * updates wrote and what points at it (the default: see check_integrity()).
+ */
+void
+mw_migrator_set_full_checks (MwMigrator *self,
+                             gboolean    full)
+{
+  g_return_if_fail (MW_IS_MIGRATOR (self));
+  self->full_checks = !!full;
 }
 
 /**

@@ -28,6 +28,8 @@ void          mw_migrator_set_backup          (MwMigrator           *self,
 void          mw_migrator_set_verify          (MwMigrator           *self,
                                                gboolean              verify);
 MwProgress   *mw_migrator_get_progress        (MwMigrator           *self);
+void          mw_migrator_set_full_checks     (MwMigrator           *self,
+                                               gboolean              full);
 void          mw_migrator_set_restamp         (MwMigrator           *self,
                                                int                   level);
 GPtrArray    *mw_migrator_get_replaced_rows   (MwMigrator           *self);

@@ -102,6 +102,7 @@ mw_settings_resolve (MwSettings  *settings,
     settings->busy_timeout_ms = (int) config->busy_timeout_ms;
   settings->retention = config->retention;
   settings->keep_old_sets = config->keep_old_sets;
+  settings->full_checks = settings->full_checks || config->full_checks;
   g_strfreev (settings->adopt_maps);
   settings->adopt_maps = g_strdupv (config->adopt_maps);
   g_strfreev (settings->adopt_values);

@@ -30,6 +30,7 @@ typedef struct
   guint        keep_old_sets;      /* databases kept aside by restore / fresh start */
   gboolean     after_update;       /* launched by the app's installer */
   char        *then_run;           /* (nullable) started once the database is ready */
+  gboolean     full_checks;        /* whole-database checks after an update */
   GStrv        adopt_maps;         /* (nullable) from the configuration file: map= */
   GStrv        adopt_values;       /* (nullable) from the configuration file: value= */
 } MwSettings;

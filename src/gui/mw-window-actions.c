@@ -26,6 +26,7 @@ update_action (GtkWidget  *widget,
   self->migrator = mw_migrator_new (self->settings->database, self->set);
   mw_migrator_set_progress (self->migrator, self->progress);
   mw_migrator_set_backup (self->migrator, TRUE, self->settings->backup_dir);
+  mw_migrator_set_full_checks (self->migrator, self->settings->full_checks);
   if (self->settings->busy_timeout_ms > 0)
     mw_migrator_set_busy_timeout (self->migrator, (guint) self->settings->busy_timeout_ms);
 
