@@ -127,7 +127,7 @@ repair (Fixture *f)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *before = mw_test_file_digest (f->db);
-  MwRepairReport *report = mw_repair (f->db, f->backups, NULL, NULL, &error);
+  MwRepairReport *report = mw_repair (f->db, f->backups, NULL, NULL, NULL, &error);
   g_autofree char *after = mw_test_file_digest (f->db);
 
   g_assert_no_error (error);
