@@ -357,6 +357,16 @@ find_orphans (sqlite3        *result,
                                       GPOINTER_TO_SIZE (g_hash_table_lookup (pairs, l->data))));
 }
 
+/* Whether a failed attempt failed for the disk's sake (full, read-only, I/O): a
+ * stronger strategy would fail the same way, so the repair stops there. */
+static gboolean
+is_disk_error (const GError *error)
+{
+  return error != NULL && error->domain == MW_ENGINE_ERROR &&
+         (error->code == MW_ENGINE_ERROR_NO_SPACE || error->code == MW_ENGINE_ERROR_UNREADABLE ||
+          error->code == MW_ENGINE_ERROR_READ_ONLY);
+}
+
 static gboolean
 vacuum_into (sqlite3     *db,
              const char  *path,
@@ -387,7 +397,7 @@ rebuild_indexes (sqlite3         *work,
   if (mw_salvage_exec (work, "REINDEX", NULL) &&
       mw_db_query_int (work, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                   "integrity_check <> 'ok'", 1) == 0)
-    return vacuum_into (work, repaired_path, NULL);
+    return vacuum_into (work, repaired_path, error);
 
   for (guint i = 0; i < damaged->len; i++)
     {
@@ -419,7 +429,7 @@ rebuild_indexes (sqlite3         *work,
   mw_salvage_exec (work, "PRAGMA writable_schema = OFF", NULL);
   /* The schema changed under this connection: reopen-free way to reload it. */
   mw_salvage_exec (work, "PRAGMA schema_version", NULL);
-  if (!vacuum_into (work, repaired_path, NULL))
+  if (!vacuum_into (work, repaired_path, error))
     return FALSE;
 
   out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE, 5000, error);
@@ -602,30 +612,40 @@ mw_repair (const char      *database_path,
     {
       report->strategy = MW_REPAIR_REINDEX;
       ok = rebuild_indexes (work, report->repaired_path, damaged_indexes, report, &local_error);
-      if (!ok && local_error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          goto out;
-        }
     }
   else if (damage != DAMAGE_TABLES)
     {
       report->strategy = damage == DAMAGE_NONE ? MW_REPAIR_COPY : MW_REPAIR_VACUUM;
-      ok = vacuum_into (work, report->repaired_path, NULL);
+      ok = vacuum_into (work, report->repaired_path, &local_error);
     }
   else
     {
       /* Tables damaged: VACUUM INTO only if every row still reads. */
       report->strategy = MW_REPAIR_VACUUM;
-      ok = vacuum_into (work, report->repaired_path, NULL);
+      ok = vacuum_into (work, report->repaired_path, &local_error);
+    }
+  if (!ok && is_disk_error (local_error))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, local_error->code,
+                   _("The repaired copy could not be written (%s). Nothing was changed."),
+                   local_error->message);
+      goto out;
     }
 
   if (!ok)
     {
       remove_set (report->repaired_path);
+      g_clear_pointer (&work, mw_db_close);
+      if (report->strategy == MW_REPAIR_REINDEX)
+        {
+          /* Its schema lost the damaged indexes on the way: a fresh work copy. */
+          remove_set (work_path);
+          if (!mw_copy_set (database_path, work_path, error))
+            goto out;
+          mw_salvage_pages_fix_header (work_path, NULL);
+        }
       report->strategy = MW_REPAIR_SALVAGE;
       g_hash_table_remove_all (report->expected);
-      g_clear_pointer (&work, mw_db_close);
       if (!mw_salvage (work_path, report->repaired_path, dir, set, report, progress, cancellable,
                        error))
         goto out;

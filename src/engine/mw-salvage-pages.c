@@ -122,7 +122,8 @@ rebuild_header (FILE           *file,
   put_be32 (header + 96, 3040001);
   if (fseeko (file, 0, SEEK_SET) != 0 || fwrite (header, 1, 100, file) != 100)
     return FALSE;
-  g_ptr_array_add (report->problems,
+  if (report != NULL)
+    g_ptr_array_add (report->problems,
                    g_strdup_printf (_("The file's 100-byte header was destroyed; it was "
                                       "rebuilt (page size %u)."), best));
   return TRUE;
@@ -131,7 +132,7 @@ rebuild_header (FILE           *file,
 /* On the work copy only: a header SQLite cannot use is rebuilt; a file cut short (a
  * full disk, an interrupted copy) still claims its old size in the header, and SQLite
  * then refuses to read even the schema: the header is made to tell the truth, so that
- * what is left can be read. */
+ * what is left can be read. @report (nullable) is told what was done. */
 void
 mw_salvage_pages_fix_header (const char     *work_path,
                              MwRepairReport *report)
@@ -161,7 +162,8 @@ mw_salvage_pages_fix_header (const char     *work_path,
   if (actual > 0 && claimed > actual)
     {
       put_be32 (header + 28, actual);
-      if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header)
+      if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header &&
+          report != NULL)
         g_ptr_array_add (report->problems,
                          g_strdup_printf (_("The file is cut short: %u of its %u pages are "
                                             "there."), actual, claimed));
