@@ -973,16 +973,20 @@ mw_repair_report_to_text (MwRepairReport *self)
         g_string_append (out, _("What was lost, by when it was made:\n"));
       any_dated = TRUE;
       words = shop_words (t->name);
-      t_lost = count_text (t->lost);
+      t_lost = t->lost > 0
+               ? g_strdup_printf (ngettext ("%lld row", "%lld rows", (unsigned long) t->lost),
+                                  (long long) t->lost)
+               : g_strdup (_("an unknown number of rows"));
       after = t->lost_after ? local_time_text (t->lost_after) : NULL;
       before = t->lost_before ? local_time_text (t->lost_before) : NULL;
+      /* TRANSLATORS: "Sales (transactions): 81 rows, made between 2026-03-02 14:02 and …" */
       if (after != NULL && before != NULL)
-        g_string_append_printf (out, _("  %s: %s rows, made between %s and %s\n"), words, t_lost,
+        g_string_append_printf (out, _("  %s: %s, made between %s and %s\n"), words, t_lost,
                                 after, before);
       else if (after != NULL)
-        g_string_append_printf (out, _("  %s: %s rows, made after %s\n"), words, t_lost, after);
+        g_string_append_printf (out, _("  %s: %s, made after %s\n"), words, t_lost, after);
       else
-        g_string_append_printf (out, _("  %s: %s rows, made before %s\n"), words, t_lost, before);
+        g_string_append_printf (out, _("  %s: %s, made before %s\n"), words, t_lost, before);
     }
   for (guint i = 0; i < self->problems->len; i++)
     g_string_append_printf (out, "%s\n", (const char *) g_ptr_array_index (self->problems, i));

@@ -941,8 +941,9 @@ mw_salvage_place (MwPages         *pages,
         }
       if (progress)
         continue;
-      /* No foreign key tells any more: the first group one table fits best. */
-      for (guint i = 0; i < pending->len && !progress && p.error == NULL; i++)
+      /* Nothing more tells: each group one table fits best goes there; their rows may
+       * then tell the groups left in the next round. */
+      for (guint i = 0; i < pending->len && p.error == NULL; )
         {
           Pending *one = g_ptr_array_index (pending, i);
           gboolean evidence;
@@ -954,6 +955,8 @@ mw_salvage_place (MwPages         *pages,
               g_ptr_array_remove_index (pending, i);
               progress = TRUE;
             }
+          else
+            i++;
         }
       if (!progress)
         break;
