@@ -225,6 +225,7 @@ def cell(exact, laf, other, seconds, total):
     return f"{text}; {seconds:.2f} s"
 
 rows = []
+peak_kib = 0
 for name, what, damage, prepare in cases:
     d = os.path.join(work, name)
     os.makedirs(d)
@@ -239,8 +240,12 @@ for name, what, damage, prepare in cases:
     os.sync()
 
     # migration-wizard repair
-    t_mw, r = timed([wizard, "repair", "--json", "--database", damaged, "--migrations", migrations,
-                     "--backup-dir", os.path.join(d, "backups")])
+    t_mw, r = timed(["/usr/bin/time", "-f", "%M", wizard, "repair", "--json", "--database", damaged,
+                     "--migrations", migrations, "--backup-dir", os.path.join(d, "backups")])
+    try:
+        peak_kib = max(peak_kib, int(r.stderr.decode().strip().splitlines()[-1]))
+    except (ValueError, IndexError):
+        pass
     repaired = None
     try:
         repaired = json.loads(r.stdout)["report"]["repaired"]
@@ -278,7 +283,8 @@ print()
 version = subprocess.run([recover_cli, "--version"], stdout=subprocess.PIPE, text=True).stdout.split()[0]
 print(f"Try Repair on a {mb} MB demo shop ({n(total_rows(base))} rows in {len(tables_of(base))} tables), "
       f"SQLite {version} for .recover and .dump; rows of the undamaged database back in their own "
-      "table (same rowid, same values), rows of it only in lost_and_found, and time:")
+      "table (same rowid, same values), rows of it only in lost_and_found, and time "
+      f"(migration-wizard's peak memory: {peak_kib // 1024} MiB at most):")
 print()
 print("| case | rows | migration-wizard repair | sqlite3 .recover | sqlite3 .dump | time wizard / "
       ".recover | target met: at least .recover's rows, in their tables, ≤ 2× its time |")

@@ -974,7 +974,8 @@ mw_repair_report_to_text (MwRepairReport *self)
       any_dated = TRUE;
       words = shop_words (t->name);
       t_lost = t->lost > 0
-               ? g_strdup_printf (ngettext ("%lld row", "%lld rows", (unsigned long) t->lost),
+               ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lld row", "%lld rows",
+                                               (unsigned long) t->lost),
                                   (long long) t->lost)
                : g_strdup (_("an unknown number of rows"));
       after = t->lost_after ? local_time_text (t->lost_after) : NULL;
