@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the file-format reader repair relies on: any bytes, as a
  * database file, through every function of mw-pager.c — header, page types, children,
- * leaf cells, overflow chains, records. No crash, no hang, no sanitizer report.
+ * table leaf and index cells, overflow chains, records. No crash, no hang, no sanitizer report.
  * Built and run by tests/fuzz-pager.sh.
  */
 #include "config.h"
@@ -77,7 +77,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
           guint8 *payload;
 
           if (!mw_pager_leaf_cell (page, m.page_size, usable, pgno, c, &rowid, &payload_size,
-                                   &local, &local_size, &overflow))
+                                   &local, &local_size, &overflow) &&
+              !mw_pager_index_cell (page, m.page_size, usable, pgno, c, &payload_size, &local,
+                                    &local_size, &overflow))
             continue;
           g_array_set_size (chain, 0);
           payload = mw_pager_payload (local, local_size, payload_size, overflow, usable,

@@ -60,6 +60,7 @@ mw_cli_cmd_repair (MwCliOptions *o)
 {
   g_autoptr(MwInstanceLock) lock = NULL;
   g_autoptr(MwRepairReport) report = NULL;
+  g_autoptr(MwMigrationSet) set = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *aside = NULL;
   gboolean swapped = FALSE;
@@ -68,8 +69,10 @@ mw_cli_cmd_repair (MwCliOptions *o)
   if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
     return MW_EXIT_LOCKED;
 
+  /* Optional: they tell the list of tables when it is lost. */
+  set = mw_cli_load_migrations (o, NULL);
   mw_cli_run_begin (&run, o);
-  mw_repair_async (o->settings->database, o->settings->backup_dir, run.progress,
+  mw_repair_async (o->settings->database, o->settings->backup_dir, set, run.progress,
                    run.cancellable, mw_cli_run_done_cb, &run);
   report = mw_repair_finish (mw_cli_run_wait (&run), &error);
   mw_cli_run_end (&run);

@@ -253,6 +253,70 @@ mw_pager_leaf_cell (const guint8  *page,
 }
 
 /**
+ * mw_pager_index_cell:
+ * @local: (out): the part of the payload (the index record) stored on this page
+ * @first_overflow: (out): 0 when the payload fits on the page
+ *
+ * Reads cell @cell of an index page, leaf or interior: every cell of an index b-tree
+ * holds an entry (its key columns, then the rowid of the table row).
+ */
+gboolean
+mw_pager_index_cell (const guint8  *page,
+                     gsize          page_size,
+                     guint32        usable_size,
+                     guint32        pgno,
+                     guint          cell,
+                     guint64       *payload_size,
+                     const guint8 **local,
+                     gsize         *local_size,
+                     guint32       *first_overflow)
+{
+  guint8 type;
+  guint n_cells;
+  gsize at, n;
+  guint64 p, x, local_bytes;
+  gsize end = MIN (page_size, usable_size);
+
+  if (usable_size < 480 || usable_size > page_size)
+    return FALSE;
+  if (!mw_pager_page_type (page, page_size, pgno, &type, &n_cells) ||
+      (type != MW_PAGE_LEAF_INDEX && type != MW_PAGE_INTERIOR_INDEX) || cell >= n_cells ||
+      !cell_offset (page, page_size, pgno, type, cell, &at) || at >= end)
+    return FALSE;
+  if (type == MW_PAGE_INTERIOR_INDEX)
+    {
+      if (at + 4 >= end)
+        return FALSE;
+      at += 4;    /* the left child */
+    }
+
+  n = mw_pager_varint (page + at, end - at, &p);
+  if (n == 0)
+    return FALSE;
+  at += n;
+
+  /* An index keeps less of a payload on the page than a table leaf does. */
+  x = ((guint64) (usable_size - 12) * 64 / 255) - 23;
+  if (p <= x)
+    local_bytes = p;
+  else
+    {
+      guint64 m = ((guint64) (usable_size - 12) * 32 / 255) - 23;
+      guint64 k = m + ((p - m) % (usable_size - 4));
+
+      local_bytes = k <= x ? k : m;
+    }
+  if (at + local_bytes > end || (local_bytes < p && at + local_bytes + 4 > end))
+    return FALSE;
+
+  *payload_size = p;
+  *local = page + at;
+  *local_size = local_bytes;
+  *first_overflow = local_bytes < p ? be32 (page + at + local_bytes) : 0;
+  return TRUE;
+}
+
+/**
  * mw_pager_payload:
  * @overflow_pages: (nullable) (element-type guint32): the overflow pages read are
  *   appended

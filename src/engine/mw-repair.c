@@ -45,6 +45,8 @@ repair_table_free (MwRepairTable *t)
 {
   g_free (t->name);
   g_free (t->note);
+  g_clear_pointer (&t->lost_after, g_date_time_unref);
+  g_clear_pointer (&t->lost_before, g_date_time_unref);
   g_free (t);
 }
 
@@ -58,6 +60,7 @@ report_new (const char *database_path)
   self->tables = g_ptr_array_new_with_free_func ((GDestroyNotify) repair_table_free);
   self->orphans = g_ptr_array_new_with_free_func (g_free);
   self->problems = g_ptr_array_new_with_free_func (g_free);
+  self->expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return self;
 }
 
@@ -82,6 +85,8 @@ mw_repair_report_unref (MwRepairReport *self)
   g_ptr_array_unref (self->tables);
   g_ptr_array_unref (self->orphans);
   g_ptr_array_unref (self->problems);
+  g_free (self->schema_level);
+  g_hash_table_unref (self->expected);
   g_free (self);
 }
 
@@ -95,6 +100,19 @@ mw_repair_strategy_to_string (MwRepairStrategy strategy)
     case MW_REPAIR_VACUUM:  return "vacuum";
     case MW_REPAIR_SALVAGE: return "salvage";
     default:                return "unknown";
+    }
+}
+
+const char *
+mw_repair_schema_source_to_string (MwRepairSchemaSource source)
+{
+  switch (source)
+    {
+    case MW_REPAIR_SCHEMA_DATABASE:   return "database";
+    case MW_REPAIR_SCHEMA_PAGES:      return "pages";
+    case MW_REPAIR_SCHEMA_BACKUP:     return "backup";
+    case MW_REPAIR_SCHEMA_MIGRATIONS: return "migrations";
+    default:                          return "unknown";
     }
 }
 
@@ -339,6 +357,16 @@ find_orphans (sqlite3        *result,
                                       GPOINTER_TO_SIZE (g_hash_table_lookup (pairs, l->data))));
 }
 
+/* Whether a failed attempt failed for the disk's sake (full, read-only, I/O): a
+ * stronger strategy would fail the same way, so the repair stops there. */
+static gboolean
+is_disk_error (const GError *error)
+{
+  return error != NULL && error->domain == MW_ENGINE_ERROR &&
+         (error->code == MW_ENGINE_ERROR_NO_SPACE || error->code == MW_ENGINE_ERROR_UNREADABLE ||
+          error->code == MW_ENGINE_ERROR_READ_ONLY);
+}
+
 static gboolean
 vacuum_into (sqlite3     *db,
              const char  *path,
@@ -358,10 +386,11 @@ vacuum_into (sqlite3     *db,
  * alone (their pages left unreachable), the rest is written out with VACUUM INTO, and
  * the indexes are built again, from their tables, in the new file. */
 static gboolean
-rebuild_indexes (sqlite3        *work,
-                 const char     *repaired_path,
-                 GPtrArray      *damaged,
-                 MwRepairReport *report)
+rebuild_indexes (sqlite3         *work,
+                 const char      *repaired_path,
+                 GPtrArray       *damaged,
+                 MwRepairReport  *report,
+                 GError         **error)
 {
   g_autoptr(GPtrArray) creates = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(sqlite3) out = NULL;
@@ -369,7 +398,7 @@ rebuild_indexes (sqlite3        *work,
   if (mw_salvage_exec (work, "REINDEX", NULL) &&
       mw_db_query_int (work, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                   "integrity_check <> 'ok'", 1) == 0)
-    return vacuum_into (work, repaired_path, NULL);
+    return vacuum_into (work, repaired_path, error);
 
   for (guint i = 0; i < damaged->len; i++)
     {
@@ -401,23 +430,109 @@ rebuild_indexes (sqlite3        *work,
   mw_salvage_exec (work, "PRAGMA writable_schema = OFF", NULL);
   /* The schema changed under this connection: reopen-free way to reload it. */
   mw_salvage_exec (work, "PRAGMA schema_version", NULL);
-  if (!vacuum_into (work, repaired_path, NULL))
+  if (!vacuum_into (work, repaired_path, error))
     return FALSE;
 
-  out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE, 5000, NULL);
+  out = mw_db_open (repaired_path, SQLITE_OPEN_READWRITE, 5000, error);
   if (out == NULL)
     return FALSE;
   mw_db_allow_salvage (out);
   for (guint i = 0; i < creates->len; i++)
     {
       char *message = NULL;
+      int rc = sqlite3_exec (out, g_ptr_array_index (creates, i), NULL, NULL, &message);
 
-      if (sqlite3_exec (out, g_ptr_array_index (creates, i), NULL, NULL, &message) != SQLITE_OK)
+      if (rc != SQLITE_OK && mw_salvage_rc_is_fatal (rc))
+        {
+          g_set_error (error, MW_ENGINE_ERROR, mw_engine_error_from_sqlite (rc, MW_ENGINE_ERROR_CORRUPT),
+                       _("The repaired copy could not be written (an index could not be "
+                         "rebuilt: %s). Nothing was changed."),
+                       message ? message : sqlite3_errstr (rc));
+          sqlite3_free (message);
+          return FALSE;
+        }
+      if (rc != SQLITE_OK)
         {
           g_ptr_array_add (report->problems,
                            g_strdup_printf (_("An index could not be rebuilt: %s"), message));
+          g_hash_table_remove (report->expected, g_ptr_array_index (damaged, i));
           sqlite3_free (message);
         }
+    }
+  return TRUE;
+}
+
+/* What a copy of the damaged database must hold: every object of its schema. */
+static void
+expect_schema_of (sqlite3        *work,
+                  MwRepairReport *report)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (work, "SELECT name, type FROM sqlite_schema WHERE sql IS NOT NULL AND "
+                                "name NOT LIKE 'sqlite_%'", -1, &stmt, NULL) != SQLITE_OK)
+    return;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_hash_table_replace (report->expected,
+                          g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+                          g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+  sqlite3_finalize (stmt);
+}
+
+/* The repaired copy holds everything the report does not count as lost: every table
+ * and index the salvage created (or, for a copy, the damaged database has), every
+ * row it counts as recovered, lost_and_found. A failure of the disk while the copy
+ * was written could have left something out; then it is not offered. */
+static gboolean
+verify_complete (sqlite3         *result,
+                 MwRepairReport  *report,
+                 GError         **error)
+{
+  g_autofree char *missing = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GHashTableIter iter;
+  gpointer name, type;
+
+  if (sqlite3_prepare_v2 (result, "SELECT count(*) FROM sqlite_schema WHERE name = ?1 AND "
+                                  "type = ?2", -1, &stmt, NULL) != SQLITE_OK)
+    missing = g_strdup (sqlite3_errmsg (result));
+  g_hash_table_iter_init (&iter, report->expected);
+  while (missing == NULL && g_hash_table_iter_next (&iter, &name, &type))
+    {
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int64 (stmt, 0) != 1)
+        missing = g_strdup_printf (_("%s %s is missing"), (const char *) type, (const char *) name);
+    }
+  sqlite3_finalize (stmt);
+
+  for (guint i = 0; missing == NULL && i < report->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (report->tables, i);
+      g_autofree char *q = mw_db_quote_identifier (t->name);
+      g_autofree char *count = g_strdup_printf ("SELECT count(*) FROM %s", q);
+      gint64 n;
+
+      if (t->absent)
+        continue;
+      n = mw_db_query_int (result, count, -1);
+      if (n != t->recovered)
+        missing = g_strdup_printf (_("table %s holds %lld rows, not the %lld recovered"), t->name,
+                                   (long long) n, (long long) t->recovered);
+      else if (report->strategy != MW_REPAIR_SALVAGE && t->lost > 0)
+        missing = g_strdup_printf (_("table %s lacks %lld rows"), t->name, (long long) t->lost);
+    }
+  if (missing == NULL && report->lost_and_found > 0 &&
+      mw_db_query_int (result, "SELECT count(*) FROM lost_and_found", -1) != report->lost_and_found)
+    missing = g_strdup (_("lost_and_found is incomplete"));
+
+  if (missing != NULL)
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   _("The repaired copy is incomplete (%s); it was discarded. The damaged "
+                     "database is unchanged."), missing);
+      return FALSE;
     }
   return TRUE;
 }
@@ -426,19 +541,23 @@ rebuild_indexes (sqlite3        *work,
  * mw_repair:
  * @backup_dir: (nullable): where the copy of the damaged set goes first
  *   (default: backups/ beside the database)
+ * @set: (nullable): the app's migrations: when the list of tables is lost, they tell
+ *   it (at the level the pages show)
  *
  * Makes a repaired copy of the database beside it, never changing the original.
  * Nothing is swapped: see mw_repair_swap().
  *
  * Returns: (transfer full): what was recovered and lost, table by table; %NULL with
- *   @error set when nothing could be recovered
+ *   @error set when nothing could be recovered, or the copy could not be written in
+ *   full (nothing is then left behind)
  */
 MwRepairReport *
-mw_repair (const char    *database_path,
-           const char    *backup_dir,
-           MwProgress    *progress,
-           GCancellable  *cancellable,
-           GError       **error)
+mw_repair (const char      *database_path,
+           const char      *backup_dir,
+           MwMigrationSet  *set,
+           MwProgress      *progress,
+           GCancellable    *cancellable,
+           GError         **error)
 {
   g_autoptr(MwRepairReport) report = NULL;
   g_autofree char *dir = NULL;
@@ -489,31 +608,49 @@ mw_repair (const char    *database_path,
   damage = classify (work, &damage_text, damaged_indexes);
   report->damage = damage_text;
   report->repaired_path = unique_repaired_path (database_path);
+  expect_schema_of (work, report);
 
   /* 3. From light to strong. */
   if (damage == DAMAGE_INDEXES)
     {
       report->strategy = MW_REPAIR_REINDEX;
-      ok = rebuild_indexes (work, report->repaired_path, damaged_indexes, report);
+      ok = rebuild_indexes (work, report->repaired_path, damaged_indexes, report, &local_error);
     }
   else if (damage != DAMAGE_TABLES)
     {
       report->strategy = damage == DAMAGE_NONE ? MW_REPAIR_COPY : MW_REPAIR_VACUUM;
-      ok = vacuum_into (work, report->repaired_path, NULL);
+      ok = vacuum_into (work, report->repaired_path, &local_error);
     }
   else
     {
       /* Tables damaged: VACUUM INTO only if every row still reads. */
       report->strategy = MW_REPAIR_VACUUM;
-      ok = vacuum_into (work, report->repaired_path, NULL);
+      ok = vacuum_into (work, report->repaired_path, &local_error);
+    }
+  if (!ok && is_disk_error (local_error))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, local_error->code,
+                   _("The repaired copy could not be written (%s). Nothing was changed."),
+                   local_error->message);
+      goto out;
     }
 
   if (!ok)
     {
       remove_set (report->repaired_path);
-      report->strategy = MW_REPAIR_SALVAGE;
       g_clear_pointer (&work, mw_db_close);
-      if (!mw_salvage (work_path, report->repaired_path, dir, report, progress, cancellable, error))
+      if (report->strategy == MW_REPAIR_REINDEX)
+        {
+          /* Its schema lost the damaged indexes on the way: a fresh work copy. */
+          remove_set (work_path);
+          if (!mw_copy_set (database_path, work_path, error))
+            goto out;
+          mw_salvage_pages_fix_header (work_path, NULL);
+        }
+      report->strategy = MW_REPAIR_SALVAGE;
+      g_hash_table_remove_all (report->expected);
+      if (!mw_salvage (work_path, report->repaired_path, dir, set, report, progress, cancellable,
+                       error))
         goto out;
       work = mw_db_open (work_path, SQLITE_OPEN_READONLY, 5000, NULL);
       if (work != NULL)
@@ -529,6 +666,8 @@ mw_repair (const char    *database_path,
   mw_db_allow_salvage (result);
   count_result (result, report, report->strategy == MW_REPAIR_SALVAGE ? NULL : work);
   find_orphans (result, report);
+  if (!verify_complete (result, report, error))
+    goto out;
   if (mw_db_query_int (result, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                     "integrity_check <> 'ok'", 1) != 0)
     {
@@ -565,9 +704,10 @@ out:
 
 typedef struct
 {
-  char       *database_path;
-  char       *backup_dir;
-  MwProgress *progress;
+  char           *database_path;
+  char           *backup_dir;
+  MwMigrationSet *set;
+  MwProgress     *progress;
 } RepairData;
 
 static void
@@ -575,6 +715,7 @@ repair_data_free (RepairData *data)
 {
   g_free (data->database_path);
   g_free (data->backup_dir);
+  g_clear_object (&data->set);
   g_clear_object (&data->progress);
   g_free (data);
 }
@@ -590,8 +731,8 @@ repair_thread (GTask        *task,
   MwRepairReport *report;
 
   mw_thread_run_in_background ();
-  report = mw_repair (data->database_path, data->backup_dir, data->progress,
-                                      cancellable, &error);
+  report = mw_repair (data->database_path, data->backup_dir, data->set, data->progress,
+                      cancellable, &error);
 
   if (report != NULL)
     g_task_return_pointer (task, report, (GDestroyNotify) mw_repair_report_unref);
@@ -607,6 +748,7 @@ repair_thread (GTask        *task,
 void
 mw_repair_async (const char          *database_path,
                  const char          *backup_dir,
+                 MwMigrationSet      *set,
                  MwProgress          *progress,
                  GCancellable        *cancellable,
                  GAsyncReadyCallback  callback,
@@ -617,6 +759,7 @@ mw_repair_async (const char          *database_path,
 
   data->database_path = g_strdup (database_path);
   data->backup_dir = g_strdup (backup_dir);
+  data->set = set ? g_object_ref (set) : NULL;
   data->progress = progress ? g_object_ref (progress) : NULL;
   g_task_set_source_tag (task, mw_repair_async);
   g_task_set_task_data (task, data, (GDestroyNotify) repair_data_free);
@@ -629,6 +772,64 @@ mw_repair_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (G_IS_TASK (result), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+add_time_value (JsonBuilder *builder,
+                GDateTime   *when)
+{
+  g_autofree char *text = when ? g_date_time_format_iso8601 (when) : NULL;
+
+  if (text != NULL)
+    json_builder_add_string_value (builder, text);
+  else
+    json_builder_add_null_value (builder);
+}
+
+/* What a shop calls a table's rows. */
+static const struct
+{
+  const char *table;
+  const char *words;
+} shop_terms[] = {
+  { "transactions", N_("Sales") },
+  { "transaction_items", N_("Sale items") },
+  { "payments", N_("Payments") },
+  { "refunds", N_("Refunds") },
+  { "products", N_("Products") },
+  { "product_batches", N_("Stock batches") },
+  { "stock_movements", N_("Stock movements") },
+  { "users", N_("Staff") },
+  { "shifts", N_("Shifts") },
+  { "clock_events", N_("Clock-ins and clock-outs") },
+  { "breaks", N_("Breaks") },
+  { "cash_drawer_counts", N_("Cash drawer counts") },
+  { "audit_logs", N_("Audit log entries") },
+  { "cart_sessions", N_("Baskets") },
+  { "cart_items", N_("Basket items") },
+  { "customers", N_("Customers") },
+  { "categories", N_("Categories") },
+  { "suppliers", N_("Suppliers") },
+  { "discounts", N_("Discounts") },
+  { "vat_categories", N_("VAT rates") },
+  { "__drizzle_migrations", N_("Update history") },
+};
+
+static char *
+shop_words (const char *table)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shop_terms); i++)
+    if (g_str_equal (shop_terms[i].table, table))
+      return g_strdup_printf ("%s (%s)", _(shop_terms[i].words), table);
+  return g_strdup (table);
+}
+
+static char *
+local_time_text (GDateTime *when)
+{
+  g_autoptr(GDateTime) local = g_date_time_to_local (when);
+
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
 }
 
 /**
@@ -658,6 +859,20 @@ mw_repair_report_to_json (MwRepairReport *self,
     json_builder_add_int_value (builder, self->lost);
   else
     json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "lost_and_found");
+  json_builder_add_int_value (builder, self->lost_and_found);
+  json_builder_set_member_name (builder, "schema_source");
+  json_builder_add_string_value (builder, mw_repair_schema_source_to_string (self->schema_source));
+  json_builder_set_member_name (builder, "schema_level");
+  if (self->schema_level != NULL)
+    json_builder_add_string_value (builder, self->schema_level);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "schema_level_from");
+  if (self->schema_level != NULL)
+    json_builder_add_string_value (builder, self->schema_level_from_history ? "history" : "shapes");
+  else
+    json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "tables");
   json_builder_begin_array (builder);
   for (guint i = 0; i < self->tables->len; i++)
@@ -681,6 +896,15 @@ mw_repair_report_to_json (MwRepairReport *self,
         json_builder_add_null_value (builder);
       json_builder_set_member_name (builder, "orphaned");
       json_builder_add_int_value (builder, t->orphaned);
+      json_builder_set_member_name (builder, "lost_after");
+      add_time_value (builder, t->lost_after);
+      json_builder_set_member_name (builder, "lost_before");
+      add_time_value (builder, t->lost_before);
+      if (t->absent)
+        {
+          json_builder_set_member_name (builder, "absent");
+          json_builder_add_boolean_value (builder, TRUE);
+        }
       if (t->note != NULL)
         {
           json_builder_set_member_name (builder, "note");
@@ -712,13 +936,16 @@ count_text (gint64 n)
  * mw_repair_report_to_text:
  *
  * Returns: (transfer full): the report for a person: a line per table with rows
- *   before, recovered, lost and orphaned, then what could not be recreated
+ *   before, recovered, lost and orphaned; when the lost rows were made, in the shop's
+ *   words (sales, staff…); then where the list of tables came from and what could
+ *   not be recreated
  */
 char *
 mw_repair_report_to_text (MwRepairReport *self)
 {
   GString *out = g_string_new (NULL);
   g_autofree char *lost = count_text (self->lost);
+  gboolean any_dated = FALSE;
 
   g_string_append_printf (out, _("Recovered %lld rows; lost: %s (method: %s).\n"),
                           (long long) self->recovered, lost,
@@ -740,6 +967,33 @@ mw_repair_report_to_text (MwRepairReport *self)
       g_string_append (out, _("Rows whose parent row was lost (kept, not deleted):\n"));
       for (guint i = 0; i < self->orphans->len; i++)
         g_string_append_printf (out, "  %s\n", (const char *) g_ptr_array_index (self->orphans, i));
+    }
+  for (guint i = 0; i < self->tables->len; i++)
+    {
+      MwRepairTable *t = g_ptr_array_index (self->tables, i);
+      g_autofree char *words = NULL, *t_lost = NULL, *after = NULL, *before = NULL;
+
+      if (t->lost == 0 || (t->lost_after == NULL && t->lost_before == NULL))
+        continue;
+      if (!any_dated)
+        g_string_append (out, _("What was lost, by when it was made:\n"));
+      any_dated = TRUE;
+      words = shop_words (t->name);
+      t_lost = t->lost > 0
+               ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lld row", "%lld rows",
+                                               (unsigned long) t->lost),
+                                  (long long) t->lost)
+               : g_strdup (_("an unknown number of rows"));
+      after = t->lost_after ? local_time_text (t->lost_after) : NULL;
+      before = t->lost_before ? local_time_text (t->lost_before) : NULL;
+      /* TRANSLATORS: "Sales (transactions): 81 rows, made between 2026-03-02 14:02 and …" */
+      if (after != NULL && before != NULL)
+        g_string_append_printf (out, _("  %s: %s, made between %s and %s\n"), words, t_lost,
+                                after, before);
+      else if (after != NULL)
+        g_string_append_printf (out, _("  %s: %s, made after %s\n"), words, t_lost, after);
+      else
+        g_string_append_printf (out, _("  %s: %s, made before %s\n"), words, t_lost, before);
     }
   for (guint i = 0; i < self->problems->len; i++)
     g_string_append_printf (out, "%s\n", (const char *) g_ptr_array_index (self->problems, i));

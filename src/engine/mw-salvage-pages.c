@@ -8,8 +8,6 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
-#include "mw-backup.h"
-#include "mw-history-private.h"
 #include "mw-pager-private.h"
 #include "mw-salvage-private.h"
 
@@ -19,11 +17,12 @@
  *
  *   - a header SQLite cannot use (destroyed, or claiming pages a cut-short file lacks)
  *     is rewritten on the work copy;
- *   - table leaf pages that no readable b-tree, the free list or an overflow chain
- *     reaches (under a zeroed root or interior page) give their rows back: into their
- *     table when its column count tells it, else into lost_and_found;
- *   - when sqlite_schema cannot be read, it is rebuilt from its own leaf records (with
- *     each table's root page), else taken from the newest verified backup.
+ *   - the pages that belong to something known are marked: readable b-trees (with
+ *     their overflow chains), the free list, the schema's own pages;
+ *   - the table leaf pages nothing marked reaches (under a zeroed root or interior
+ *     page, or every table's when the schema is lost) are grouped by the b-tree pages
+ *     still above them, one group per table or what is left of it; where their rows
+ *     go is mw-salvage-place.c's business.
  */
 
 /* ---- the file header ----------------------------------------------------------------- */
@@ -44,53 +43,66 @@ put_be32 (guint8  *p,
   p[3] = v;
 }
 
-/* Whether @page looks like a b-tree page of @page_size bytes (page 1: after the header). */
+/* Whether @page looks like a b-tree page of @page_size bytes (page 1: after the header):
+ * a known type, its cell pointers inside the page, its cell content area starting
+ * inside it too. */
 static gboolean
 plausible_btree_page (const guint8 *page,
                       guint32       page_size,
                       guint32       pgno)
 {
+  gsize off = pgno == 1 ? 100 : 0;
+  guint32 content;
   guint8 type;
   guint n_cells;
 
-  return mw_pager_page_type (page, page_size, pgno, &type, &n_cells);
+  if (!mw_pager_page_type (page, page_size, pgno, &type, &n_cells))
+    return FALSE;
+  content = ((guint32) page[off + 5] << 8) | page[off + 6];
+  if (content == 0)
+    content = 65536;
+  return content <= page_size && (n_cells == 0 || content >= off + 8 + 2 * n_cells);
 }
 
-/* The 100-byte header destroyed (garbage written over it): the page size is the one
- * for which page 1's b-tree header and the first pages parse; the rest is written as
- * SQLite writes a new database's header. The free list is unknown: none. */
+/* The 100-byte header destroyed (garbage written over it): the page size is guessed
+ * from the pages. Read with a multiple of the true size, pages still start where
+ * b-tree pages start; read with a fraction of it, most do not. So the smallest size
+ * whose pages parse nearly as often as with the best one is it. The rest is written
+ * as SQLite writes a new database's header; the free list is unknown: none. */
 static gboolean
 rebuild_header (FILE           *file,
                 guint8         *header,
                 goffset         file_size,
                 MwRepairReport *report)
 {
-  static const guint32 sizes[] = { 4096, 1024, 2048, 8192, 16384, 32768, 65536, 512 };
+  static const guint32 sizes[] = { 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536 };
+  double ratios[G_N_ELEMENTS (sizes)] = { 0 };
+  double best_ratio = 0;
   guint32 best = 0;
-  guint best_score = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
       g_autofree guint8 *page = g_malloc (sizes[i]);
-      guint score = 0;
+      guint probed = 0, plausible = 0;
 
       if (file_size < sizes[i] || file_size % sizes[i] != 0)
         continue;
-      for (guint32 pgno = 1; pgno <= 16 && (goffset) pgno * sizes[i] <= file_size; pgno++)
+      for (guint32 pgno = 1; pgno <= 64 && (goffset) pgno * sizes[i] <= file_size; pgno++)
         {
           if (fseeko (file, (off_t) (pgno - 1) * sizes[i], SEEK_SET) != 0 ||
               fread (page, 1, sizes[i], file) != sizes[i])
             break;
+          probed++;
           if (plausible_btree_page (page, sizes[i], pgno))
-            score += pgno == 1 ? 4 : 1;
+            plausible++;
         }
-      if (score > best_score)
-        {
-          best = sizes[i];
-          best_score = score;
-        }
+      ratios[i] = probed > 0 ? (double) plausible / probed : 0;
+      best_ratio = MAX (best_ratio, ratios[i]);
     }
-  if (best == 0 || best_score < 4)
+  for (guint i = 0; i < G_N_ELEMENTS (sizes) && best == 0; i++)
+    if (best_ratio > 0 && ratios[i] >= 0.75 * best_ratio)
+      best = sizes[i];
+  if (best == 0)
     return FALSE;
 
   memset (header, 0, 100);
@@ -110,7 +122,8 @@ rebuild_header (FILE           *file,
   put_be32 (header + 96, 3040001);
   if (fseeko (file, 0, SEEK_SET) != 0 || fwrite (header, 1, 100, file) != 100)
     return FALSE;
-  g_ptr_array_add (report->problems,
+  if (report != NULL)
+    g_ptr_array_add (report->problems,
                    g_strdup_printf (_("The file's 100-byte header was destroyed; it was "
                                       "rebuilt (page size %u)."), best));
   return TRUE;
@@ -119,7 +132,7 @@ rebuild_header (FILE           *file,
 /* On the work copy only: a header SQLite cannot use is rebuilt; a file cut short (a
  * full disk, an interrupted copy) still claims its old size in the header, and SQLite
  * then refuses to read even the schema: the header is made to tell the truth, so that
- * what is left can be read. */
+ * what is left can be read. @report (nullable) is told what was done. */
 void
 mw_salvage_pages_fix_header (const char     *work_path,
                              MwRepairReport *report)
@@ -149,7 +162,8 @@ mw_salvage_pages_fix_header (const char     *work_path,
   if (actual > 0 && claimed > actual)
     {
       put_be32 (header + 28, actual);
-      if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header)
+      if (fseek (file, 0, SEEK_SET) == 0 && fwrite (header, 1, sizeof header, file) == sizeof header &&
+          report != NULL)
         g_ptr_array_add (report->problems,
                          g_strdup_printf (_("The file is cut short: %u of its %u pages are "
                                             "there."), actual, claimed));
@@ -158,22 +172,23 @@ mw_salvage_pages_fix_header (const char     *work_path,
 }
 
 
-/* ---- page level: rows SQLite cannot reach any more --------------------------------- */
+/* ---- the file, page by page ---------------------------------------------------------- */
 
-typedef struct
+struct _MwPages
 {
   FILE         *file;
   MwFileHeader  header;
   guint32       n_pages;      /* from the file's size */
   guint8       *reached;      /* one bit per page: part of a readable b-tree, free, overflow */
-} PageFile;
+  guint8       *page;         /* a page-sized buffer for the row walks */
+};
 
 static gboolean
 page_fetch (guint32   pgno,
             guint8   *buffer,
             gpointer  user_data)
 {
-  PageFile *pf = user_data;
+  MwPages *pf = user_data;
 
   if (pgno == 0 || pgno > pf->n_pages ||
       fseeko (pf->file, (off_t) (pgno - 1) * pf->header.page_size, SEEK_SET) != 0)
@@ -182,26 +197,92 @@ page_fetch (guint32   pgno,
 }
 
 static gboolean
-is_reached (PageFile *pf,
-            guint32   pgno)
+bit_get (const guint8 *bits,
+         guint32       pgno)
 {
-  return pgno >= 1 && pgno <= pf->n_pages && (pf->reached[(pgno - 1) / 8] & (1 << ((pgno - 1) % 8)));
+  return (bits[(pgno - 1) / 8] & (1 << ((pgno - 1) % 8))) != 0;
 }
 
 static void
-mark (PageFile *pf,
-      guint32   pgno)
+bit_set (guint8  *bits,
+         guint32  pgno)
+{
+  bits[(pgno - 1) / 8] |= 1 << ((pgno - 1) % 8);
+}
+
+static gboolean
+is_reached (MwPages *pf,
+            guint32  pgno)
+{
+  return pgno >= 1 && pgno <= pf->n_pages && bit_get (pf->reached, pgno);
+}
+
+/**
+ * mw_pages_open:
+ *
+ * Opens a database file for reading page by page; its header must parse.
+ *
+ * Returns: (transfer full) (nullable): the file, no page reached yet
+ */
+MwPages *
+mw_pages_open (const char *path)
+{
+  g_autoptr(MwPages) pf = g_new0 (MwPages, 1);
+  guint8 header[100];
+  GStatBuf st;
+
+  pf->file = g_fopen (path, "rb");
+  if (pf->file == NULL)
+    return NULL;
+  if (fread (header, 1, sizeof header, pf->file) != sizeof header ||
+      !mw_pager_read_header (header, sizeof header, &pf->header) || g_stat (path, &st) != 0)
+    return NULL;
+  pf->n_pages = (guint32) MIN ((guint64) st.st_size / pf->header.page_size, G_MAXUINT32 - 1);
+  pf->reached = g_malloc0 (pf->n_pages / 8 + 1);
+  pf->page = g_malloc (pf->header.page_size);
+  return g_steal_pointer (&pf);
+}
+
+void
+mw_pages_free (MwPages *pf)
+{
+  if (pf == NULL)
+    return;
+  g_free (pf->reached);
+  g_free (pf->page);
+  if (pf->file != NULL)
+    fclose (pf->file);
+  g_free (pf);
+}
+
+guint32
+mw_pages_get_n_pages (MwPages *pf)
+{
+  return pf->n_pages;
+}
+
+/* A page that belongs to something known (a readable b-tree, the free list, the
+ * schema's own pages): its rows are not looked for again. */
+void
+mw_pages_mark (MwPages *pf,
+               guint32  pgno)
 {
   if (pgno >= 1 && pgno <= pf->n_pages)
-    pf->reached[(pgno - 1) / 8] |= 1 << ((pgno - 1) % 8);
+    bit_set (pf->reached, pgno);
 }
 
-/* Every page of the b-tree rooted at @root that can be reached; leaves of table trees
- * are appended to @leaves, overflow pages marked too. */
-static void
-walk_tree (PageFile *pf,
-           guint32   root,
-           GArray   *leaves)
+/**
+ * mw_pages_walk:
+ * @leaves: (nullable) (element-type guint32): the table leaf pages are appended, in
+ *   key order
+ *
+ * Marks every page of the b-tree rooted at @root that can be reached, overflow pages
+ * included.
+ */
+void
+mw_pages_walk (MwPages *pf,
+               guint32  root,
+               GArray  *leaves)
 {
   g_autoptr(GArray) stack = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (guint32));
@@ -218,7 +299,7 @@ walk_tree (PageFile *pf,
       if (pgno == 0 || pgno > pf->n_pages || is_reached (pf, pgno) || !page_fetch (pgno, page, pf) ||
           !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells))
         continue;
-      mark (pf, pgno);
+      mw_pages_mark (pf, pgno);
       if (type == MW_PAGE_LEAF_TABLE)
         {
           if (leaves != NULL)
@@ -230,30 +311,32 @@ walk_tree (PageFile *pf,
               const guint8 *local;
               gsize local_size;
               guint32 overflow;
-              g_autoptr(GArray) chain = g_array_new (FALSE, FALSE, sizeof (guint32));
+              g_autoptr(GArray) chain = NULL;
               g_autofree guint8 *payload = NULL;
 
               if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno,
                                        c, &rowid, &size, &local, &local_size, &overflow) ||
                   overflow == 0)
                 continue;
+              chain = g_array_new (FALSE, FALSE, sizeof (guint32));
               payload = mw_pager_payload (local, local_size, size, overflow,
                                           pf->header.usable_size, pf->n_pages, page_fetch, pf,
                                           chain);
               for (guint k = 0; k < chain->len; k++)
-                mark (pf, g_array_index (chain, guint32, k));
+                mw_pages_mark (pf, g_array_index (chain, guint32, k));
             }
           continue;
         }
+      /* Children pushed right to left: popped, they come out in key order. */
       g_array_set_size (children, 0);
       if (mw_pager_children (page, pf->header.page_size, pgno, children))
-        for (guint k = 0; k < children->len; k++)
-          g_array_append_val (stack, g_array_index (children, guint32, k));
+        for (guint k = children->len; k > 0; k--)
+          g_array_append_val (stack, g_array_index (children, guint32, k - 1));
     }
 }
 
-static void
-mark_freelist (PageFile *pf)
+void
+mw_pages_mark_freelist (MwPages *pf)
 {
   g_autofree guint8 *page = g_malloc (pf->header.page_size);
   guint32 trunk = pf->header.freelist_trunk;
@@ -262,42 +345,32 @@ mark_freelist (PageFile *pf)
   while (trunk != 0 && trunk <= pf->n_pages && ++steps <= pf->n_pages && !is_reached (pf, trunk) &&
          page_fetch (trunk, page, pf))
     {
-      guint32 n = ((guint32) page[4] << 24) | ((guint32) page[5] << 16) | ((guint32) page[6] << 8) | page[7];
+      guint32 n = get_be32 (page + 4);
 
-      mark (pf, trunk);
+      mw_pages_mark (pf, trunk);
       for (guint32 i = 0; i < n && 8 + 4 * (gsize) i + 4 <= pf->header.usable_size; i++)
-        {
-          const guint8 *p = page + 8 + 4 * i;
-
-          mark (pf, ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3]);
-        }
-      trunk = ((guint32) page[0] << 24) | ((guint32) page[1] << 16) | ((guint32) page[2] << 8) | page[3];
+        mw_pages_mark (pf, get_be32 (page + 8 + 4 * i));
+      trunk = get_be32 (page);
     }
 }
 
-typedef void (*RowFunc) (guint32   pgno,
-                         guint     cell,
-                         gint64    rowid,
-                         GArray   *values,
-                         gpointer  user_data);
-
-/* Calls @func for every row of table leaf page @pgno whose record can be decoded
- * (overflow chains followed); @page is a page-sized buffer. */
 static void
-for_each_row (PageFile *pf,
-              guint32   pgno,
-              guint8   *page,
-              RowFunc   func,
-              gpointer  user_data)
+for_each_cell (MwPages   *pf,
+               guint32    pgno,
+               gint       only_cell,
+               MwRowFunc  func,
+               gpointer   user_data)
 {
   guint8 type;
   guint n_cells;
+  guint8 *page = pf->page;
 
   if (!page_fetch (pgno, page, pf) ||
       !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells) ||
       type != MW_PAGE_LEAF_TABLE)
     return;
-  for (guint c = 0; c < n_cells; c++)
+  for (guint c = only_cell >= 0 ? (guint) only_cell : 0;
+       c < n_cells && (only_cell < 0 || c == (guint) only_cell); c++)
     {
       gint64 rowid;
       guint64 size;
@@ -305,474 +378,233 @@ for_each_row (PageFile *pf,
       gsize local_size;
       guint32 overflow;
       g_autofree guint8 *payload = NULL;
-      g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+      g_autoptr(GArray) values = NULL;
 
       if (!mw_pager_leaf_cell (page, pf->header.page_size, pf->header.usable_size, pgno, c,
                                &rowid, &size, &local, &local_size, &overflow))
         continue;
       payload = mw_pager_payload (local, local_size, size, overflow, pf->header.usable_size,
                                   pf->n_pages, page_fetch, pf, NULL);
+      values = g_array_new (FALSE, TRUE, sizeof (MwValue));
       if (payload != NULL && mw_pager_record (payload, size, values))
         func (pgno, c, rowid, values, user_data);
     }
 }
 
-/* Opens a file for page reading: its header must parse. */
-static gboolean
-page_file_open (PageFile   *pf,
-                const char *path)
-{
-  guint8 header[100];
-  GStatBuf st;
-
-  memset (pf, 0, sizeof *pf);
-  pf->file = g_fopen (path, "rb");
-  if (pf->file == NULL)
-    return FALSE;
-  if (fread (header, 1, sizeof header, pf->file) != sizeof header ||
-      !mw_pager_read_header (header, sizeof header, &pf->header) || g_stat (path, &st) != 0)
-    {
-      fclose (pf->file);
-      pf->file = NULL;
-      return FALSE;
-    }
-  pf->n_pages = (guint32) MIN ((guint64) st.st_size / pf->header.page_size, G_MAXUINT32 - 1);
-  pf->reached = g_malloc0 (pf->n_pages / 8 + 1);
-  return TRUE;
-}
-
-static void
-page_file_close (PageFile *pf)
-{
-  g_clear_pointer (&pf->reached, g_free);
-  if (pf->file != NULL)
-    fclose (pf->file);
-  pf->file = NULL;
-}
-
-static void
-bind_values (sqlite3_stmt *stmt,
-             int           first,
-             GArray       *values,
-             guint         n)
-{
-  for (guint i = 0; i < n; i++)
-    {
-      int at = first + (int) i;
-
-      if (i >= values->len)
-        {
-          sqlite3_bind_null (stmt, at);
-          continue;
-        }
-      {
-        MwValue *v = &g_array_index (values, MwValue, i);
-
-        switch (v->type)
-          {
-          case MW_VALUE_INTEGER:
-            sqlite3_bind_int64 (stmt, at, v->integer);
-            break;
-          case MW_VALUE_FLOAT:
-            sqlite3_bind_double (stmt, at, v->real);
-            break;
-          case MW_VALUE_TEXT:
-            sqlite3_bind_text (stmt, at, (const char *) v->bytes, (int) v->n_bytes, SQLITE_TRANSIENT);
-            break;
-          case MW_VALUE_BLOB:
-            sqlite3_bind_blob (stmt, at, v->bytes, (int) v->n_bytes, SQLITE_TRANSIENT);
-            break;
-          case MW_VALUE_NULL:
-          default:
-            sqlite3_bind_null (stmt, at);
-            break;
-          }
-      }
-    }
-}
-
-typedef struct
-{
-  MwRepairTable *table;
-  guint          n_columns;
-  int            rowid_column;  /* the INTEGER PRIMARY KEY, stored as NULL in records; -1 */
-  sqlite3_stmt  *insert;        /* INSERT OR IGNORE … (rowid, columns) */
-} Target;
-
-static void
-target_free (Target *t)
-{
-  sqlite3_finalize (t->insert);
-  g_free (t);
-}
-
-static gboolean
-insert_row (Target  *target,
-            gint64   rowid,
-            GArray  *values,
-            sqlite3 *out)
-{
-  sqlite3_reset (target->insert);
-  sqlite3_bind_int64 (target->insert, 1, rowid);
-  bind_values (target->insert, 2, values, target->n_columns);
-  if (target->rowid_column >= 0)
-    sqlite3_bind_int64 (target->insert, 2 + target->rowid_column, rowid);
-  if (sqlite3_step (target->insert) == SQLITE_DONE && sqlite3_changes (out) > 0)
-    {
-      target->table->recovered++;
-      if (target->table->lost > 0)
-        target->table->lost--;
-      return TRUE;
-    }
-  return FALSE;
-}
-
-typedef struct
-{
-  Target  *target;
-  sqlite3 *out;
-} InsertContext;
-
-static void
-insert_row_cb (guint32   pgno,
-               guint     cell,
-               gint64    rowid,
-               GArray   *values,
-               gpointer  user_data)
-{
-  InsertContext *ctx = user_data;
-
-  if (values->len <= ctx->target->n_columns)
-    insert_row (ctx->target, rowid, values, ctx->out);
-}
-
-/* Where a row of an orphaned page goes: its table when exactly one table that lost
- * rows has that many columns, else lost_and_found (sized by a first pass). */
-typedef struct
-{
-  GPtrArray      *targets;
-  sqlite3        *out;
-  sqlite3_stmt   *lost;
-  MwRepairReport *report;
-  guint           max_fields;
-  gboolean        sizing;
-} OrphanContext;
-
-static void
-orphan_row_cb (guint32   pgno,
-               guint     cell,
-               gint64    rowid,
-               GArray   *values,
-               gpointer  user_data)
-{
-  OrphanContext *ctx = user_data;
-  Target *match = NULL;
-  guint n_matches = 0;
-
-  for (guint k = 0; k < ctx->targets->len; k++)
-    {
-      Target *t = g_ptr_array_index (ctx->targets, k);
-
-      if (t->n_columns == values->len)
-        {
-          match = t;
-          n_matches++;
-        }
-    }
-
-  if (ctx->sizing)
-    {
-      if (n_matches != 1)
-        ctx->max_fields = MAX (ctx->max_fields, values->len);
-      return;
-    }
-  if (n_matches == 1)
-    insert_row (match, rowid, values, ctx->out);
-  else if (ctx->lost != NULL)
-    {
-      sqlite3_reset (ctx->lost);
-      sqlite3_bind_int64 (ctx->lost, 1, pgno);
-      sqlite3_bind_int64 (ctx->lost, 2, cell);
-      sqlite3_bind_int64 (ctx->lost, 3, rowid);
-      sqlite3_bind_int64 (ctx->lost, 4, values->len);
-      bind_values (ctx->lost, 5, values, ctx->max_fields);
-      if (sqlite3_step (ctx->lost) == SQLITE_DONE)
-        ctx->report->lost_and_found++;
-    }
-}
-
-/* Rows on table leaf pages that no readable b-tree reaches (under a zeroed root or
- * interior page): into their table when exactly one damaged table has that many
- * columns, else into lost_and_found with the page, the cell and every field. Rows
- * already recovered (same rowid) are not copied twice. @roots (table name → root page):
- * when SQLite could not read the schema, the tables to read page by page; else %NULL. */
+/**
+ * mw_pages_for_each_row:
+ *
+ * Calls @func for every row of table leaf page @pgno whose record can be decoded
+ * (overflow chains followed). The values point into a buffer that lives only for the
+ * call. Not reentrant: @func must not walk rows itself.
+ */
 void
-mw_salvage_pages_recover_orphans (const char     *work_path,
-                                  sqlite3        *in,
-                                  sqlite3        *out,
-                                  MwRepairReport *report,
-                                  GHashTable     *roots)
+mw_pages_for_each_row (MwPages   *pf,
+                       guint32    pgno,
+                       MwRowFunc  func,
+                       gpointer   user_data)
 {
-  PageFile pf;
-  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
-  g_autoptr(GArray) orphans = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree guint8 *page = NULL;
-  sqlite3_stmt *stmt = NULL;
-  OrphanContext ctx = { targets, out, NULL, report, 0, TRUE };
+  for_each_cell (pf, pgno, -1, func, user_data);
+}
 
-  if (!page_file_open (&pf, work_path))
-    return;
-  page = g_malloc (pf.header.page_size);
+/* The same, for one cell of the page. */
+void
+mw_pages_for_each_row_at (MwPages   *pf,
+                          guint32    pgno,
+                          guint      cell,
+                          MwRowFunc  func,
+                          gpointer   user_data)
+{
+  for_each_cell (pf, pgno, (gint) MIN (cell, (guint) G_MAXINT), func, user_data);
+}
 
+/**
+ * mw_pages_for_each_index_entry:
+ *
+ * Calls @func for every entry of every index page of the file (leaf or interior,
+ * reached or not) whose record decodes: its key columns, then the table's rowid.
+ */
+void
+mw_pages_for_each_index_entry (MwPages   *pf,
+                               MwRowFunc  func,
+                               gpointer   user_data)
+{
+  g_autofree guint8 *page = g_malloc (pf->header.page_size);
 
-  /* The tables that lost rows, and their column counts. */
-  for (guint i = 0; i < report->tables->len; i++)
-    {
-      MwRepairTable *t = g_ptr_array_index (report->tables, i);
-      g_autofree char *q = mw_db_quote_identifier (t->name);
-      g_autofree char *info = g_strdup_printf ("SELECT count(*) FROM pragma_table_info(%s)", q);
-      g_autoptr(GString) columns = g_string_new (NULL);
-      g_autoptr(GString) params = g_string_new ("?");
-      g_autofree char *insert_sql = NULL;
-      Target *target;
-      gint64 n;
-
-      if (t->lost == 0)
-        continue;
-      n = mw_db_query_int (out, info, 0);
-      if (n <= 0)
-        continue;
-      target = g_new0 (Target, 1);
-      target->table = t;
-      target->n_columns = (guint) n;
-      target->rowid_column = -1;
-      if (sqlite3_prepare_v2 (out, "SELECT name, pk, upper(type) = 'INTEGER', "
-                                   "(SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) "
-                                   "FROM pragma_table_info(?1)", -1, &stmt, NULL) == SQLITE_OK)
-        {
-          int column = 0;
-
-          sqlite3_bind_text (stmt, 1, t->name, -1, SQLITE_STATIC);
-          while (sqlite3_step (stmt) == SQLITE_ROW)
-            {
-              g_autofree char *c =
-                mw_db_quote_identifier ((const char *) sqlite3_column_text (stmt, 0));
-
-              if (sqlite3_column_int (stmt, 1) == 1 && sqlite3_column_int (stmt, 2) &&
-                  sqlite3_column_int (stmt, 3) == 1)
-                target->rowid_column = column;
-              g_string_append_printf (columns, ", %s", c);
-              g_string_append (params, ", ?");
-              column++;
-            }
-        }
-      sqlite3_finalize (stmt);
-      stmt = NULL;
-      insert_sql = g_strdup_printf ("INSERT OR IGNORE INTO %s (rowid%s) VALUES (%s)", q,
-                                    columns->str, params->str);
-      if (sqlite3_prepare_v2 (out, insert_sql, -1, &target->insert, NULL) != SQLITE_OK)
-        {
-          target_free (target);
-          continue;
-        }
-      g_ptr_array_add (targets, target);
-    }
-
-  /* What readable b-trees and the free list hold is not orphaned. When SQLite could
-   * not read the schema, the tables' b-trees (roots from the schema records found on
-   * the pages) are read here, page by page, into their tables. */
-  walk_tree (&pf, 1, NULL);
-  if (roots != NULL)
-    {
-      GHashTableIter iter;
-      gpointer name, root;
-
-      g_hash_table_iter_init (&iter, roots);
-      while (g_hash_table_iter_next (&iter, &name, &root))
-        {
-          g_autoptr(GArray) leaves = g_array_new (FALSE, FALSE, sizeof (guint32));
-          Target *target = NULL;
-
-          for (guint k = 0; k < targets->len; k++)
-            if (g_str_equal (((Target *) g_ptr_array_index (targets, k))->table->name, name))
-              target = g_ptr_array_index (targets, k);
-          walk_tree (&pf, GPOINTER_TO_UINT (root), leaves);
-          for (guint k = 0; target != NULL && k < leaves->len; k++)
-            {
-              InsertContext insert = { target, out };
-
-              for_each_row (&pf, g_array_index (leaves, guint32, k), page, insert_row_cb, &insert);
-            }
-        }
-    }
-  else if (sqlite3_prepare_v2 (in, "SELECT rootpage FROM sqlite_schema WHERE rootpage > 0", -1,
-                               &stmt, NULL) == SQLITE_OK)
-    {
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        walk_tree (&pf, (guint32) sqlite3_column_int64 (stmt, 0), NULL);
-    }
-  sqlite3_finalize (stmt);
-  stmt = NULL;
-  mark_freelist (&pf);
-
-  for (guint32 pgno = 2; pgno <= pf.n_pages; pgno++)
+  for (guint32 pgno = 1; pgno <= pf->n_pages; pgno++)
     {
       guint8 type;
       guint n_cells;
 
-      if (!is_reached (&pf, pgno) && page_fetch (pgno, page, &pf) &&
-          mw_pager_page_type (page, pf.header.page_size, pgno, &type, &n_cells) &&
-          type == MW_PAGE_LEAF_TABLE && n_cells > 0)
-        g_array_append_val (orphans, pgno);
-    }
-  if (orphans->len == 0)
-    goto done;
-
-
-  /* Two passes: the widest record sizes lost_and_found. */
-  for (guint i = 0; i < orphans->len; i++)
-    for_each_row (&pf, g_array_index (orphans, guint32, i), page, orphan_row_cb, &ctx);
-  ctx.sizing = FALSE;
-  if (ctx.max_fields > 0)
-    {
-      g_autoptr(GString) create = g_string_new ("CREATE TABLE IF NOT EXISTS lost_and_found "
-                                                "(pgno INTEGER, cell INTEGER, id INTEGER, "
-                                                "nfield INTEGER");
-      g_autoptr(GString) params = g_string_new ("?, ?, ?, ?");
-      g_autofree char *insert = NULL;
-
-      for (guint c = 0; c < ctx.max_fields; c++)
-        {
-          g_string_append_printf (create, ", c%u", c);
-          g_string_append (params, ", ?");
-        }
-      g_string_append (create, ")");
-      mw_salvage_exec (out, create->str, NULL);
-      insert = g_strdup_printf ("INSERT INTO lost_and_found VALUES (%s)", params->str);
-      sqlite3_prepare_v2 (out, insert, -1, &ctx.lost, NULL);
-    }
-  for (guint i = 0; i < orphans->len; i++)
-    for_each_row (&pf, g_array_index (orphans, guint32, i), page, orphan_row_cb, &ctx);
-
-  sqlite3_finalize (ctx.lost);
-  if (report->lost_and_found > 0)
-    g_ptr_array_add (report->problems,
-                     g_strdup_printf (_("%lld rows whose table could not be told apart were put "
-                                        "in the table lost_and_found, with their page number."),
-                                      (long long) report->lost_and_found));
-
-done:
-  page_file_close (&pf);
-}
-
-
-/* ---- the schema, when SQLite cannot read it ---------------------------------------- */
-
-static void
-schema_entry_free (MwSchemaEntry *e)
-{
-  g_free (e->type);
-  g_free (e->name);
-  g_free (e->sql);
-  g_free (e);
-}
-
-static char *
-value_text (GArray *values,
-            guint   i)
-{
-  MwValue *v = &g_array_index (values, MwValue, i);
-
-  if (v->type != MW_VALUE_TEXT || !g_utf8_validate ((const char *) v->bytes, v->n_bytes, NULL))
-    return NULL;
-  return g_strndup ((const char *) v->bytes, v->n_bytes);
-}
-
-typedef struct
-{
-  GPtrArray *entries;
-  guint32    n_pages;
-} SchemaContext;
-
-static void
-schema_row_cb (guint32   pgno,
-               guint     cell,
-               gint64    rowid,
-               GArray   *values,
-               gpointer  user_data)
-{
-  SchemaContext *ctx = user_data;
-  g_autofree char *kind = NULL, *name = NULL, *sql = NULL;
-  MwValue *root;
-  MwSchemaEntry *e;
-
-  if (values->len != 5)
-    return;
-  kind = value_text (values, 0);
-  name = value_text (values, 1);
-  sql = value_text (values, 4);
-  root = &g_array_index (values, MwValue, 3);
-  if (kind == NULL || name == NULL || sql == NULL || root->type != MW_VALUE_INTEGER ||
-      (!g_str_equal (kind, "table") && !g_str_equal (kind, "index") &&
-       !g_str_equal (kind, "view") && !g_str_equal (kind, "trigger")) ||
-      !g_str_has_prefix (sql, "CREATE "))
-    return;
-  e = g_new0 (MwSchemaEntry, 1);
-  e->type = g_steal_pointer (&kind);
-  e->name = g_steal_pointer (&name);
-  e->sql = g_steal_pointer (&sql);
-  e->root = root->integer > 0 && root->integer <= ctx->n_pages ? (guint32) root->integer : 0;
-  g_ptr_array_add (ctx->entries, e);
-}
-
-/* sqlite_schema's rows are records of (type, name, tbl_name, rootpage, sql): when page
- * 1 is damaged, its leaf pages still hold them, with each table's root page. */
-GPtrArray *
-mw_salvage_pages_read_schema (const char *work_path)
-{
-  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_entry_free);
-  g_autofree guint8 *page = NULL;
-  SchemaContext ctx = { entries, 0 };
-  PageFile pf;
-
-  if (!page_file_open (&pf, work_path))
-    return entries;
-  ctx.n_pages = pf.n_pages;
-  page = g_malloc (pf.header.page_size);
-  for (guint32 pgno = 1; pgno <= pf.n_pages; pgno++)
-    for_each_row (&pf, pgno, page, schema_row_cb, &ctx);
-  page_file_close (&pf);
-  return entries;
-}
-
-/* The last resort for the schema: the newest verified backup's (no root pages). */
-GPtrArray *
-mw_salvage_pages_schema_from_backup (const char *backup_dir)
-{
-  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_entry_free);
-  g_autoptr(GPtrArray) backups = mw_backup_list (backup_dir, NULL);
-
-  for (guint i = 0; backups != NULL && i < backups->len && entries->len == 0; i++)
-    {
-      MwBackup *b = g_ptr_array_index (backups, i);
-      g_autoptr(sqlite3) db = NULL;
-      sqlite3_stmt *stmt = NULL;
-
-      if (!b->verified || (db = mw_db_open (b->path, SQLITE_OPEN_READONLY, 1000, NULL)) == NULL)
+      if (!page_fetch (pgno, page, pf) ||
+          !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &n_cells) ||
+          (type != MW_PAGE_LEAF_INDEX && type != MW_PAGE_INTERIOR_INDEX))
         continue;
-      if (sqlite3_prepare_v2 (db, "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT "
-                                  "NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid", -1, &stmt,
-                              NULL) == SQLITE_OK)
-        while (sqlite3_step (stmt) == SQLITE_ROW)
-          {
-            MwSchemaEntry *e = g_new0 (MwSchemaEntry, 1);
+      for (guint c = 0; c < n_cells; c++)
+        {
+          guint64 size;
+          const guint8 *local;
+          gsize local_size;
+          guint32 overflow;
+          g_autofree guint8 *payload = NULL;
+          g_autoptr(GArray) values = NULL;
 
-            e->type = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-            e->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-            e->sql = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
-            g_ptr_array_add (entries, e);
-          }
-      sqlite3_finalize (stmt);
+          if (!mw_pager_index_cell (page, pf->header.page_size, pf->header.usable_size, pgno, c,
+                                    &size, &local, &local_size, &overflow))
+            continue;
+          payload = mw_pager_payload (local, local_size, size, overflow, pf->header.usable_size,
+                                      pf->n_pages, page_fetch, pf, NULL);
+          values = g_array_new (FALSE, TRUE, sizeof (MwValue));
+          if (payload != NULL && mw_pager_record (payload, size, values) && values->len >= 2)
+            func (pgno, c, 0, values, user_data);
+        }
     }
-  return entries;
+}
+
+void
+mw_leaf_group_free (MwLeafGroup *group)
+{
+  g_array_unref (group->leaves);
+  g_free (group);
+}
+
+/**
+ * mw_pages_unreached_groups:
+ *
+ * The table leaf pages nothing marked reaches (under a zeroed root or interior page,
+ * or a schema that is lost), grouped by the b-tree pages still above them: a group
+ * is one table's, or what is left of it.
+ *
+ * Returns: (transfer full) (element-type MwLeafGroup): the groups, biggest first
+ */
+GPtrArray *
+mw_pages_unreached_groups (MwPages *pf)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func ((GDestroyNotify) mw_leaf_group_free);
+  g_autofree guint8 *types = g_malloc0 (pf->n_pages + 1);
+  g_autofree guint8 *is_child = g_malloc0 (pf->n_pages / 8 + 1);
+  g_autofree guint8 *taken = g_malloc0 (pf->n_pages / 8 + 1);
+  g_autofree guint16 *n_cells = g_malloc0 (sizeof (guint16) * (pf->n_pages + 1));
+  g_autoptr(GHashTable) children = g_hash_table_new_full (NULL, NULL, NULL,
+                                                          (GDestroyNotify) g_array_unref);
+  g_autoptr(GArray) stack = g_array_new (FALSE, FALSE, sizeof (guint32));
+  guint8 *page = pf->page;
+
+  /* One pass over the file: each page's kind; the children of interior table pages. */
+  for (guint32 pgno = 1; pgno <= pf->n_pages; pgno++)
+    {
+      guint8 type;
+      guint cells;
+
+      if (is_reached (pf, pgno) || !page_fetch (pgno, page, pf) ||
+          !mw_pager_page_type (page, pf->header.page_size, pgno, &type, &cells))
+        continue;
+      if (type == MW_PAGE_LEAF_TABLE && cells > 0)
+        {
+          types[pgno] = type;
+          n_cells[pgno] = (guint16) MIN (cells, G_MAXUINT16);
+        }
+      else if (type == MW_PAGE_INTERIOR_TABLE)
+        {
+          GArray *kids = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+          types[pgno] = type;
+          if (mw_pager_children (page, pf->header.page_size, pgno, kids))
+            for (guint k = 0; k < kids->len; k++)
+              {
+                guint32 kid = g_array_index (kids, guint32, k);
+
+                if (kid >= 1 && kid <= pf->n_pages && kid != pgno)
+                  bit_set (is_child, kid);
+              }
+          g_hash_table_insert (children, GUINT_TO_POINTER (pgno), kids);
+        }
+    }
+
+  /* Each page no other one points at heads a group; what is under it follows in key
+   * order. Leaves only pointed at from a loop end up alone, in the last sweep. */
+  for (int sweep = 0; sweep < 2; sweep++)
+    for (guint32 top = 1; top <= pf->n_pages; top++)
+      {
+        MwLeafGroup *group;
+
+        if (types[top] == 0 || bit_get (taken, top) || (sweep == 0 && bit_get (is_child, top)))
+          continue;
+        if (sweep == 1 && types[top] != MW_PAGE_LEAF_TABLE)
+          continue;
+        group = g_new0 (MwLeafGroup, 1);
+        group->top = top;
+        group->leaves = g_array_new (FALSE, FALSE, sizeof (guint32));
+        g_array_set_size (stack, 0);
+        g_array_append_val (stack, top);
+        while (stack->len > 0)
+          {
+            guint32 pgno = g_array_index (stack, guint32, stack->len - 1);
+            GArray *kids;
+
+            g_array_set_size (stack, stack->len - 1);
+            if (pgno == 0 || pgno > pf->n_pages || types[pgno] == 0 || bit_get (taken, pgno))
+              continue;
+            bit_set (taken, pgno);
+            if (types[pgno] == MW_PAGE_LEAF_TABLE)
+              {
+                g_array_append_val (group->leaves, pgno);
+                group->n_cells += n_cells[pgno];
+                continue;
+              }
+            kids = g_hash_table_lookup (children, GUINT_TO_POINTER (pgno));
+            for (guint k = kids ? kids->len : 0; k > 0; k--)
+              g_array_append_val (stack, g_array_index (kids, guint32, k - 1));
+          }
+        if (group->leaves->len > 0)
+          {
+            g_debug ("unreached group: top %u, %u leaves (first %u), %" G_GUINT64_FORMAT " cells",
+                     top, group->leaves->len, g_array_index (group->leaves, guint32, 0),
+                     group->n_cells);
+            g_ptr_array_add (groups, group);
+          }
+        else
+          mw_leaf_group_free (group);
+      }
+  return groups;
+}
+
+static void
+signature_cb (guint32   pgno,
+              guint     cell,
+              gint64    rowid,
+              GArray   *values,
+              gpointer  user_data)
+{
+  GHashTable *signatures = user_data;
+  char *signature = mw_signature_of (values);
+  gpointer n = g_hash_table_lookup (signatures, signature);
+
+  g_hash_table_replace (signatures, signature, GUINT_TO_POINTER (GPOINTER_TO_UINT (n) + 1));
+}
+
+/**
+ * mw_pages_group_signatures:
+ *
+ * The record shapes of a group, from a sample of its leaves (all of them when few):
+ * one table's rows, so a few leaves tell its shapes.
+ *
+ * Returns: (transfer full) (element-type utf8 guint): signature → rows seen
+ */
+GHashTable *
+mw_pages_group_signatures (MwPages     *pf,
+                           MwLeafGroup *group)
+{
+  GHashTable *signatures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const guint samples = 8;
+  guint n = group->leaves->len;
+
+  for (guint i = 0; i < MIN (n, samples); i++)
+    {
+      guint at = n <= samples ? i : (guint) ((guint64) i * (n - 1) / (samples - 1));
+
+      mw_pages_for_each_row (pf, g_array_index (group->leaves, guint32, at), signature_cb,
+                             signatures);
+    }
+  return signatures;
 }

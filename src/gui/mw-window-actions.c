@@ -139,8 +139,8 @@ repair_action (GtkWidget  *widget,
   MwWindow *self = MW_WINDOW (widget);
 
   _mw_window_begin_work (self, MW_WORK_REPAIR, _("Repairing the database"));
-  mw_repair_async (self->settings->database, self->settings->backup_dir, self->progress,
-                   self->cancellable, _mw_window_repair_cb, g_object_ref (self));
+  mw_repair_async (self->settings->database, self->settings->backup_dir, self->set,
+                   self->progress, self->cancellable, _mw_window_repair_cb, g_object_ref (self));
 }
 
 static void
