@@ -56,4 +56,6 @@ gboolean     mw_history_upgrade_to_v1  (sqlite3         *db,
                                         GArray          *states,
                                         GError         **error);
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MwHistory, mw_history_clear)
+
 G_END_DECLS

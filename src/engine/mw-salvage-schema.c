@@ -241,16 +241,19 @@ mw_salvage_reference_schemas (MwMigrationSet  *set,
 {
   g_autoptr(GPtrArray) levels = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr(sqlite3) db = NULL;
+  g_auto(MwHistory) history = { 0 };
   gboolean v1;
 
   g_return_val_if_fail (MW_IS_MIGRATION_SET (set), NULL);
 
   v1 = mw_migration_set_get_format (set) == MW_FOLDER_FORMAT_V1;
+  history.table = g_strdup (mw_migration_set_get_table (set) ? mw_migration_set_get_table (set)
+                                                             : "__drizzle_migrations");
   db = mw_db_open (":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0, error);
   if (db == NULL ||
       !mw_db_exec (db, "PRAGMA foreign_keys = OFF", error) ||
       !mw_db_exec (db, "BEGIN", error) ||
-      !mw_db_exec (db, v1 ? MW_MIGRATIONS_TABLE_DDL_V1 : MW_MIGRATIONS_TABLE_DDL_JOURNAL, error))
+      !mw_history_create_table (db, &history, v1, error))
     return NULL;
 
   for (guint k = 0; k < mw_migration_set_get_n_migrations (set); k++)
@@ -263,7 +266,7 @@ mw_salvage_reference_schemas (MwMigrationSet  *set,
       for (guint p = 0; p < m->statements->len && local_error == NULL; p++)
         run_statement (db, g_ptr_array_index (m->statements, p), &local_error);
       if (local_error == NULL)
-        mw_history_record_applied (db, m, v1, &local_error);
+        mw_history_record_applied (db, &history, m, v1, &local_error);
       if (local_error != NULL)
         {
           g_message ("The schema after %s cannot be built from the migrations: %s", m->tag,
