@@ -120,7 +120,7 @@ lock_database (MwCliOptions    *o,
   if (*out_lock == NULL)
     {
       g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
+      return mw_exit_code_for_error (error);
     }
   if (set != NULL)
     {

@@ -51,8 +51,9 @@ int             mw_cli_cmd_backups      (MwCliOptions  *options);
 int             mw_cli_cmd_restore      (MwCliOptions  *options);
 int             mw_cli_cmd_fresh        (MwCliOptions  *options);
 
-/* mw-cli-check.c: checks, repair */
+/* mw-cli-check.c: checks, repair, support bundles */
 int             mw_cli_cmd_verify       (MwCliOptions  *options);
 int             mw_cli_cmd_repair       (MwCliOptions  *options);
+int             mw_cli_cmd_bundle       (MwCliOptions  *options);
 
 G_END_DECLS

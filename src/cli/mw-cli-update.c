@@ -152,7 +152,7 @@ mw_cli_cmd_migrate (MwCliOptions *o)
   if (lock == NULL)
     {
       g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
+      return mw_exit_code_for_error (error);
     }
 
   mw_cli_run_begin (&run, o);

@@ -40,6 +40,8 @@ static const char *summary = N_(
   "  fresh --yes              Back up, keep the database aside, start with a new one\n"
   "  repair [--yes]           Recover every readable row of a damaged database into a new\n"
   "                           one (a copy and a report; --yes puts it in place)\n"
+  "  bundle FILE              Save a support bundle (versions, the diagnosis, the backups,\n"
+  "                           the log; no table rows, secrets and personal data redacted)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -50,6 +52,7 @@ static const char *summary = N_(
   "  22 foreign keys broken       23 cancelled                 24 the backup failed\n"
   "  25 damaged after updating    26 needs --yes               27 no usable backup\n"
   "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
+  "  30 an interrupted operation's journal was not written by this program (nothing touched)\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -145,11 +148,13 @@ mw_cli_options_parse (int      argc,
       o->command = g_strdup (args[1]);
       if (args[2] != NULL)
         {
-          if (!g_str_equal (args[1], "restore") || args[3] != NULL)
+          /* Only restore (BACKUP) and bundle (FILE) take one. */
+          gboolean takes_one = g_str_equal (args[1], "restore") || g_str_equal (args[1], "bundle");
+
+          if (!takes_one || args[3] != NULL)
             {
               g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-                           _("Unexpected argument “%s”."), args[g_str_equal (args[1], "restore")
-                                                                 ? 3 : 2]);
+                           _("Unexpected argument “%s”."), args[takes_one ? 3 : 2]);
               return NULL;
             }
           o->argument = g_strdup (args[2]);
@@ -357,6 +362,7 @@ static const struct
   { "backups", mw_cli_cmd_backups },
   { "restore", mw_cli_cmd_restore },
   { "fresh",   mw_cli_cmd_fresh },
+  { "bundle",  mw_cli_cmd_bundle },
 };
 
 /**
@@ -394,7 +400,7 @@ mw_cli_run (MwCliOptions *o)
       if (recover_error != NULL)
         {
           g_printerr ("%s\n", recover_error->message);
-          return MW_EXIT_UNREADABLE;
+          return mw_exit_code_for_error (recover_error);
         }
       if (report != NULL)
         g_printerr ("%s\n", report);
@@ -402,7 +408,7 @@ mw_cli_run (MwCliOptions *o)
     }
 
   g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
-                "backups, restore, fresh.\n"),
+                "backups, restore, fresh, bundle.\n"),
               command);
   return MW_EXIT_USAGE;
 }

@@ -103,6 +103,8 @@ struct _MwDiagnosis
   int             lock_pid;         /* 0 when unknown */
   char           *lock_process;     /* (nullable) */
   const MwMigration *last_applied;  /* (nullable) newest applied in folder order */
+  char           *checked_on_copy;  /* (nullable) why it was read from a byte-for-byte copy:
+                                     * SQLite would have changed the set just by opening it */
 
   /*< private >*/
   gatomicrefcount ref_count;

@@ -13,6 +13,8 @@
 #endif
 
 #include "mw-error.h"
+#include "mw-fs-private.h"
+#include "mw-json-private.h"
 #include "mw-migration-set.h"
 
 /*
@@ -234,7 +236,8 @@ line_of_offset (const char *text,
 }
 
 static MwMigration *
-read_migration (const char  *path,
+read_migration (const char  *folder,
+                const char  *path,
                 const char  *tag,
                 gint64       when,
                 guint        idx,
@@ -246,7 +249,10 @@ read_migration (const char  *path,
   gsize len = 0;
   gsize offset = 0;
 
-  if (!g_file_get_contents (path, &text, &len, &local_error))
+  /* A regular file inside the folder (symlinks resolved), of a sane size: never a
+   * FIFO or a device to wait on or read forever, never a file elsewhere. */
+  text = mw_fs_read_regular (path, folder, MW_FS_MAX_MIGRATION_SQL, &len, &local_error);
+  if (text == NULL)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
                    _("Migration “%s” cannot be read: %s. The app's installation is incomplete; "
@@ -360,16 +366,23 @@ load_journal (MwMigrationSet  *self,
               const char      *journal_path,
               GError         **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonNode) parsed = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
   JsonObject *root;
   JsonArray *entries;
   JsonNode *node;
 
-  if (!json_parser_load_from_file (parser, journal_path, &local_error))
+  /* Size and nesting bounded before json-glib sees it: it parses by recursion. */
+  text = mw_fs_read_regular (journal_path, self->folder, MW_FS_MAX_JOURNAL_JSON, &len,
+                             &local_error);
+  if (text != NULL)
+    parsed = mw_json_parse_bounded (text, len, MW_JSON_MAX_DEPTH, &local_error);
+  if (parsed == NULL)
     return invalid_journal (error, journal_path, "%s", local_error->message);
 
-  node = json_parser_get_root (parser);
+  node = parsed;
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return invalid_journal (error, journal_path, "it is not a JSON object");
   root = json_node_get_object (node);
@@ -421,7 +434,7 @@ load_journal (MwMigrationSet  *self,
 
       file_name = g_strconcat (tag, ".sql", NULL);
       sql_path = g_build_filename (self->folder, file_name, NULL);
-      migration = read_migration (sql_path, tag, when, i, error);
+      migration = read_migration (self->folder, sql_path, tag, when, i, error);
       if (migration == NULL)
         return FALSE;
       if (!add_migration (self, migration, error))
@@ -520,7 +533,7 @@ load_v1 (MwMigrationSet  *self,
           return FALSE;
         }
 
-      migration = read_migration (sql_path, dir_name, when, i, error);
+      migration = read_migration (self->folder, sql_path, dir_name, when, i, error);
       if (migration == NULL || !add_migration (self, migration, error))
         return FALSE;
     }

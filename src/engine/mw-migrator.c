@@ -10,6 +10,7 @@
 #include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
 #include "mw-restore.h"
@@ -755,6 +756,23 @@ may_be_changed (MwMigrator   *self,
   return g_error_matches (check_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
 }
 
+/* A failed write (a full disk, an I/O error) can leave SQLite's own rollback of this
+ * run unfinished: the original pages still in a hot -journal, for whoever opens the
+ * database next. That journal is this run's own, so a new connection plays it back
+ * now: the database is as it was before the run, on disk, when the run returns. */
+static void
+complete_rollback (MwMigrator *self)
+{
+  g_autofree char *why = mw_set_sqlite_would_modify (self->database_path);
+  g_autoptr(sqlite3) db = NULL;
+
+  if (why == NULL)
+    return;
+  db = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, (int) self->busy_timeout_ms, NULL);
+  if (db != NULL && mw_db_query_int (db, "SELECT count(*) FROM sqlite_schema", -1) >= 0)
+    g_info ("Finished rolling back the failed update (%s)", why);
+}
+
 /**
  * mw_migrator_run:
  *
@@ -777,6 +795,11 @@ mw_migrator_run (MwMigrator    *self,
   g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* Whatever SQLite would change of the set just by opening it (a hot or foreign
+   * journal, which it plays back or throws away) is first copied aside, byte for byte. */
+  if (!mw_set_protect (self->database_path, self->backup_dir, NULL, error))
+    return FALSE;
+
   for (guint attempt = 1; ; attempt++)
     {
       g_clear_error (&local_error);
@@ -793,6 +816,8 @@ mw_migrator_run (MwMigrator    *self,
         return FALSE;
       g_usleep (G_USEC_PER_SEC / 2 * (1u << (attempt - 1)));
     }
+
+  complete_rollback (self);
 
   /* Any failure after the backup that may have left the database changed: keep it
    * aside, put the verified backup back. */

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 
 #include "mw-backup-private.h"
 #include "mw-db-private.h"
@@ -43,6 +46,7 @@ mw_repair_swap (const char  *database_path,
 {
   g_auto(MwJournal) j = { 0 };
   g_autoptr(sqlite3) check = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (database_path != NULL && repaired_path != NULL, FALSE);
 
@@ -53,12 +57,22 @@ mw_repair_swap (const char  *database_path,
 
   mw_journal_init (&j, "repair", database_path);
   g_free (j.tmp);
-  j.tmp = g_strdup (repaired_path);
+  j.tmp = g_canonicalize_filename (repaired_path, NULL);
   /* The repaired copy is complete and durable: from here on, a crash is finished. */
-  if (!mw_fsync_path (repaired_path, FALSE, error) ||
-      !mw_journal_write (database_path, &j, "copied", error) ||
-      !mw_journal_finish (database_path, &j, error))
+  if (!mw_fsync_path (repaired_path, FALSE, error))
     return FALSE;
+  if (!mw_journal_write (database_path, &j, "copied", error))
+    {
+      mw_journal_remove (database_path, NULL);
+      return FALSE;
+    }
+  if (!mw_journal_finish (database_path, &j, &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("The repaired database could not be put in place yet; it "
+                                    "will be, the next time the wizard runs: "));
+      return FALSE;
+    }
 
   g_message ("Replaced %s by its repaired copy; the damaged original is kept as %s",
              database_path, j.aside);
@@ -68,16 +82,6 @@ mw_repair_swap (const char  *database_path,
 }
 
 /* ---- start fresh ------------------------------------------------------------------- */
-
-static gboolean
-raw_copy_set (const char  *database_path,
-              const char  *backup_dir,
-              GError     **error)
-{
-  g_autofree char *target = mw_raw_copy_set (database_path, backup_dir, error);
-
-  return target != NULL;
-}
 
 /**
  * mw_fresh_start:
@@ -99,24 +103,33 @@ mw_fresh_start (const char      *database_path,
   g_auto(MwJournal) j = { 0 };
   g_autoptr(GError) local_error = NULL;
   g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autofree char *before_sha256 = NULL;
   g_autofree char *dir = backup_dir ? g_strdup (backup_dir) : mw_backup_default_dir (database_path);
+  int fd;
 
   g_return_val_if_fail (database_path != NULL && MW_IS_MIGRATION_SET (set), FALSE);
 
   mw_journal_init (&j, "fresh", database_path);
   mw_remove_set (j.tmp);
-  if (!mw_journal_write (database_path, &j, "backing-up", error))
-    return FALSE;
+  if (!mw_journal_write (database_path, &j, "backing-up", &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
+      return FALSE;
+    }
 
   if (g_file_test (database_path, G_FILE_TEST_EXISTS))
     {
-      g_autoptr(MwBackup) backup = mw_backup_create (database_path, dir, MW_BACKUP_REASON_PRE_FRESH,
-                                                     set, progress, cancellable, &local_error);
-
+      before_sha256 = mw_set_digest (database_path, NULL);
+      backup = mw_backup_create (database_path, dir, MW_BACKUP_REASON_PRE_FRESH, set, progress,
+                                 cancellable, &local_error);
       if (backup == NULL)
         {
+          g_autofree char *raw = NULL;
+
           g_clear_error (&local_error);
-          if (!raw_copy_set (database_path, dir, &local_error))
+          raw = mw_raw_copy_set (database_path, dir, &local_error);
+          if (raw == NULL)
             {
               mw_journal_remove (database_path, NULL);
               g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -128,10 +141,17 @@ mw_fresh_start (const char      *database_path,
 
   if (progress != NULL)
     mw_progress_update (progress, 0.0, _("Creating a new database"));
-  migrator = mw_migrator_new (j.tmp, set);
-  mw_migrator_set_backup (migrator, FALSE, NULL);
-  if (!mw_migrator_run (migrator, cancellable, &local_error) ||
-      !mw_fsync_path (j.tmp, FALSE, &local_error))
+  /* Our own new, private file: never one planted at the name. */
+  fd = mw_fs_create_exclusive (j.tmp, 0600, &local_error);
+  if (fd >= 0)
+    {
+      close (fd);
+      migrator = mw_migrator_new (j.tmp, set);
+      mw_migrator_set_backup (migrator, FALSE, NULL);
+    }
+  if (fd < 0 || !mw_migrator_run (migrator, cancellable, &local_error) ||
+      !mw_fsync_path (j.tmp, FALSE, &local_error) ||
+      !mw_journal_write (database_path, &j, "created", &local_error))
     {
       mw_remove_set (j.tmp);
       mw_journal_remove (database_path, NULL);
@@ -139,9 +159,14 @@ mw_fresh_start (const char      *database_path,
       return FALSE;
     }
 
-  if (!mw_journal_write (database_path, &j, "created", error) ||
-      !mw_journal_finish (database_path, &j, error))
-    return FALSE;
+  if (!mw_journal_finish (database_path, &j, &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Start fresh could not be completed yet; it will be, the "
+                                    "next time the wizard runs: "));
+      return FALSE;
+    }
+  mw_backup_record_aside (backup, before_sha256, j.aside);
 
   if (out_aside != NULL)
     *out_aside = g_steal_pointer (&j.aside);

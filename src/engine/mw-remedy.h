@@ -44,6 +44,7 @@ typedef enum
   MW_EXIT_NO_BACKUP          = 27,  /* restore: no usable backup */
   MW_EXIT_REPAIRED_COPY      = 28,  /* repair without --yes: the copy made, nothing swapped */
   MW_EXIT_REPAIR_FAILED      = 29,  /* repair: nothing could be recovered; nothing changed */
+  MW_EXIT_OPERATION_JOURNAL  = 30,  /* an operation journal this program did not write: nothing touched */
 } MwExitCode;
 
 /**

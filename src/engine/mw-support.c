@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "mw-backup.h"
+#include "mw-fs-private.h"
 #include "mw-support.h"
 
 /*
@@ -97,6 +98,23 @@ mw_database_facts_read (const char *database_path)
       facts->error = g_strdup (_("The file does not exist."));
       return facts;
     }
+  /* Read without changing anything: not a FIFO SQLite would wait on, not a set SQLite
+   * would rewrite just by opening it. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *why = mw_set_sqlite_would_modify (database_path);
+
+    if (!mw_fs_check_database_file (database_path, &error))
+      {
+        facts->error = g_strdup (error->message);
+        return facts;
+      }
+    if (why != NULL)
+      {
+        facts->error = g_strdup (why);
+        return facts;
+      }
+  }
   if (sqlite3_open_v2 (database_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
     {
       facts->error = g_strdup (db ? sqlite3_errmsg (db) : "out of memory");
