@@ -9,6 +9,7 @@
  *   MW_FAULT_MODE=enospc   fail every call from N on with ENOSPC
  *   MW_FAULT_COUNT_FILE=F  at exit, write how many such calls the process made to F
  *   MW_FAULT_VERBOSE=1     say on stderr which call failed
+ *   MW_FAULT_CALLS=a,b     count (and fail) only these calls, e.g. "ftruncate"
  *
  * Only calls that reach a file are counted: writes, syncs and truncations of regular
  * files, renames and unlinks, opens that may create a file; not the terminal, pipes,
@@ -37,6 +38,7 @@ static int fault_persistent;
 static int verbose;
 static long counter;
 static const char *count_file;
+static const char *only_calls;
 
 static void
 say (const char *text)
@@ -58,6 +60,26 @@ fault_init (void)
     }
   verbose = getenv ("MW_FAULT_VERBOSE") != NULL;
   count_file = getenv ("MW_FAULT_COUNT_FILE");
+  only_calls = getenv ("MW_FAULT_CALLS");
+}
+
+/* Whether @what ("pwrite64") is one of MW_FAULT_CALLS ("pwrite,fsync"), by prefix. */
+static int
+selected (const char *what)
+{
+  const char *p = only_calls;
+
+  if (p == NULL)
+    return 1;
+  while (*p != '\0')
+    {
+      size_t len = strcspn (p, ",");
+
+      if (len > 0 && strncmp (what, p, len) == 0)
+        return 1;
+      p += len + (p[len] == ',');
+    }
+  return 0;
 }
 
 __attribute__((destructor)) static void
@@ -81,9 +103,12 @@ fault_report (void)
 static int
 should_fail (const char *what)
 {
-  long n = __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST);
+  long n;
   int fail;
 
+  if (!selected (what))
+    return 0;
+  n = __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST);
   if (fault_at <= 0)
     return 0;
   fail = fault_persistent ? n >= fault_at : n == fault_at;

@@ -65,6 +65,7 @@ typedef struct
   gboolean enospc;
   guint    n;
   guint    index;
+  const char *only;     /* (nullable) MW_FAULT_CALLS: count only these calls */
   /* results */
   gboolean survived;
   gboolean known;       /* failed as KNOWN_REPAIR_TABLE_DROPPED */
@@ -604,9 +605,10 @@ run_job (gpointer data,
   g_autofree char *backups = g_build_filename (dir, "backups", NULL);
   g_autofree char *preload = g_strconcat ("LD_PRELOAD=", shim, NULL);
   g_autofree char *at = g_strdup_printf ("MW_FAULT_AT=%u", job->n);
+  g_autofree char *only = job->only ? g_strconcat ("MW_FAULT_CALLS=", job->only, NULL) : NULL;
   g_autofree char *err = NULL;
   char *mode = job->enospc ? "MW_FAULT_MODE=enospc" : "MW_FAULT_MODE=eio";
-  char *env[] = { preload, at, mode, NULL };
+  char *env[] = { preload, at, mode, only, NULL };
   const char *args[12];
   int status;
 
@@ -664,7 +666,8 @@ test_faults (void)
   gboolean strict = g_getenv ("MW_FAULTS_STRICT") != NULL;
   guint failures = 0;
 
-  set_up_cases ();
+  if (cases[CMD_MIGRATE].after == NULL)
+    set_up_cases ();
 
   for (Command command = 0; command < N_CMDS; command++)
     {
@@ -728,15 +731,73 @@ test_faults (void)
                       survived[command][1], note ? note : "");
     }
 
-  for (Command command = 0; command < N_CMDS; command++)
-    {
-      g_free (cases[command].fixture);
-      g_free (cases[command].backups);
-      g_free (cases[command].before);
-      g_free (cases[command].after);
-      g_free (cases[command].after_tables);
-    }
   g_assert_cmpuint (failures, ==, 0);
+}
+
+/* Every ftruncate of every command fails (the -shm cannot be truncated): the -wal,
+ * which holds the shop's last sales, is never lost. */
+static void
+test_shm_truncate_fails (void)
+{
+  guint failures = 0, tried = 0;
+
+  if (cases[CMD_MIGRATE].after == NULL)
+    set_up_cases ();
+  for (Command command = 0; command < N_CMDS; command++)
+    for (int enospc = 0; enospc < 2; enospc++)
+      for (guint n = 1; n <= 4; n++)
+        {
+          Job job = { command, enospc, n, 1000 + command * 10 + enospc * 5 + n, "ftruncate",
+                      FALSE, FALSE, NULL };
+
+          run_job (&job, NULL);
+          tried++;
+          if (!job.survived && !job.known)
+            {
+              failures++;
+              g_test_message ("%s, ftruncate %u failing with %s: %s", command_names[command], n,
+                              enospc ? "ENOSPC" : "EIO", job.failure);
+            }
+          g_free (job.failure);
+        }
+  g_test_message ("ftruncate failing: %u tried, %u survived", tried, tried - failures);
+  g_assert_cmpuint (failures, ==, 0);
+}
+
+/* A full disk is told as a full disk: exit 15, and that nothing was changed. */
+static void
+test_full_disk_says_so (void)
+{
+  if (cases[CMD_MIGRATE].after == NULL)
+    set_up_cases ();
+  for (Command command = CMD_RESTORE; command <= CMD_FRESH; command++)
+    {
+      Case *c = &cases[command];
+      g_autofree char *dir = case_dir ("full-disk");
+      g_autofree char *db = g_build_filename (dir, "pos_system.db", NULL);
+      g_autofree char *backups = g_build_filename (dir, "backups", NULL);
+      g_autofree char *preload = g_strconcat ("LD_PRELOAD=", shim, NULL);
+      g_autofree char *err = NULL;
+      g_autofree char *now = NULL;
+      char *env[] = { preload, "MW_FAULT_AT=1", "MW_FAULT_MODE=enospc", NULL };
+      const char *args[12];
+      int status;
+
+      g_mkdir_with_parents (dir, 0700);
+      copy_set (c->fixture, db);
+      if (c->backups != NULL)
+        copy_dir (c->backups, backups);
+      args_for (command, db, backups, args);
+      status = run_cli (args, env, &err);
+      g_test_message ("%s on a full disk: %s", command_names[command], err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 15);
+      g_assert_nonnull (strstr (err, "No space left on device"));
+      g_assert_nonnull (strstr (err, "othing was changed"));
+      now = stable_dump (db);
+      g_assert_cmpstr (now, ==, c->before);
+      remove_dir (dir);
+    }
 }
 
 int
@@ -754,8 +815,18 @@ main (int argc, char **argv)
     g_error ("MW_CLI, MW_DEMO_DB, MW_MIGRATIONS and MW_FAULT_SHIM must be set");
   base = mw_test_make_tmp_dir ("faults");
 
+  g_test_add_func ("/mw/faults/full-disk-says-so", test_full_disk_says_so);
+  g_test_add_func ("/mw/faults/wal-kept-when-shm-truncate-fails", test_shm_truncate_fails);
   g_test_add_func ("/mw/faults/every-command-survives-a-failing-disk", test_faults);
   status = g_test_run ();
+  for (Command command = 0; command < N_CMDS; command++)
+    {
+      g_free (cases[command].fixture);
+      g_free (cases[command].backups);
+      g_free (cases[command].before);
+      g_free (cases[command].after);
+      g_free (cases[command].after_tables);
+    }
   mw_test_remove_tree (base);
   g_free (base);
   return status;

@@ -175,7 +175,9 @@ mw_copy_through_sqlite (sqlite3       *src,
     return FALSE;
   if (rc != SQLITE_DONE)
     {
-      mw_db_set_error (error, src, rc, MW_ENGINE_ERROR_UNREADABLE, "Copying the database");
+      /* The failure may be the copy's (a full disk) as well as the source's: the result
+       * code says which, the source's message may not. */
+      mw_db_set_error (error, NULL, rc, MW_ENGINE_ERROR_UNREADABLE, "Copying the database");
       return FALSE;
     }
 

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <string.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -69,6 +72,44 @@ mw_journal_init (MwJournal  *j,
   j->tmp = g_strconcat (canonical, ".mw-", operation, NULL);
   j->aside = mw_unique_aside (canonical, "old");
   j->started = g_date_time_format_iso8601 (now);
+}
+
+/**
+ * mw_journal_check_names:
+ *
+ * Whether every name @j will use beside the database (the temporary database, the
+ * aside name, each with a "-journal") fits in a file name: checked before anything
+ * is done, so that an operation never stops half-way on a name too long.
+ */
+gboolean
+mw_journal_check_names (const MwJournal  *j,
+                        GError          **error)
+{
+  const char *names[] = { j->tmp, j->aside };
+  g_autofree char *dir = g_path_get_dirname (j->aside);
+  glong name_max = -1;
+
+#ifdef G_OS_UNIX
+  name_max = pathconf (dir, _PC_NAME_MAX);
+#endif
+  if (name_max <= 0)
+    name_max = 255;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *base = g_path_get_basename (names[i]);
+
+      if ((glong) (strlen (base) + strlen ("-journal")) > name_max)
+        {
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
+                       _("The database's file name is too long for the names the wizard keeps "
+                         "beside it (%s would be longer than %ld characters). Nothing was "
+                         "changed; give the database a shorter name."),
+                       base, name_max);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /**

@@ -58,6 +58,8 @@ mw_repair_swap (const char  *database_path,
   mw_journal_init (&j, "repair", database_path);
   g_free (j.tmp);
   j.tmp = g_canonicalize_filename (repaired_path, NULL);
+  if (!mw_journal_check_names (&j, error))
+    return FALSE;
   /* The repaired copy is complete and durable: from here on, a crash is finished. */
   if (!mw_fsync_path (repaired_path, FALSE, error))
     return FALSE;
@@ -111,6 +113,8 @@ mw_fresh_start (const char      *database_path,
   g_return_val_if_fail (database_path != NULL && MW_IS_MIGRATION_SET (set), FALSE);
 
   mw_journal_init (&j, "fresh", database_path);
+  if (!mw_journal_check_names (&j, error))
+    return FALSE;
   mw_remove_set (j.tmp);
   if (!mw_journal_write (database_path, &j, "backing-up", &local_error))
     {

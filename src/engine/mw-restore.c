@@ -80,7 +80,8 @@ mw_restore (const char      *database_path,
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
-  if (!mw_backup_verify (backup, cancellable, error))
+  mw_journal_init (&j, "restore", database_path);
+  if (!mw_journal_check_names (&j, error) || !mw_backup_verify (backup, cancellable, error))
     return FALSE;
 
   /* The database as it is now is worth a backup too, if SQLite can read it. */
@@ -101,7 +102,6 @@ mw_restore (const char      *database_path,
       g_clear_error (&local_error);
     }
 
-  mw_journal_init (&j, "restore", database_path);
   mw_remove_set (j.tmp);
   if (!mw_journal_write (database_path, &j, "copying", &local_error))
     {
@@ -170,6 +170,8 @@ mw_restore_after_failure (const char    *database_path,
   mw_journal_init (&j, "failed-restore", database_path);
   g_free (j.aside);
   j.aside = mw_unique_aside (canonical, "failed");
+  if (!mw_journal_check_names (&j, error))
+    return FALSE;
   mw_remove_set (j.tmp);
   if (!mw_journal_write (database_path, &j, "copying", error))
     return FALSE;
