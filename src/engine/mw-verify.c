@@ -124,7 +124,10 @@ verify_file (const char    *database_path,
   g_return_val_if_fail (database_path != NULL, NULL);
 
   report->deep = deep;
-  rc = sqlite3_open_v2 (open_path, &db, SQLITE_OPEN_READONLY, NULL);
+  /* A copy of the set is ours: SQLite may play back its journal there. */
+  rc = sqlite3_open_v2 (open_path, &db,
+                        g_str_equal (open_path, database_path) ? SQLITE_OPEN_READONLY
+                                                               : SQLITE_OPEN_READWRITE, NULL);
   if (rc != SQLITE_OK)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
