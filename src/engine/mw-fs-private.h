@@ -23,7 +23,9 @@ G_BEGIN_DECLS
 /* A database set: the database and the files SQLite keeps beside it, by the suffix
  * added to the database's path ("" for the database itself). */
 #define MW_N_SET_SUFFIXES 4
-extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
+/* Hidden: the engine is linked into both the program and the window's module, and
+ * two exported copies of one global are an ODR violation (AddressSanitizer). */
+G_GNUC_INTERNAL extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
 
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,

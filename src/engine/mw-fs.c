@@ -39,7 +39,7 @@
 #define COPY_STEP_PAGES 1024
 
 /* The members of a set, by the suffix added to the database's path. */
-const char * const mw_set_suffixes[MW_N_SET_SUFFIXES] = { "", "-wal", "-shm", "-journal" };
+G_GNUC_INTERNAL const char * const mw_set_suffixes[MW_N_SET_SUFFIXES] = { "", "-wal", "-shm", "-journal" };
 
 /* ---- durable files ------------------------------------------------------------------- */
 
