@@ -132,7 +132,11 @@ mw_fresh_start (const char      *database_path,
           g_autofree char *raw = NULL;
 
           g_clear_error (&local_error);
-          raw = mw_raw_copy_set (database_path, dir, &local_error);
+          /* The copy made before SQLite touched a hot journal holds these bytes already. */
+          if (before_sha256 != NULL)
+            raw = mw_set_find_raw_copy (dir, database_path, before_sha256);
+          if (raw == NULL)
+            raw = mw_raw_copy_set (database_path, dir, &local_error);
           if (raw == NULL)
             {
               mw_journal_remove (database_path, NULL);
