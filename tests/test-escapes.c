@@ -264,6 +264,19 @@ test_backups_folder_private (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_stat (f->backups, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
+  /* A shared folder (sticky, like /tmp) is refused and left as it is, even as root. */
+  {
+    g_autofree char *shared = g_build_filename (f->dir, "shared", NULL);
+
+    g_assert_cmpint (g_mkdir_with_parents (shared, 0700), ==, 0);
+    g_assert_cmpint (g_chmod (shared, 01777), ==, 0);
+    g_assert_cmpint (run (NULL, "backup", "--database", f->db, "--backup-dir", shared,
+                          "--migrations", f->migrations, NULL), ==, 18);
+    g_assert_cmpint (g_stat (shared, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 07777, ==, 01777);
+    assert_owned_str (mw_test_list_dir (shared), "");
+  }
+
   if (geteuid () == 0)
     {
       g_autofree char *theirs = g_build_filename (f->dir, "their backups", NULL);

@@ -765,8 +765,8 @@ failed:
  * mw_fs_private_dir:
  *
  * Makes sure nobody else can write in @dir (a backups folder): one of ours that others
- * may write to is made private (0700); one of someone else's that others may write to
- * is refused — anyone could plant a file there.
+ * may write to is made private (0700); one of someone else's, or a shared one (sticky,
+ * like /tmp), that others may write to is refused — anyone could plant a file there.
  */
 gboolean
 mw_fs_private_dir (const char  *dir,
@@ -789,7 +789,8 @@ mw_fs_private_dir (const char  *dir,
     }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     {
-      if (st.st_uid != geteuid () || fchmod (fd, 0700) != 0)
+      /* A sticky folder (/tmp) is shared on purpose: never changed, even as root. */
+      if (st.st_uid != geteuid () || (st.st_mode & S_ISVTX) != 0 || fchmod (fd, 0700) != 0)
         {
           close (fd);
           g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
