@@ -557,6 +557,16 @@ check_after_failure (Job        *job,
     return g_strdup_printf ("integrity_check: %s", check);
   now = stable_dump (db);
 
+  if (g_str_equal (now, c->before) && job->command == CMD_BACKUP &&
+      WEXITSTATUS (status) == 0)
+    {
+      g_autoptr(GPtrArray) made = backups_in (backups);
+
+      /* It said the backup was made: it is there, with every row. */
+      if (!some_holds (made, c->before))
+        return g_strdup ("the backup succeeded, but no backup holds every row");
+      return NULL;
+    }
   if (g_str_equal (now, c->before) && job->command != CMD_REPAIR)
     return NULL;
   if (!g_str_equal (now, c->after))
