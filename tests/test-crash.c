@@ -102,6 +102,15 @@ some_old_set_has (const char *dir, const char *db, const char *wanted)
   return FALSE;
 }
 
+/* The POS starting: SQLite plays back a hot -journal a killed run left (`status`
+ * reads such a database from a copy and changes nothing of it). */
+static void
+open_as_the_pos (const char *db)
+{
+  if (g_file_test (db, G_FILE_TEST_EXISTS))
+    mw_test_sql_exec (db, "SELECT count(*) FROM sqlite_schema");
+}
+
 static gint64
 run_killed_after (const char *const *argv, gint64 delay_us)
 {
@@ -196,6 +205,7 @@ test_kill_anywhere (void)
                                       "--migrations", folder, NULL), <, 20);
       g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
 
+      open_as_the_pos (db);
       check = mw_test_sql_text (db, "PRAGMA integrity_check");
       g_assert_cmpstr (check, ==, "ok");
       now = signature (db);

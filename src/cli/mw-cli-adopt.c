@@ -129,8 +129,12 @@ mw_cli_cmd_adopt (MwCliOptions *o)
       return MW_EXIT_BAD_MAPPING;
     }
 
-  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
-    return MW_EXIT_LOCKED;
+  {
+    int status = mw_cli_lock_database (o, NULL, &lock);
+
+    if (status != MW_EXIT_OK)
+      return status;
+  }
 
   mw_cli_run_begin (&run, o);
   mw_adopt_async (o->settings->database, set, options, o->settings->backup_dir, o->yes,

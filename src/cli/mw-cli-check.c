@@ -9,8 +9,9 @@
 
 /*
  * `verify` and `repair`: checking a database without changing it, and recovering
- * what a damaged one still holds into a new one. The reports render themselves
- * (mw_verify_result_to_*, mw_repair_report_to_*); this file prints them.
+ * what a damaged one still holds into a new one; `bundle`: what support needs, in one
+ * file. The reports render themselves (mw_verify_result_to_*, mw_repair_report_to_*,
+ * mw_support_write_bundle); this file prints them.
  */
 
 int
@@ -65,9 +66,11 @@ mw_cli_cmd_repair (MwCliOptions *o)
   g_autofree char *aside = NULL;
   gboolean swapped = FALSE;
   MwCliRun run;
+  int status;
 
-  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
-    return MW_EXIT_LOCKED;
+  status = mw_cli_lock_database (o, NULL, &lock);
+  if (status != MW_EXIT_OK)
+    return status;
 
   /* Optional: they tell the list of tables when it is lost. */
   set = mw_cli_load_migrations (o, NULL);
@@ -90,9 +93,14 @@ mw_cli_cmd_repair (MwCliOptions *o)
     {
       if (!mw_repair_swap (o->settings->database, report->repaired_path, &aside, &error))
         {
+          MwExitCode code = mw_exit_code_for_error (error);
+
           g_printerr (_("The repaired copy %s could not be put in place; the damaged database "
                         "is unchanged: %s\n"), report->repaired_path, error->message);
-          return MW_EXIT_REPAIR_FAILED;
+          /* A full disk or an unwritable folder says so; anything else is a repair that
+           * could not be used. */
+          return code == MW_EXIT_CORRUPT || code == MW_EXIT_INTERNAL ? MW_EXIT_REPAIR_FAILED
+                                                                      : (int) code;
         }
       swapped = TRUE;
       mw_cli_prune_aside (o);
@@ -127,4 +135,54 @@ mw_cli_cmd_repair (MwCliOptions *o)
                  report->repaired_path);
     }
   return swapped ? MW_EXIT_OK : MW_EXIT_REPAIRED_COPY;
+}
+
+/**
+ * mw_cli_cmd_bundle:
+ *
+ * `bundle FILE`: the support bundle the technician view saves, from a terminal —
+ * versions, settings, the diagnosis, the database's facts, the backups' descriptions
+ * and the log, redacted (mw_support_write_bundle()); no table row is read.
+ */
+int
+mw_cli_cmd_bundle (MwCliOptions *o)
+{
+  g_autoptr(MwDiagnosis) diagnosis = NULL;
+  g_autoptr(MwDatabaseFacts) facts = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = NULL;
+
+  if (o->argument == NULL)
+    {
+      g_printerr (_("Which file should the support bundle be saved as? "
+                    "Run: migration-wizard bundle FILE\n"));
+      return MW_EXIT_USAGE;
+    }
+
+  diagnosis = mw_cli_diagnose (o, NULL);
+  facts = mw_database_facts_read (o->settings->database);
+  log = mw_log_dup_text ();
+  if (!mw_support_write_bundle (o->argument, diagnosis, o->settings, facts, log, &error))
+    {
+      g_printerr (_("Could not save the support bundle: %s\n"), error->message);
+      return mw_exit_code_for_error (error);
+    }
+
+  if (o->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "result");
+      json_builder_add_string_value (builder, "bundle");
+      json_builder_set_member_name (builder, "file");
+      json_builder_add_string_value (builder, o->argument);
+      json_builder_end_object (builder);
+      mw_cli_print_json (builder);
+    }
+  else if (!o->quiet)
+    g_print (_("Support bundle saved as %s. It holds no table rows; passwords, PINs, keys, "
+               "tokens, card numbers, e-mail addresses and your user name are redacted.\n"),
+             o->argument);
+  return MW_EXIT_OK;
 }

@@ -54,9 +54,10 @@ int             mw_cli_cmd_backups      (MwCliOptions  *options);
 int             mw_cli_cmd_restore      (MwCliOptions  *options);
 int             mw_cli_cmd_fresh        (MwCliOptions  *options);
 
-/* mw-cli-check.c: checks, repair */
+/* mw-cli-check.c: checks, repair, support bundles */
 int             mw_cli_cmd_verify       (MwCliOptions  *options);
 int             mw_cli_cmd_repair       (MwCliOptions  *options);
+int             mw_cli_cmd_bundle       (MwCliOptions  *options);
 
 /* mw-cli-adopt.c: the database's tables against the app's schema; keeping the data */
 int             mw_cli_cmd_schema       (MwCliOptions  *options);

@@ -162,8 +162,12 @@ mw_cli_cmd_migrate (MwCliOptions *o)
       return report_refusal (o, before);
     }
 
-  if (mw_cli_lock_database (o, NULL, &lock) != MW_EXIT_OK)
-    return MW_EXIT_LOCKED;
+  {
+    int status = mw_cli_lock_database (o, NULL, &lock);
+
+    if (status != MW_EXIT_OK)
+      return status;
+  }
 
   mw_cli_run_begin (&run, o);
   migrator = mw_migrator_new (o->settings->database, set);

@@ -49,6 +49,8 @@ static const char *summary = N_(
   "  lint [--since PREVIOUS_DIR]   For the app's developers: check a migrations folder before\n"
   "             shipping it (file:line findings; with --since, what shops on the previous\n"
   "             release will meet)\n"
+  "  bundle FILE              Save a support bundle (versions, the diagnosis, the backups,\n"
+  "                           the log; no table rows, secrets and personal data redacted)\n"
   "\n"
   "Exit status:\n"
   "   0 up to date / done          3 updates pending (status)   4 no database yet (status)\n"
@@ -61,6 +63,7 @@ static const char *summary = N_(
   "  28 repaired copy made (not in place without --yes)         29 nothing could be repaired\n"
   "  30 tables differ from the app's (schema)  31 a --map or --value cannot apply\n"
   "  32 a new required column needs --value (adopt)  33 the migrations have errors (lint)\n"
+  "  34 an interrupted operation's journal was not written by this program (nothing touched)\n"
   "   2 usage                      1 internal error\n"
   "  (21-24: everything was rolled back; the database is exactly as it was)");
 
@@ -172,11 +175,13 @@ mw_cli_options_parse (int      argc,
       o->command = g_strdup (args[1]);
       if (args[2] != NULL)
         {
-          if (!g_str_equal (args[1], "restore") || args[3] != NULL)
+          /* Only restore (BACKUP) and bundle (FILE) take one. */
+          gboolean takes_one = g_str_equal (args[1], "restore") || g_str_equal (args[1], "bundle");
+
+          if (!takes_one || args[3] != NULL)
             {
               g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-                           _("Unexpected argument “%s”."), args[g_str_equal (args[1], "restore")
-                                                                 ? 3 : 2]);
+                           _("Unexpected argument “%s”."), args[takes_one ? 3 : 2]);
               return NULL;
             }
           o->argument = g_strdup (args[2]);
@@ -287,7 +292,8 @@ mw_cli_prune_aside (MwCliOptions *o)
  * Nobody else may be writing: the instance lock (one wizard per database), then the
  * database's own lock, as the diagnosis finds it.
  *
- * Returns: %MW_EXIT_OK with the lock held in @out_lock, or %MW_EXIT_LOCKED (said)
+ * Returns: %MW_EXIT_OK with the lock held in @out_lock, or the exit status of what
+ *   stopped it (said): another wizard (locked), a lock file that is not the wizard's
  */
 int
 mw_cli_lock_database (MwCliOptions    *o,
@@ -300,7 +306,7 @@ mw_cli_lock_database (MwCliOptions    *o,
   if (*out_lock == NULL)
     {
       g_printerr ("%s\n", error->message);
-      return MW_EXIT_LOCKED;
+      return mw_exit_code_for_error (error);
     }
   if (set != NULL)
     {
@@ -426,6 +432,7 @@ static const struct
   { "schema",  mw_cli_cmd_schema,  TRUE },
   { "adopt",   mw_cli_cmd_adopt,   TRUE },
   { "lint",    mw_cli_cmd_lint,    FALSE },
+  { "bundle",  mw_cli_cmd_bundle,  TRUE },
 };
 
 /**
@@ -465,7 +472,7 @@ mw_cli_run (MwCliOptions *o)
       if (recover_error != NULL)
         {
           g_printerr ("%s\n", recover_error->message);
-          return MW_EXIT_UNREADABLE;
+          return mw_exit_code_for_error (recover_error);
         }
       if (report != NULL)
         g_printerr ("%s\n", report);
@@ -473,7 +480,7 @@ mw_cli_run (MwCliOptions *o)
     }
 
   g_printerr (_("Unknown command “%s”. Commands: status, migrate, verify, repair, backup, "
-                "backups, restore, fresh, schema, adopt, lint.\n"),
+                "backups, restore, fresh, schema, adopt, lint, bundle.\n"),
               command);
   return MW_EXIT_USAGE;
 }

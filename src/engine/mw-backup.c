@@ -4,8 +4,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 
 #include "mw-backup.h"
 #include "mw-backup-private.h"
@@ -14,6 +19,7 @@
 #include "mw-error.h"
 #include "mw-fs-private.h"
 #include "mw-history-private.h"
+#include "mw-json-private.h"
 #include "mw-thread-private.h"
 
 /*
@@ -27,6 +33,10 @@
  * fsynced. Its JSON sidecar says what it is; only a backup whose sidecar says it was
  * verified, and whose file still has the recorded size (and, before a restore, the
  * recorded SHA-256), is offered for restore.
+ *
+ * The backups folder is made private (others may not write to it), every file in it
+ * is created new (never through a symlink planted at its name), and a backup that is
+ * a symlink (to a database anywhere else) is listed as not usable and never restored.
  */
 
 #define BACKUP_BUSY_TIMEOUT_MS 5000
@@ -87,6 +97,8 @@ mw_backup_unref (MwBackup *self)
   g_free (self->level_tag);
   g_free (self->sqlite_version);
   g_free (self->problem);
+  g_free (self->holds_set);
+  g_free (self->holds_set_sha256);
   g_free (self);
 }
 
@@ -152,6 +164,16 @@ mw_backup_to_json (MwBackup    *self,
       json_builder_set_member_name (builder, "problem");
       json_builder_add_string_value (builder, self->problem);
     }
+  if (self->holds_set_sha256 != NULL)
+    {
+      json_builder_set_member_name (builder, "holds_set");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, self->holds_set);
+      json_builder_set_member_name (builder, "sha256");
+      json_builder_add_string_value (builder, self->holds_set_sha256);
+      json_builder_end_object (builder);
+    }
   json_builder_end_object (builder);
 }
 
@@ -163,8 +185,6 @@ write_sidecar (MwBackup  *self,
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *tmp = g_strconcat (self->sidecar_path, ".tmp", NULL);
-  g_autofree char *dir = g_path_get_dirname (self->sidecar_path);
 
   mw_backup_to_json (self, builder);
   root = json_builder_get_root (builder);
@@ -172,36 +192,29 @@ write_sidecar (MwBackup  *self,
   json_generator_set_pretty (generator, TRUE);
   text = json_generator_to_data (generator, NULL);
 
-  if (!g_file_set_contents_full (tmp, text, -1, G_FILE_SET_CONTENTS_DURABLE, 0600, error))
-    return FALSE;
-  if (g_rename (tmp, self->sidecar_path) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot save %s: %s"), self->sidecar_path, g_strerror (saved));
-      return FALSE;
-    }
-  return mw_fsync_path (dir, TRUE, error);
+  return mw_fs_write_atomic (self->sidecar_path, text, strlen (text), 0600, error);
 }
 
 static MwBackup *
 read_sidecar (const char *db_path,
               const char *sidecar_path)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(MwBackup) self = mw_backup_new ();
-  JsonObject *obj, *level;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) sidecar_error = NULL;
+  JsonObject *obj, *level, *holds;
   GStatBuf st;
 
   self->path = g_strdup (db_path);
   self->sidecar_path = g_strdup (sidecar_path);
 
-  if (!json_parser_load_from_file (parser, sidecar_path, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  root = mw_json_load_file (sidecar_path, MW_FS_MAX_OWN_JSON, &sidecar_error);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
+      if (sidecar_error != NULL)
+        g_debug ("%s", sidecar_error->message);
       self->problem = g_strdup (_("Its description file is missing or unreadable."));
-      if (g_stat (db_path, &st) == 0)
+      if (g_lstat (db_path, &st) == 0)
         {
           self->size = st.st_size;
           self->created = g_date_time_new_from_unix_local (st.st_mtime);
@@ -212,30 +225,44 @@ read_sidecar (const char *db_path,
       return g_steal_pointer (&self);
     }
 
-  obj = json_node_get_object (json_parser_get_root (parser));
-  self->created = g_date_time_new_from_iso8601 (json_object_get_string_member_with_default (obj, "created", ""), NULL);
+  obj = json_node_get_object (root);
+  self->created = g_date_time_new_from_iso8601 (mw_json_get_string (obj, "created", ""), NULL);
   if (self->created == NULL)
     self->created = g_date_time_new_from_unix_utc (0);
-  if (!mw_backup_reason_from_string (json_object_get_string_member_with_default (obj, "reason", ""),
-                                     &self->reason))
+  if (!mw_backup_reason_from_string (mw_json_get_string (obj, "reason", ""), &self->reason))
     self->reason = MW_BACKUP_REASON_MANUAL;
-  self->source = g_strdup (json_object_get_string_member_with_default (obj, "source", NULL));
-  self->size = json_object_get_int_member_with_default (obj, "size", -1);
-  self->sha256 = g_strdup (json_object_get_string_member_with_default (obj, "sha256", NULL));
-  self->sqlite_version = g_strdup (json_object_get_string_member_with_default (obj, "sqlite_version", NULL));
-  self->verified = json_object_get_boolean_member_with_default (obj, "verified", FALSE);
-  level = json_object_has_member (obj, "level") ? json_object_get_object_member (obj, "level") : NULL;
+  self->source = g_strdup (mw_json_get_string (obj, "source", NULL));
+  self->size = mw_json_get_int (obj, "size", -1);
+  self->sha256 = g_strdup (mw_json_get_string (obj, "sha256", NULL));
+  self->sqlite_version = g_strdup (mw_json_get_string (obj, "sqlite_version", NULL));
+  self->verified = mw_json_get_boolean (obj, "verified", FALSE);
+  level = mw_json_get_object (obj, "level");
   if (level != NULL)
     {
-      self->level_tag = g_strdup (json_object_get_string_member_with_default (level, "tag", NULL));
-      self->level_count = (guint) json_object_get_int_member_with_default (level, "count", 0);
+      self->level_tag = g_strdup (mw_json_get_string (level, "tag", NULL));
+      self->level_count = (guint) CLAMP (mw_json_get_int (level, "count", 0), 0, G_MAXUINT);
     }
+  holds = mw_json_get_object (obj, "holds_set");
+  if (holds != NULL)
+    {
+      self->holds_set = g_strdup (mw_json_get_string (holds, "name", NULL));
+      self->holds_set_sha256 = g_strdup (mw_json_get_string (holds, "sha256", NULL));
+    }
+  /* A backup without a SHA-256 cannot be checked before a restore. */
+  if (self->sha256 == NULL)
+    self->verified = FALSE;
 
   /* Cheap check on every listing; the full one (hash, quick_check) before a restore. */
-  if (g_stat (db_path, &st) != 0)
+  if (g_lstat (db_path, &st) != 0)
     {
       self->verified = FALSE;
       self->problem = g_strdup (_("The backup file is missing."));
+    }
+  else if (!S_ISREG (st.st_mode))
+    {
+      self->verified = FALSE;
+      self->problem = g_strdup (_("The backup is not a plain file (a symbolic link to "
+                                  "somewhere else?), so it is never restored."));
     }
   else if (st.st_size != self->size)
     {
@@ -258,7 +285,8 @@ pick_name (const char *dir,
 {
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
 
-  /* Never reuse a name, even within one second. */
+  /* Never reuse a name, even within one second; a name taken by anything at all (a
+   * dangling symlink included) is skipped, the temporary one and its companions too. */
   for (guint i = 1; ; i++)
     {
       g_autofree char *name = i == 1
@@ -268,9 +296,15 @@ pick_name (const char *dir,
       g_autofree char *sidecar = g_strconcat (path, ".json", NULL);
       g_autofree char *tmp_name = g_strconcat (".", name, ".tmp", NULL);
       g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
+      gboolean taken = mw_fs_lexists (path) || mw_fs_lexists (sidecar);
 
-      if (!g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (sidecar, G_FILE_TEST_EXISTS) &&
-          !g_file_test (tmp, G_FILE_TEST_EXISTS))
+      for (guint k = 0; k < MW_N_SET_SUFFIXES && !taken; k++)
+        {
+          g_autofree char *member = g_strconcat (tmp, mw_set_suffixes[k], NULL);
+
+          taken = mw_fs_lexists (member);
+        }
+      if (!taken)
         return g_steal_pointer (&path);
     }
 }
@@ -377,12 +411,11 @@ mw_backup_create_from_connection (sqlite3         *src,
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot create the backup folder %s: %s"), dir, g_strerror (saved));
+      mw_fs_set_error (error, errno, _("Cannot create the backup folder %s"), dir);
       return NULL;
     }
+  if (!mw_fs_private_dir (dir, error))
+    return NULL;
 
   self->created = g_date_time_ref (now);
   self->reason = reason;
@@ -398,6 +431,15 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (progress != NULL)
     mw_progress_update (progress, 0.0, _("Making a backup of the database"));
 
+  /* Created new and private here, so SQLite opens our own empty file and nothing
+   * planted at the name. */
+  {
+    int fd = mw_fs_create_exclusive (tmp, 0600, error);
+
+    if (fd < 0)
+      return NULL;
+    close (fd);
+  }
   if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
     goto failed;
 
@@ -432,24 +474,17 @@ mw_backup_create_from_connection (sqlite3         *src,
       g_propagate_error (error, g_steal_pointer (&hash_job.error));
       goto failed;
     }
-  if (g_stat (tmp, &st) != 0)
+  if (g_lstat (tmp, &st) != 0)
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot read %s: %s"), tmp, g_strerror (saved));
+      mw_fs_set_error (error, errno, _("Cannot read %s"), tmp);
       goto failed;
     }
   self->size = st.st_size;
   self->verified = TRUE;
 
-  g_chmod (tmp, 0600);
   if (g_rename (tmp, self->path) != 0)
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot put the backup in place at %s: %s"), self->path, g_strerror (saved));
+      mw_fs_set_error (error, errno, _("Cannot put the backup in place at %s"), self->path);
       goto failed;
     }
   if (!mw_fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
@@ -489,9 +524,12 @@ mw_backup_create (const char      *database_path,
                   GError         **error)
 {
   g_autoptr(sqlite3) src = NULL;
+  g_autofree char *wal = NULL;
 
   g_return_val_if_fail (database_path != NULL, NULL);
 
+  if (!mw_fs_check_database_file (database_path, error))
+    return NULL;
   if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
@@ -499,12 +537,22 @@ mw_backup_create (const char      *database_path,
       return NULL;
     }
 
+  /* Whatever SQLite would change of the set just by opening it (a hot or foreign
+   * journal) is first copied aside, byte for byte. */
+  if (!mw_set_protect (database_path, backup_dir, NULL, error))
+    return NULL;
+
   /* Read-write so that SQLite can roll back a hot journal and read a WAL database;
    * query_only so that this connection itself never writes. */
   src = mw_db_open (database_path, SQLITE_OPEN_READWRITE, BACKUP_BUSY_TIMEOUT_MS, error);
   if (src == NULL)
     return NULL;
   mw_db_exec (src, "PRAGMA query_only = ON", NULL);
+  /* Committed data in the -wal stays there: this connection does not checkpoint it
+   * into the database (and so never deletes the -wal) when it closes. */
+  wal = g_strconcat (database_path, "-wal", NULL);
+  if (mw_fs_lexists (wal))
+    sqlite3_db_config (src, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 
   return mw_backup_create_from_connection (src, database_path, backup_dir, reason, set,
                                            progress, cancellable, error);
@@ -581,6 +629,60 @@ mw_backup_create_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * mw_backup_record_set:
+ * @set_path: the set kept aside, as it is now named
+ * @set_sha256: its mw_set_digest(), which equals the database's when this backup was
+ *   made
+ *
+ * Records in the backup's sidecar that it holds exactly that set: only then may
+ * retention remove the set (mw_prune_aside_sets()).
+ */
+gboolean
+mw_backup_record_set (MwBackup    *self,
+                      const char  *set_path,
+                      const char  *set_sha256,
+                      GError     **error)
+{
+  g_return_val_if_fail (self != NULL && set_path != NULL && set_sha256 != NULL, FALSE);
+
+  g_free (self->holds_set);
+  self->holds_set = g_path_get_basename (set_path);
+  g_free (self->holds_set_sha256);
+  self->holds_set_sha256 = g_strdup (set_sha256);
+  return write_sidecar (self, error);
+}
+
+/**
+ * mw_backup_record_aside:
+ * @before_sha256: (nullable): the set's digest before @backup was made of it
+ *
+ * Once a set was moved aside: when it is still, byte for byte, what @backup was made
+ * of, the backup's sidecar says so, and retention may one day remove the set. For
+ * restore and the fresh start, which back a database up before moving it aside.
+ */
+void
+mw_backup_record_aside (MwBackup   *backup,
+                         const char *before_sha256,
+                         const char *aside)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *now = NULL;
+
+  if (backup == NULL || before_sha256 == NULL)
+    return;
+  now = mw_set_digest (aside, &error);
+  if (now == NULL || !g_str_equal (now, before_sha256))
+    {
+      g_message ("%s changed between its backup and its move: it is kept for good%s%s", aside,
+                 error ? ": " : "", error ? error->message : "");
+      return;
+    }
+  if (!mw_backup_record_set (backup, aside, now, &error))
+    g_message ("Could not record in %s that it holds %s (the set is kept for good): %s",
+               backup->sidecar_path, aside, error->message);
 }
 
 /* ---- listing and checking ------------------------------------------------------------ */

@@ -40,6 +40,8 @@ typedef struct
   char           *sqlite_version;
   gboolean        verified;        /* checked when made, and its file still matches */
   char           *problem;         /* (nullable) why it is not verified (any more) */
+  char           *holds_set;       /* (nullable) the set kept aside that it was made of */
+  char           *holds_set_sha256; /* (nullable) that set's mw_set_digest() as it was moved */
 
   /*< private >*/
   gatomicrefcount ref_count;

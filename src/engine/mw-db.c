@@ -7,6 +7,7 @@
 
 #include "mw-db-private.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 
 /*
  * SQLite connections as the engine uses them: opened with extended result codes and a
@@ -146,6 +147,9 @@ mw_db_open (const char  *path,
   sqlite3 *db = NULL;
   int rc;
 
+  /* SQLite would wait forever on a FIFO. */
+  if (!mw_fs_check_database_file (path, error))
+    return NULL;
   rc = sqlite3_open_v2 (filename, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {

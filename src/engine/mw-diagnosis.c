@@ -18,6 +18,7 @@
 #include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-history-private.h"
 #include "mw-lock-holder-private.h"
 #include "mw-rehearsal-private.h"
@@ -140,6 +141,7 @@ mw_diagnosis_unref (MwDiagnosis *self)
   g_free (self->lock_process);
   g_clear_pointer (&self->schema, mw_schema_check_free);
   g_free (self->migrations_table);
+  g_free (self->checked_on_copy);
   g_free (self);
 }
 
@@ -553,6 +555,9 @@ mw_diagnose (const char     *database_path,
   g_autoptr(GError) error = NULL;
   g_autoptr(sqlite3) db = NULL;
   g_autofree char *wal_path = NULL;
+  g_autofree char *why_copy = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *copy_dir = NULL;
   MwHistory history = { 0 };
 
   g_return_val_if_fail (database_path != NULL, NULL);
@@ -583,13 +588,35 @@ mw_diagnose (const char     *database_path,
       return g_steal_pointer (&self);
     }
 
-  db = mw_db_open (database_path, SQLITE_OPEN_READWRITE, DIAGNOSE_BUSY_TIMEOUT_MS, &error);
+  /* Changes nothing, SQLite included: when merely opening the database would make
+   * SQLite play back, rewrite or delete a file of its set (a hot or foreign journal,
+   * a -wal beside an empty file), what it holds is read from a byte-for-byte copy. */
+  why_copy = mw_set_sqlite_would_modify (database_path);
+  if (why_copy != NULL)
+    {
+      copy = mw_set_copy_for_reading (database_path, &copy_dir, &error);
+      if (copy == NULL)
+        {
+          self->state = MW_STATE_UNREADABLE;
+          self->detail = g_strdup_printf (_("%s It could not be copied to be checked without "
+                                            "changing it: %s"), why_copy, error->message);
+          describe (self);
+          return g_steal_pointer (&self);
+        }
+      self->checked_on_copy = g_strdup_printf (_("%s So it was checked on a byte-for-byte "
+                                                 "copy, and nothing of it was changed."),
+                                               why_copy);
+    }
+
+  db = mw_db_open (copy ? copy : database_path, SQLITE_OPEN_READWRITE, DIAGNOSE_BUSY_TIMEOUT_MS,
+                   &error);
   if (db != NULL)
     {
       /* Committed data still in the -wal (the POS crashed) stays there: closing the
-       * last connection would otherwise checkpoint it into the file. Only then, since
-       * a cleanly closed database would get new empty -wal/-shm files instead. */
-      if (self->wal_size > 0)
+       * last connection would otherwise checkpoint it into the file and delete the
+       * -wal. Only then, since a cleanly closed database would get new empty -wal/-shm
+       * files instead. */
+      if (mw_fs_lexists (wal_path))
         sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
       mw_db_exec (db, "PRAGMA query_only = ON", NULL);
       mw_history_read (db, mw_migration_set_get_table (set), &history, &error);
@@ -601,9 +628,7 @@ mw_diagnose (const char     *database_path,
       self->detail = g_strdup (error->message);
       if (self->state == MW_STATE_LOCKED)
         check_lock_holder (self);
-      describe (self);
-      mw_history_clear (&history);
-      return g_steal_pointer (&self);
+      goto out;
     }
 
   self->has_migrations_table = history.has_table;
@@ -614,23 +639,33 @@ mw_diagnose (const char     *database_path,
   count_statuses (self);
   self->state = mw_history_classify (set, &history, self->migrations, self->unknown);
   self->table_update = mw_history_needs_table (set, &history);
-  mw_history_clear (&history);
 
   /* A broken migration is the app's packaging fault: said before anything about the
    * database (locks, space), and before any backup. */
   if (self->state == MW_STATE_PENDING)
     rehearse (self, db, self->migrations_table);
 
-  if (self->state == MW_STATE_PENDING)
+  if (self->state == MW_STATE_PENDING && copy == NULL)
     {
       mw_db_exec (db, "PRAGMA query_only = OFF", NULL);
       self->state = probe_write_lock (self, db);
+    }
+  else if (self->state == MW_STATE_PENDING)
+    {
+      /* The copy cannot tell who holds the database: the system's lock table can. */
+      check_lock_holder (self);
+      if (self->lock_pid > 0)
+        self->state = MW_STATE_LOCKED;
     }
   if (self->state == MW_STATE_PENDING)
     check_folder_writable (self);
   if (self->state == MW_STATE_PENDING)
     check_space (self);
 
+out:
+  mw_history_clear (&history);
+  g_clear_pointer (&db, mw_db_close);
+  mw_set_remove_copy (copy, copy_dir);
   describe (self);
   return g_steal_pointer (&self);
 }
@@ -961,6 +996,8 @@ mw_diagnosis_to_json (MwDiagnosis *self,
   add_string_or_null (builder, "message", self->message);
   add_string_or_null (builder, "detail", self->detail);
   add_string_or_null (builder, "database", self->database_path);
+  if (self->checked_on_copy != NULL)
+    add_string_or_null (builder, "checked_on_copy", self->checked_on_copy);
   json_builder_set_member_name (builder, "exists");
   json_builder_add_boolean_value (builder, self->exists);
   json_builder_set_member_name (builder, "pages_checked");
@@ -1182,6 +1219,8 @@ mw_diagnosis_to_text (MwDiagnosis *self)
 
       g_string_append_printf (text, "\n%s", schema);
     }
+  if (self->checked_on_copy != NULL)
+    g_string_append_printf (text, "\n%s\n", self->checked_on_copy);
   table = mw_diagnosis_migrations_to_text (self);
   if (*table != '\0')
     g_string_append_printf (text, "\n%s", table);

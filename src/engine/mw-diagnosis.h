@@ -119,6 +119,8 @@ struct _MwDiagnosis
   const MwMigration *invalid_migration; /* (nullable) invalid-migrations: the one refused */
   guint           invalid_statement;    /* its statement, 1-based */
   gboolean        needs_newer_sqlite;   /* refused because this SQLite is too old */
+  char           *checked_on_copy;  /* (nullable) why it was read from a byte-for-byte copy:
+                                     * SQLite would have changed the set just by opening it */
 
   /*< private >*/
   gatomicrefcount ref_count;

@@ -30,6 +30,7 @@ typedef enum
   MW_ENGINE_ERROR_BACKUP_FAILED,            /* no verified backup could be made */
   MW_ENGINE_ERROR_CHECK_FAILED,             /* integrity check failed after committing */
   MW_ENGINE_ERROR_BAD_MAPPING,              /* adopt: a mapping or value that cannot apply */
+  MW_ENGINE_ERROR_OPERATION_JOURNAL,        /* an operation journal this program did not write */
 } MwEngineError;
 
 GQuark mw_engine_error_quark (void);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "mw-progress.h"
@@ -10,15 +11,21 @@
 
 G_BEGIN_DECLS
 
+/* How big a file the wizard reads whole may be: its own JSON (journal, sidecars),
+ * drizzle's journal, one migration's SQL. */
+#define MW_FS_MAX_OWN_JSON      (1024 * 1024)
+#define MW_FS_MAX_JOURNAL_JSON  (16 * 1024 * 1024)
+#define MW_FS_MAX_MIGRATION_SQL (64 * 1024 * 1024)
+
 /* File-level helpers shared by backups, restore, fresh start and repair: durable
  * files and database sets. Implemented in mw-fs.c. */
 
 /* A database set: the database and the files SQLite keeps beside it, by the suffix
  * added to the database's path ("" for the database itself). */
 #define MW_N_SET_SUFFIXES 4
-/* A database set: the file and its companions. Static in each user, not a global
- * symbol: the engine is linked into both the program and the window's module. */
-static const char * const mw_set_suffixes[MW_N_SET_SUFFIXES] = { "", "-wal", "-shm", "-journal" };
+/* Hidden: the engine is linked into both the program and the window's module, and
+ * two exported copies of one global are an ODR violation (AddressSanitizer). */
+G_GNUC_INTERNAL extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
 
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,
@@ -41,7 +48,6 @@ gboolean  mw_rename              (const char    *from,
 gboolean  mw_move_set_aside      (const char    *database_path,
                                   const char    *aside,
                                   GError       **error);
-void      mw_settle_with_sqlite  (const char    *database_path);
 void      mw_remove_set          (const char    *tmp);
 gboolean  mw_copy_set            (const char    *from_path,
                                   const char    *to_path,
@@ -49,5 +55,56 @@ gboolean  mw_copy_set            (const char    *from_path,
 char     *mw_raw_copy_set        (const char    *database_path,
                                   const char    *backup_dir,
                                   GError       **error);
+
+/* Safe files: what the wizard reads or creates of its own is never reached through a
+ * symlink, never a FIFO or a device, and bounded in size. */
+int       mw_engine_error_from_errno (int         errsv);
+void      mw_fs_set_error        (GError       **error,
+                                  int            errsv,
+                                  const char    *format,
+                                  ...) G_GNUC_PRINTF (3, 4);
+gboolean  mw_fs_lexists          (const char    *path);
+int       mw_fs_open_regular     (const char    *path,
+                                  gboolean       follow,
+                                  goffset        max_size,
+                                  GStatBuf      *out_st,
+                                  GError       **error);
+char     *mw_fs_read_regular     (const char    *path,
+                                  const char    *within,
+                                  gsize          max_size,
+                                  gsize         *out_len,
+                                  GError       **error);
+int       mw_fs_create_exclusive (const char    *path,
+                                  int            mode,
+                                  GError       **error);
+gboolean  mw_fs_write_atomic     (const char    *path,
+                                  const char    *data,
+                                  gsize          len,
+                                  int            mode,
+                                  GError       **error);
+gboolean  mw_fs_private_dir      (const char    *dir,
+                                  GError       **error);
+gboolean  mw_fs_copy_mode        (const char    *reference,
+                                  const char    *path,
+                                  GError       **error);
+gboolean  mw_fs_check_database_file (const char *path,
+                                  GError       **error);
+
+/* Whole sets, as bytes. */
+char     *mw_set_digest          (const char    *database_path,
+                                  GError       **error);
+char     *mw_set_sqlite_would_modify (const char *database_path);
+char     *mw_set_find_raw_copy   (const char    *backup_dir,
+                                  const char    *database_path,
+                                  const char    *digest);
+gboolean  mw_set_protect         (const char    *database_path,
+                                  const char    *backup_dir,
+                                  char         **out_copy,
+                                  GError       **error);
+char     *mw_set_copy_for_reading (const char   *database_path,
+                                  char         **out_dir,
+                                  GError       **error);
+void      mw_set_remove_copy     (const char    *copy,
+                                  const char    *dir);
 
 G_END_DECLS

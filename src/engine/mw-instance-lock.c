@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #ifdef G_OS_UNIX
@@ -32,7 +34,9 @@ struct _MwInstanceLock
  *
  * Makes sure no other Migration Wizard works on @database_path at the same time. The
  * lock is a POSIX lock on `<db>.mw-lock`, never on the database file itself, whose
- * locks belong to SQLite.
+ * locks belong to SQLite. The lock file is never reached through a symlink and must be
+ * a regular file with no other name (a hard link): its content is truncated and
+ * replaced by this process's pid, which must never land in another file.
  *
  * Returns: (transfer full): the lock, held until mw_instance_lock_release()
  */
@@ -51,11 +55,24 @@ mw_instance_lock_acquire (const char  *database_path,
       struct flock fl = { 0 };
       GStatBuf held, named;
 
-      lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (lock->fd < 0)
+      lock->fd = g_open (lock->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                         0600);
+      if (lock->fd < 0 && errno != ELOOP)
         {
           /* A folder we cannot write to: the operation itself will say so. */
           return lock;
+        }
+      /* Never followed or shared: a symlink or a hard link planted at the lock's name
+       * would have the wizard truncate and write someone else's file. */
+      if (lock->fd < 0 || fstat (lock->fd, &held) != 0 || !S_ISREG (held.st_mode) ||
+          held.st_nlink != 1)
+        {
+          g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE,
+                       _("%s is not a plain file of the wizard's (a symbolic link, a link to "
+                         "another file, or not a file at all), so it is not used. Nothing was "
+                         "changed. Remove it, then try again."), lock->path);
+          mw_instance_lock_release (lock);
+          return NULL;
         }
       fl.l_type = F_WRLCK;
       fl.l_whence = SEEK_SET;
@@ -76,7 +93,7 @@ mw_instance_lock_acquire (const char  *database_path,
       /* The wizard before us may have removed the file it held (the database was
        * still missing: see mw_instance_lock_release()) after we opened it; then the
        * lock that counts is on the file the name gives now. */
-      if (fstat (lock->fd, &held) == 0 && g_stat (lock->path, &named) == 0 &&
+      if (g_stat (lock->path, &named) == 0 &&
           held.st_dev == named.st_dev && held.st_ino == named.st_ino)
         break;
       close (lock->fd);

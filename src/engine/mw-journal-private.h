@@ -20,6 +20,8 @@ void      mw_journal_init    (MwJournal    *j,
                               const char   *operation,
                               const char   *database_path);
 void      mw_journal_clear   (MwJournal    *j);
+gboolean  mw_journal_check_names (const MwJournal *j,
+                              GError      **error);
 gboolean  mw_journal_write   (const char   *database_path,
                               MwJournal    *j,
                               const char   *step,

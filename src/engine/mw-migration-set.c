@@ -13,6 +13,8 @@
 #endif
 
 #include "mw-error.h"
+#include "mw-fs-private.h"
+#include "mw-json-private.h"
 #include "mw-migration-set.h"
 
 /*
@@ -237,7 +239,8 @@ line_of_offset (const char *text,
 }
 
 static MwMigration *
-read_migration (const char  *path,
+read_migration (const char  *folder,
+                const char  *path,
                 const char  *tag,
                 gint64       when,
                 guint        idx,
@@ -249,7 +252,10 @@ read_migration (const char  *path,
   gsize len = 0;
   gsize offset = 0;
 
-  if (!g_file_get_contents (path, &text, &len, &local_error))
+  /* A regular file inside the folder (symlinks resolved), of a sane size: never a
+   * FIFO or a device to wait on or read forever, never a file elsewhere. */
+  text = mw_fs_read_regular (path, folder, MW_FS_MAX_MIGRATION_SQL, &len, &local_error);
+  if (text == NULL)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID,
                    _("Migration “%s” cannot be read: %s. The app's installation is incomplete; "
@@ -480,8 +486,8 @@ load_journal (MwMigrationSet  *self,
               const char      *journal_path,
               GError         **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonNode) parsed = NULL;
   g_autofree char *text = NULL;
   g_autofree char *marked = NULL;
   JsonObject *root;
@@ -489,13 +495,18 @@ load_journal (MwMigrationSet  *self,
   JsonNode *node;
   gsize len = 0;
 
-  if (!g_file_get_contents (journal_path, &text, &len, &local_error))
-    return invalid_journal (error, journal_path, "%s", local_error->message);
-  marked = mark_numbers (text, len);
-  if (!json_parser_load_from_data (parser, marked, -1, &local_error))
+  /* Size and nesting bounded before json-glib sees it: it parses by recursion. */
+  text = mw_fs_read_regular (journal_path, self->folder, MW_FS_MAX_JOURNAL_JSON, &len,
+                             &local_error);
+  if (text != NULL)
+    {
+      marked = mark_numbers (text, len);
+      parsed = mw_json_parse_bounded (marked, strlen (marked), MW_JSON_MAX_DEPTH, &local_error);
+    }
+  if (parsed == NULL)
     return invalid_journal (error, journal_path, "%s", local_error->message);
 
-  node = json_parser_get_root (parser);
+  node = parsed;
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return invalid_journal (error, journal_path, "it is not a JSON object");
   root = json_node_get_object (node);
@@ -555,7 +566,7 @@ load_journal (MwMigrationSet  *self,
 
       file_name = g_strconcat (tag, ".sql", NULL);
       sql_path = g_build_filename (self->folder, file_name, NULL);
-      migration = read_migration (sql_path, tag, (gint64) when, i, error);
+      migration = read_migration (self->folder, sql_path, tag, (gint64) when, i, error);
       if (migration == NULL)
         return FALSE;
       if (!add_migration (self, migration, error))
@@ -836,7 +847,7 @@ load_v1 (MwMigrationSet  *self,
       if (!mw_v1_name_to_millis (dir_name, &when))
         when = MW_MIGRATION_NO_TIME;
 
-      migration = read_migration (sql_path, dir_name, when, i, error);
+      migration = read_migration (self->folder, sql_path, dir_name, when, i, error);
       if (migration == NULL || !add_migration (self, migration, error))
         return FALSE;
     }

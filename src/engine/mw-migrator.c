@@ -12,6 +12,7 @@
 #include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
 #include "mw-schema.h"
@@ -1048,6 +1049,23 @@ remove_created_file (MwMigrator *self)
   g_info ("Removed the empty %s this failed first update had created", self->database_path);
 }
 
+/* A failed write (a full disk, an I/O error) can leave SQLite's own rollback of this
+ * run unfinished: the original pages still in a hot -journal, for whoever opens the
+ * database next. That journal is this run's own, so a new connection plays it back
+ * now: the database is as it was before the run, on disk, when the run returns. */
+static void
+complete_rollback (MwMigrator *self)
+{
+  g_autofree char *why = mw_set_sqlite_would_modify (self->database_path);
+  g_autoptr(sqlite3) db = NULL;
+
+  if (why == NULL)
+    return;
+  db = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, (int) self->busy_timeout_ms, NULL);
+  if (db != NULL && mw_db_query_int (db, "SELECT count(*) FROM sqlite_schema", -1) >= 0)
+    g_info ("Finished rolling back the failed update (%s)", why);
+}
+
 /**
  * mw_migrator_run:
  *
@@ -1069,6 +1087,11 @@ mw_migrator_run (MwMigrator    *self,
 
   g_return_val_if_fail (MW_IS_MIGRATOR (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Whatever SQLite would change of the set just by opening it (a hot or foreign
+   * journal, which it plays back or throws away) is first copied aside, byte for byte. */
+  if (!mw_set_protect (self->database_path, self->backup_dir, NULL, error))
+    return FALSE;
 
   {
     GStatBuf st;
@@ -1098,6 +1121,7 @@ mw_migrator_run (MwMigrator    *self,
       g_usleep (G_USEC_PER_SEC / 2 * (1u << (attempt - 1)));
     }
 
+  complete_rollback (self);
   remove_created_file (self);
 
   /* Any failure after the backup that may have left the database changed: keep it

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 
 #include "mw-backup-private.h"
 #include "mw-db-private.h"
@@ -38,6 +41,7 @@ swap_in (const char  *database_path,
 {
   g_auto(MwJournal) j = { 0 };
   g_autoptr(sqlite3) check = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   check = mw_db_open (new_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
   if (check == NULL || !mw_backup_check_copy (check, new_path, error))
@@ -46,12 +50,24 @@ swap_in (const char  *database_path,
 
   mw_journal_init (&j, operation, database_path);
   g_free (j.tmp);
-  j.tmp = g_strdup (new_path);
-  /* The copy is complete and durable: from here on, a crash is finished. */
-  if (!mw_fsync_path (new_path, FALSE, error) ||
-      !mw_journal_write (database_path, &j, "copied", error) ||
-      !mw_journal_finish (database_path, &j, error))
+  j.tmp = g_canonicalize_filename (new_path, NULL);
+  if (!mw_journal_check_names (&j, error))
     return FALSE;
+  /* The copy is complete and durable: from here on, a crash is finished. */
+  if (!mw_fsync_path (new_path, FALSE, error))
+    return FALSE;
+  if (!mw_journal_write (database_path, &j, "copied", error))
+    {
+      mw_journal_remove (database_path, NULL);
+      return FALSE;
+    }
+  if (!mw_journal_finish (database_path, &j, &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("The new database could not be put in place yet; it will "
+                                    "be, the next time the wizard runs: "));
+      return FALSE;
+    }
 
   g_message ("Replaced %s by %s; the previous database is kept as %s", database_path, new_path,
              j.aside);
@@ -97,16 +113,6 @@ mw_adopt_swap (const char  *database_path,
 
 /* ---- start fresh ------------------------------------------------------------------- */
 
-static gboolean
-raw_copy_set (const char  *database_path,
-              const char  *backup_dir,
-              GError     **error)
-{
-  g_autofree char *target = mw_raw_copy_set (database_path, backup_dir, error);
-
-  return target != NULL;
-}
-
 /**
  * mw_fresh_start:
  * @out_aside: (out) (optional): where the previous database was kept
@@ -127,24 +133,39 @@ mw_fresh_start (const char      *database_path,
   g_auto(MwJournal) j = { 0 };
   g_autoptr(GError) local_error = NULL;
   g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autofree char *before_sha256 = NULL;
   g_autofree char *dir = backup_dir ? g_strdup (backup_dir) : mw_backup_default_dir (database_path);
+  int fd;
 
   g_return_val_if_fail (database_path != NULL && MW_IS_MIGRATION_SET (set), FALSE);
 
   mw_journal_init (&j, "fresh", database_path);
-  mw_remove_set (j.tmp);
-  if (!mw_journal_write (database_path, &j, "backing-up", error))
+  if (!mw_journal_check_names (&j, error))
     return FALSE;
+  mw_remove_set (j.tmp);
+  if (!mw_journal_write (database_path, &j, "backing-up", &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
+      return FALSE;
+    }
 
   if (g_file_test (database_path, G_FILE_TEST_EXISTS))
     {
-      g_autoptr(MwBackup) backup = mw_backup_create (database_path, dir, MW_BACKUP_REASON_PRE_FRESH,
-                                                     set, progress, cancellable, &local_error);
-
+      before_sha256 = mw_set_digest (database_path, NULL);
+      backup = mw_backup_create (database_path, dir, MW_BACKUP_REASON_PRE_FRESH, set, progress,
+                                 cancellable, &local_error);
       if (backup == NULL)
         {
+          g_autofree char *raw = NULL;
+
           g_clear_error (&local_error);
-          if (!raw_copy_set (database_path, dir, &local_error))
+          /* The copy made before SQLite touched a hot journal holds these bytes already. */
+          if (before_sha256 != NULL)
+            raw = mw_set_find_raw_copy (dir, database_path, before_sha256);
+          if (raw == NULL)
+            raw = mw_raw_copy_set (database_path, dir, &local_error);
+          if (raw == NULL)
             {
               mw_journal_remove (database_path, NULL);
               g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -156,10 +177,17 @@ mw_fresh_start (const char      *database_path,
 
   if (progress != NULL)
     mw_progress_update (progress, 0.0, _("Creating a new database"));
-  migrator = mw_migrator_new (j.tmp, set);
-  mw_migrator_set_backup (migrator, FALSE, NULL);
-  if (!mw_migrator_run (migrator, cancellable, &local_error) ||
-      !mw_fsync_path (j.tmp, FALSE, &local_error))
+  /* Our own new, private file: never one planted at the name. */
+  fd = mw_fs_create_exclusive (j.tmp, 0600, &local_error);
+  if (fd >= 0)
+    {
+      close (fd);
+      migrator = mw_migrator_new (j.tmp, set);
+      mw_migrator_set_backup (migrator, FALSE, NULL);
+    }
+  if (fd < 0 || !mw_migrator_run (migrator, cancellable, &local_error) ||
+      !mw_fsync_path (j.tmp, FALSE, &local_error) ||
+      !mw_journal_write (database_path, &j, "created", &local_error))
     {
       mw_remove_set (j.tmp);
       mw_journal_remove (database_path, NULL);
@@ -167,9 +195,14 @@ mw_fresh_start (const char      *database_path,
       return FALSE;
     }
 
-  if (!mw_journal_write (database_path, &j, "created", error) ||
-      !mw_journal_finish (database_path, &j, error))
-    return FALSE;
+  if (!mw_journal_finish (database_path, &j, &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Start fresh could not be completed yet; it will be, the "
+                                    "next time the wizard runs: "));
+      return FALSE;
+    }
+  mw_backup_record_aside (backup, before_sha256, j.aside);
 
   if (out_aside != NULL)
     *out_aside = g_steal_pointer (&j.aside);

@@ -123,6 +123,14 @@ mw_exit_code_for_error (const GError *error)
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return MW_EXIT_CANCELLED;
+  /* A file error from GLib or GIO is an I/O failure like any other: a full disk is a
+   * lack of space, anything else a file that cannot be read or written — never an
+   * internal error. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ||
+      g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC))
+    return MW_EXIT_NO_SPACE;
+  if (error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)
+    return MW_EXIT_UNREADABLE;
   if (error->domain != MW_ENGINE_ERROR)
     return MW_EXIT_INTERNAL;
 
@@ -143,6 +151,7 @@ mw_exit_code_for_error (const GError *error)
     case MW_ENGINE_ERROR_BACKUP_FAILED:         return MW_EXIT_BACKUP_FAILED;
     case MW_ENGINE_ERROR_CHECK_FAILED:          return MW_EXIT_CHECK_FAILED;
     case MW_ENGINE_ERROR_BAD_MAPPING:           return MW_EXIT_BAD_MAPPING;
+    case MW_ENGINE_ERROR_OPERATION_JOURNAL:     return MW_EXIT_OPERATION_JOURNAL;
     default:                                    return MW_EXIT_INTERNAL;
     }
 }
@@ -651,7 +660,7 @@ mw_remedy_for_error (MwOperation       operation,
                      const MwSettings *settings)
 {
   MwRemedy *self;
-  gboolean cancelled;
+  gboolean cancelled, no_space;
 
   g_return_val_if_fail (error != NULL, NULL);
 
@@ -669,13 +678,20 @@ mw_remedy_for_error (MwOperation       operation,
     {
       self->id = "repair-failed";
       self->title = g_strdup (_("Repair Failed"));
+      no_space = g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE);
       self->message = cancelled
                       ? g_strdup (_("Cancelled. Nothing was changed."))
+                      : no_space
+                      ? g_strdup (_("There is not enough disk space for the copies a repair "
+                                    "makes. The damaged database was not changed; free some "
+                                    "space and try again."))
                       : g_strdup (_("Nothing could be recovered automatically. The damaged "
                                     "database was not changed; Backup & Start Fresh, or a "
                                     "technician, can still help."));
-      if (!cancelled && !g_error_matches (error, MW_ENGINE_ERROR,
-                                          MW_ENGINE_ERROR_DATABASE_MISSING))
+      /* A full disk is told as a full disk, like everywhere else. */
+      if (!cancelled && !no_space &&
+          !g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING) &&
+          !g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_OPERATION_JOURNAL))
         self->exit_code = MW_EXIT_REPAIR_FAILED;
       return self;
     }

@@ -48,6 +48,7 @@ typedef enum
   MW_EXIT_BAD_MAPPING        = 31,  /* adopt: a --map or --value that cannot apply */
   MW_EXIT_NEEDS_VALUE        = 32,  /* adopt: a new required column needs --value */
   MW_EXIT_LINT_ERRORS        = 33,  /* lint: the migrations have errors */
+  MW_EXIT_OPERATION_JOURNAL  = 34,  /* an operation journal this program did not write: nothing touched */
 } MwExitCode;
 
 /**

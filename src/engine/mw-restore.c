@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 
 #include "mw-backup-private.h"
 #include "mw-db-private.h"
@@ -33,10 +36,17 @@ copy_backup_to (const char    *backup_path,
   g_autoptr(sqlite3) src = NULL;
   g_autoptr(sqlite3) check = NULL;
   int pages = 0;
+  int fd;
 
   src = mw_db_open (backup_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, error);
   if (src == NULL)
     return FALSE;
+  /* Our own new, private file: never one planted at the name. It gets the replaced
+   * database's permissions when it takes its place. */
+  fd = mw_fs_create_exclusive (tmp, 0600, error);
+  if (fd < 0)
+    return FALSE;
+  close (fd);
   if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error) ||
       !mw_fsync_path (tmp, FALSE, error))
     return FALSE;
@@ -65,18 +75,21 @@ mw_restore (const char      *database_path,
 {
   g_auto(MwJournal) j = { 0 };
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(MwBackup) before = NULL;
+  g_autofree char *before_sha256 = NULL;
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
-  if (!mw_backup_verify (backup, cancellable, error))
+  mw_journal_init (&j, "restore", database_path);
+  if (!mw_journal_check_names (&j, error) || !mw_backup_verify (backup, cancellable, error))
     return FALSE;
 
   /* The database as it is now is worth a backup too, if SQLite can read it. */
   if (g_file_test (database_path, G_FILE_TEST_EXISTS))
     {
-      g_autoptr(MwBackup) before = mw_backup_create (database_path, backup_dir,
-                                                     MW_BACKUP_REASON_PRE_RESTORE, set, NULL,
-                                                     cancellable, &local_error);
+      before_sha256 = mw_set_digest (database_path, NULL);
+      before = mw_backup_create (database_path, backup_dir, MW_BACKUP_REASON_PRE_RESTORE, set,
+                                 NULL, cancellable, &local_error);
 
       if (before == NULL &&
           !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT) &&
@@ -89,10 +102,12 @@ mw_restore (const char      *database_path,
       g_clear_error (&local_error);
     }
 
-  mw_journal_init (&j, "restore", database_path);
   mw_remove_set (j.tmp);
-  if (!mw_journal_write (database_path, &j, "copying", error))
-    return FALSE;
+  if (!mw_journal_write (database_path, &j, "copying", &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
+      return FALSE;
+    }
 
   if (progress != NULL)
     mw_progress_update (progress, 0.0, _("Restoring the backup"));
@@ -105,9 +120,21 @@ mw_restore (const char      *database_path,
     }
 
   /* The point of no return: the restored database is complete and durable. */
-  if (!mw_journal_write (database_path, &j, "copied", error) ||
-      !mw_journal_finish (database_path, &j, error))
-    return FALSE;
+  if (!mw_journal_write (database_path, &j, "copied", &local_error))
+    {
+      mw_remove_set (j.tmp);
+      mw_journal_remove (database_path, NULL);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Nothing was changed: "));
+      return FALSE;
+    }
+  if (!mw_journal_finish (database_path, &j, &local_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("The restore could not be completed yet; it will be, the "
+                                    "next time the wizard runs: "));
+      return FALSE;
+    }
+  mw_backup_record_aside (before, before_sha256, j.aside);
 
   if (out_aside != NULL)
     *out_aside = g_steal_pointer (&j.aside);
@@ -133,6 +160,7 @@ mw_restore_after_failure (const char    *database_path,
                           GError       **error)
 {
   g_auto(MwJournal) j = { 0 };
+  g_autofree char *canonical = g_canonicalize_filename (database_path, NULL);
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
@@ -141,7 +169,9 @@ mw_restore_after_failure (const char    *database_path,
 
   mw_journal_init (&j, "failed-restore", database_path);
   g_free (j.aside);
-  j.aside = mw_unique_aside (database_path, "failed");
+  j.aside = mw_unique_aside (canonical, "failed");
+  if (!mw_journal_check_names (&j, error))
+    return FALSE;
   mw_remove_set (j.tmp);
   if (!mw_journal_write (database_path, &j, "copying", error))
     return FALSE;
@@ -155,8 +185,13 @@ mw_restore_after_failure (const char    *database_path,
       return FALSE;
     }
 
-  if (!mw_journal_write (database_path, &j, "copied", error) ||
-      !mw_journal_finish (database_path, &j, error))
+  if (!mw_journal_write (database_path, &j, "copied", error))
+    {
+      mw_remove_set (j.tmp);
+      mw_journal_remove (database_path, NULL);
+      return FALSE;
+    }
+  if (!mw_journal_finish (database_path, &j, error))
     return FALSE;
 
   g_message ("Kept the failed database as %s and restored %s", j.aside, backup->path);

@@ -14,9 +14,11 @@
 /*
  * Retention: how many backups and moved-aside databases are kept. Backups beyond what
  * MwRetention keeps for their reason are removed, except the newest verified one of
- * each of the last migration levels; a database set that restore or fresh start moved
- * aside is removed only once a verified backup holds what it held. Each removal is
- * logged.
+ * each of the last migration levels; a database set that restore, fresh start or a
+ * repair moved aside is removed only once a backup provably holds that very set: a
+ * verified backup whose sidecar records the set's digest (mw_set_digest(), taken when
+ * it was moved aside and equal to the database's when the backup was made), or a raw
+ * copy whose own set has the same digest. Each removal is logged.
  */
 
 /* ---- backups ------------------------------------------------------------------------- */
@@ -111,7 +113,7 @@ mw_backup_prune (const char          *backup_dir,
         {
           int saved = errno;
 
-          g_warning ("Could not remove the old backup %s: %s", b->path, g_strerror (saved));
+          g_message ("Could not remove the old backup %s: %s", b->path, g_strerror (saved));
           continue;
         }
       g_unlink (b->sidecar_path);
@@ -127,36 +129,27 @@ mw_backup_prune (const char          *backup_dir,
 
 /* ---- sets kept aside ----------------------------------------------------------------- */
 
-/* The local time in an aside's name (`<db>.old.YYYYMMDD-HHMMSS[-N]`), or NULL. */
-static GDateTime *
-aside_time (const char *stamp)
-{
-  int y, mo, d, h, mi, se;
-
-  if (sscanf (stamp, "%4d%2d%2d-%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) != 6)
-    return NULL;
-  return g_date_time_new_local (y, mo, d, h, mi, se);
-}
-
-/* A verified backup of what the set held: restore and fresh start back the database
- * up (pre-restore, pre-fresh) within moments of moving it aside. */
-static MwBackup *
-covering_backup (GPtrArray *backups,
-                 GDateTime *moved)
+/* A backup that provably holds the set whose digest is @digest: a verified backup
+ * whose sidecar records it (checked again in full: size, SHA-256, quick_check), or a
+ * raw copy of the very same bytes. */
+static char *
+holding_backup (GPtrArray  *backups,
+                const char *backup_dir,
+                const char *set_path,
+                const char *digest)
 {
   for (guint i = 0; backups != NULL && i < backups->len; i++)
     {
       MwBackup *b = g_ptr_array_index (backups, i);
-      GTimeSpan gap;
+      g_autoptr(GError) error = NULL;
 
-      if (!b->verified || (b->reason != MW_BACKUP_REASON_PRE_RESTORE &&
-                           b->reason != MW_BACKUP_REASON_PRE_FRESH))
+      if (!b->verified || g_strcmp0 (b->holds_set_sha256, digest) != 0)
         continue;
-      gap = g_date_time_difference (moved, b->created);
-      if (gap >= -5 * G_TIME_SPAN_MINUTE && gap <= 30 * G_TIME_SPAN_MINUTE)
-        return b;
+      if (mw_backup_verify (b, NULL, &error))
+        return g_strdup (b->path);
+      g_message ("%s does not hold %s any more: %s", b->path, set_path, error->message);
     }
-  return NULL;
+  return mw_set_find_raw_copy (backup_dir, set_path, digest);
 }
 
 static int
@@ -172,10 +165,10 @@ compare_names_desc (gconstpointer a,
  *
  * Bounds the databases that restore and fresh start kept aside beside @database_path:
  * beyond the newest @keep, a set is removed — whole, with its -wal/-shm/-journal —
- * only when a verified backup of it exists (the pre-restore or pre-fresh backup made
- * as it was moved), so nothing the shop had is lost. The newest set is never
- * removed, nor any `.failed.*` set (no backup holds what a failed update left).
- * Each removal is logged.
+ * only when a backup provably holds that very set (see holding_backup()), so nothing
+ * the shop had is lost; a set of which no backup could be made is never removed. The
+ * newest set is never removed, nor any `.failed.*` set (no backup holds what a failed
+ * update left). Each removal is logged.
  *
  * Returns: (transfer full) (element-type utf8): the sets removed
  */
@@ -214,13 +207,18 @@ mw_prune_aside_sets (const char  *database_path,
   for (guint i = MAX (keep, 1); i < names->len; i++)
     {
       const char *set_name = g_ptr_array_index (names, i);
-      g_autoptr(GDateTime) moved = aside_time (set_name + strlen (prefix));
       g_autofree char *path = g_build_filename (dir, set_name, NULL);
-      MwBackup *backup = moved ? covering_backup (backups, moved) : NULL;
+      g_autofree char *digest = NULL;
+      g_autofree char *holder = NULL;
+      g_autoptr(GError) digest_error = NULL;
 
-      if (backup == NULL)
+      digest = mw_set_digest (path, &digest_error);
+      if (digest != NULL)
+        holder = holding_backup (backups, backup_dir, path, digest);
+      if (holder == NULL)
         {
-          g_debug ("Kept %s: no verified backup of it", path);
+          g_debug ("Kept %s: no backup provably holds it%s%s", path,
+                   digest_error ? ": " : "", digest_error ? digest_error->message : "");
           continue;
         }
       for (guint k = 0; k < G_N_ELEMENTS (mw_set_suffixes); k++)
@@ -228,10 +226,10 @@ mw_prune_aside_sets (const char  *database_path,
           g_autofree char *member = g_strconcat (path, mw_set_suffixes[k], NULL);
 
           if (g_unlink (member) != 0 && errno != ENOENT)
-            g_warning ("Could not remove %s: %s", member, g_strerror (errno));
+            g_message ("Could not remove %s: %s", member, g_strerror (errno));
         }
-      g_message ("Removed the old database %s (kept the newest %u; its backup is %s)", path,
-                 MAX (keep, 1), backup->path);
+      g_message ("Removed the old database %s (kept the newest %u; %s holds exactly it)", path,
+                 MAX (keep, 1), holder);
       g_ptr_array_add (removed, g_steal_pointer (&path));
     }
   mw_fsync_path (dir, TRUE, NULL);

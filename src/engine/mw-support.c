@@ -11,6 +11,7 @@
 
 #include "mw-backup.h"
 #include "mw-db-private.h"
+#include "mw-fs-private.h"
 #include "mw-support.h"
 
 /*
@@ -99,6 +100,23 @@ mw_database_facts_read (const char *database_path)
       facts->error = g_strdup (_("The file does not exist."));
       return facts;
     }
+  /* Read without changing anything: not a FIFO SQLite would wait on, not a set SQLite
+   * would rewrite just by opening it. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *why = mw_set_sqlite_would_modify (database_path);
+
+    if (!mw_fs_check_database_file (database_path, &error))
+      {
+        facts->error = g_strdup (error->message);
+        return facts;
+      }
+    if (why != NULL)
+      {
+        facts->error = g_strdup (why);
+        return facts;
+      }
+  }
   db = mw_db_open (database_path, SQLITE_OPEN_READONLY, 1000, &open_error);
   if (db == NULL)
     {

@@ -8,6 +8,7 @@
 
 #include "mw-db-private.h"
 #include "mw-error.h"
+#include "mw-fs-private.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
 
@@ -101,23 +102,15 @@ failed (sqlite3      *db,
   return FALSE;
 }
 
-/**
- * mw_verify:
- * @deep: %TRUE for integrity_check and foreign_key_check, %FALSE for quick_check
- * @progress: (nullable)
- *
- * Checks the database without changing it.
- *
- * Returns: (transfer full): what was found, or %NULL with @error set: CORRUPT
- *   (with SQLite's findings), NOT_A_DATABASE, LOCKED, UNREADABLE,
- *   DATABASE_MISSING or G_IO_ERROR_CANCELLED
- */
-MwVerifyReport *
-mw_verify (const char    *database_path,
-           gboolean       deep,
-           MwProgress    *progress,
-           GCancellable  *cancellable,
-           GError       **error)
+/* The check itself, of the file at @open_path (the database, or a copy of its set);
+ * messages name @database_path. */
+static MwVerifyReport *
+verify_file (const char    *database_path,
+             const char    *open_path,
+             gboolean       deep,
+             MwProgress    *progress,
+             GCancellable  *cancellable,
+             GError       **error)
 {
   g_autoptr(MwVerifyReport) report = g_new0 (MwVerifyReport, 1);
   g_autofree char *problems = NULL;
@@ -131,13 +124,10 @@ mw_verify (const char    *database_path,
   g_return_val_if_fail (database_path != NULL, NULL);
 
   report->deep = deep;
-  if (!g_file_test (database_path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
-                   _("There is no database at %s."), database_path);
-      return NULL;
-    }
-  db = mw_db_open (database_path, SQLITE_OPEN_READONLY, 5000, error);
+  /* A copy of the set is ours: SQLite may play back its journal there. */
+  db = mw_db_open (open_path, g_str_equal (open_path, database_path) ? SQLITE_OPEN_READONLY
+                                                                     : SQLITE_OPEN_READWRITE,
+                   5000, error);
   if (db == NULL)
     return NULL;
 
@@ -235,6 +225,56 @@ mw_verify (const char    *database_path,
       mw_progress_flush (progress);
     }
   return g_steal_pointer (&report);
+}
+
+/**
+ * mw_verify:
+ * @deep: %TRUE for integrity_check and foreign_key_check, %FALSE for quick_check
+ * @progress: (nullable)
+ *
+ * Checks the database without changing it: when SQLite would change a file of the
+ * set just by opening it (a hot or foreign journal), a byte-for-byte copy of the set
+ * is checked instead.
+ *
+ * Returns: (transfer full): what was found, or %NULL with @error set: CORRUPT
+ *   (with SQLite's findings), NOT_A_DATABASE, LOCKED, UNREADABLE,
+ *   DATABASE_MISSING or G_IO_ERROR_CANCELLED
+ */
+MwVerifyReport *
+mw_verify (const char    *database_path,
+           gboolean       deep,
+           MwProgress    *progress,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autofree char *why = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *copy_dir = NULL;
+  MwVerifyReport *report;
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+
+  if (!g_file_test (database_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
+                   _("There is no database at %s."), database_path);
+      return NULL;
+    }
+  /* A FIFO would make SQLite wait forever. */
+  if (!mw_fs_check_database_file (database_path, error))
+    return NULL;
+  why = mw_set_sqlite_would_modify (database_path);
+  if (why != NULL)
+    {
+      copy = mw_set_copy_for_reading (database_path, &copy_dir, error);
+      if (copy == NULL)
+        return NULL;
+      g_info ("%s Checking a byte-for-byte copy instead.", why);
+    }
+  report = verify_file (database_path, copy ? copy : database_path, deep, progress, cancellable,
+                        error);
+  mw_set_remove_copy (copy, copy_dir);
+  return report;
 }
 
 typedef struct
