@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <gtk/gtk.h>
+#include <gdk/x11/gdkx.h>
+#include <X11/extensions/XTest.h>
 #include <glib/gstdio.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
@@ -191,6 +193,73 @@ press (Fixture *f, const char *label)
         }
     }
   g_error ("no button “%s” on page %s", label, mw_window_get_page (f->window));
+}
+
+/* ---- the keyboard, for real ------------------------------------------------------------
+ *
+ * Keys go through the X server (XTest), so GTK receives them exactly as from a
+ * keyboard: key bindings, mnemonics, the default widget, focus. */
+
+static void
+settle_events (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+focus_window (GtkWindow *window)
+{
+  gtk_window_present (window);
+  for (int i = 0; i < 200 && !gtk_window_is_active (window); i++)
+    settle_events (10);
+  g_assert_true (gtk_window_is_active (window));
+}
+
+static void
+x_key (Display *dpy, guint keysym, gboolean down)
+{
+  KeyCode code = XKeysymToKeycode (dpy, keysym);
+
+  g_assert_cmpuint (code, !=, 0);
+  XTestFakeKeyEvent (dpy, code, down, CurrentTime);
+  XFlush (dpy);
+}
+
+/* Presses and releases @keysym with Alt (@alt) or Shift (@shift) held. */
+static void
+type_key_full (guint keysym, gboolean alt, gboolean shift)
+{
+  Display *dpy = gdk_x11_display_get_xdisplay (gdk_display_get_default ());
+
+  if (alt)
+    x_key (dpy, GDK_KEY_Alt_L, TRUE);
+  if (shift)
+    x_key (dpy, GDK_KEY_Shift_L, TRUE);
+  x_key (dpy, keysym, TRUE);
+  settle_events (30);
+  x_key (dpy, keysym, FALSE);
+  if (shift)
+    x_key (dpy, GDK_KEY_Shift_L, FALSE);
+  if (alt)
+    x_key (dpy, GDK_KEY_Alt_L, FALSE);
+  settle_events (60);
+}
+
+static void
+type_key (guint keysym)
+{
+  type_key_full (keysym, FALSE, FALSE);
+}
+
+/* The widget with the keyboard focus in the wizard window. */
+G_GNUC_UNUSED static GtkWidget *
+focused (Fixture *f)
+{
+  return gtk_root_get_focus (GTK_ROOT (f->window));
 }
 
 /* With MW_SCREENSHOTS=DIR (tools/screenshots.sh), saves what the window shows as
@@ -500,6 +569,70 @@ test_repair (Fixture *f, gconstpointer data)
   /* The migration level is kept: nothing left to do. */
   press (f, "Check _Again");
   assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+}
+
+/* The visible button labelled @label on the wizard's page. */
+static GtkWidget *
+button_labelled (Fixture *f, const char *label)
+{
+  g_autoptr(GPtrArray) buttons = mw_window_list_buttons (f->window);
+
+  for (guint i = 0; i < buttons->len; i++)
+    if (g_str_equal (gtk_button_get_label (g_ptr_array_index (buttons, i)), label))
+      return g_ptr_array_index (buttons, i);
+  g_error ("no button “%s” on page %s", label, mw_window_get_page (f->window));
+  return NULL;
+}
+
+/* Space on a focused button, as a keyboard user presses it. */
+static void
+press_with_space (Fixture *f, const char *label)
+{
+  GtkWidget *button = button_labelled (f, label);
+
+  g_assert_true (gtk_widget_grab_focus (button));
+  type_key (GDK_KEY_space);
+  g_assert_true (wait_until (settled, f));
+}
+
+/* Space on a problem page's button: the page changes under the button while its
+ * own action runs; nothing may complain (G_DEBUG=fatal-warnings makes any
+ * CRITICAL or WARNING fail the test). English, then German. */
+static void
+space_walk (Fixture *f, const char *fresh, const char *cancel, const char *repair_title)
+{
+  make_demo (f, "7");
+  corrupt (f);
+  open_wizard (f, FALSE);
+  focus_window (GTK_WINDOW (f->window));
+  press_with_space (f, fresh);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "confirm-fresh");
+  press_with_space (f, cancel);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  press_with_space (f, fresh);
+  press_with_space (f, cancel);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  settle_events (300);
+  (void) repair_title;
+}
+
+static void
+test_space_on_problem_buttons (Fixture *f, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      space_walk (f, "Sichern und _neu beginnen", "_Abbrechen", NULL);
+      return;
+    }
+  space_walk (f, "Backup & Start _Fresh", "_Cancel", NULL);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  settle_events (50);
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("LANGUAGE");
+  g_unsetenv ("LC_ALL");
+  g_test_trap_assert_passed ();
 }
 
 static void
@@ -1223,6 +1356,7 @@ main (int argc, char **argv)
 
 #define ADD(name, func) \
   g_test_add ("/mw/gui/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("keyboard/space-on-problem-buttons", test_space_on_problem_buttons);
   ADD ("update/applies-with-backup", test_update);
   ADD ("up-to-date/no-backup", test_up_to_date);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);

@@ -26,14 +26,41 @@ struct _MwProblemPage
 
   /* Owned */
   char        *id;
+  GPtrArray   *retired;     /* (element-type GtkWidget) buttons of the page before */
+  guint        retire_id;
 };
 
 G_DEFINE_FINAL_TYPE (MwProblemPage, mw_problem_page, GTK_TYPE_WIDGET)
 
+/* The buttons of the page shown before go once the event that replaced the page is
+ * over: the click on one of them runs its action (which shows the next page) from
+ * inside the button's own handler, and a keyboard activation (Space) still touches
+ * the button after its action returns. */
+static gboolean
+remove_retired_cb (gpointer user_data)
+{
+  MwProblemPage *self = user_data;
+
+  self->retire_id = 0;
+  for (guint i = 0; i < self->retired->len; i++)
+    {
+      GtkWidget *button = g_ptr_array_index (self->retired, i);
+
+      if (gtk_widget_get_parent (button) == GTK_WIDGET (self->buttons))
+        gtk_box_remove (self->buttons, button);
+    }
+  g_ptr_array_set_size (self->retired, 0);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 mw_problem_page_dispose (GObject *object)
 {
+  MwProblemPage *self = MW_PROBLEM_PAGE (object);
   GtkWidget *child;
+
+  g_clear_handle_id (&self->retire_id, g_source_remove);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
 
   gtk_widget_dispose_template (GTK_WIDGET (object), MW_TYPE_PROBLEM_PAGE);
   /* The template's outer box is not a bound child: unparent what is left. */
@@ -76,6 +103,7 @@ static void
 mw_problem_page_init (MwProblemPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->retired = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -107,8 +135,17 @@ mw_problem_page_show (MwProblemPage *self,
   gtk_widget_set_visible (GTK_WIDGET (self->expander), detail != NULL && *detail != '\0');
   gtk_expander_set_expanded (self->expander, FALSE);
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->buttons))) != NULL)
-    gtk_box_remove (self->buttons, child);
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->buttons));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (gtk_widget_get_visible (child))
+      {
+        gtk_widget_set_visible (child, FALSE);
+        gtk_actionable_set_action_name (GTK_ACTIONABLE (child), NULL);
+        g_ptr_array_add (self->retired, g_object_ref (child));
+      }
+  if (self->retire_id == 0)
+    self->retire_id = g_idle_add (remove_retired_cb, self);
 }
 
 /**
