@@ -256,7 +256,7 @@ type_key (guint keysym)
 }
 
 /* The widget with the keyboard focus in the wizard window. */
-G_GNUC_UNUSED static GtkWidget *
+static GtkWidget *
 focused (Fixture *f)
 {
   return gtk_root_get_focus (GTK_ROOT (f->window));
@@ -264,20 +264,15 @@ focused (Fixture *f)
 
 /* With MW_SCREENSHOTS=DIR (tools/screenshots.sh), saves what the window shows as
  * DIR/NAME.png: the screenshots in the README are the tests' own pages. */
-static void
-screenshot_window (GtkWidget *widget, const char *name)
+/* What @widget shows now, drawn by its own renderer. */
+static GdkTexture *
+render_widget (GtkWidget *widget)
 {
-  const char *dir = g_getenv ("MW_SCREENSHOTS");
-  g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(GdkPaintable) paintable = NULL;
   g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
   GtkSnapshot *snapshot;
   int width, height;
 
-  if (dir == NULL)
-    return;
   for (int i = 0; i < 30; i++)
     {
       while (g_main_context_iteration (NULL, FALSE))
@@ -291,8 +286,21 @@ screenshot_window (GtkWidget *widget, const char *name)
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+static void
+screenshot_window (GtkWidget *widget, const char *name)
+{
+  const char *dir = g_getenv ("MW_SCREENSHOTS");
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  if (dir == NULL)
+    return;
+  texture = render_widget (widget);
   file = g_strconcat (name, ".png", NULL);
   path = g_build_filename (dir, file, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
@@ -633,6 +641,193 @@ test_space_on_problem_buttons (Fixture *f, gconstpointer data)
   g_unsetenv ("LANGUAGE");
   g_unsetenv ("LC_ALL");
   g_test_trap_assert_passed ();
+}
+
+/* Whether a person can see @widget: shown, on screen, inside the window. */
+static gboolean
+visible_on_screen (Fixture *f, GtkWidget *widget)
+{
+  graphene_rect_t bounds;
+
+  if (!gtk_widget_is_drawable (widget) || !gtk_widget_compute_bounds (widget,
+                                                                      GTK_WIDGET (f->window),
+                                                                      &bounds))
+    return FALSE;
+  return bounds.size.width >= 4 && bounds.size.height >= 4 && bounds.origin.x >= 0 &&
+         bounds.origin.y >= 0 &&
+         bounds.origin.x + bounds.size.width <= gtk_widget_get_width (GTK_WIDGET (f->window)) &&
+         bounds.origin.y + bounds.size.height <= gtk_widget_get_height (GTK_WIDGET (f->window));
+}
+
+static gboolean
+is_inside (GtkWidget *widget, GType type)
+{
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+      return TRUE;
+  return FALSE;
+}
+
+/* The keyboard on the visible page, as a technician over a remote desktop uses it:
+ * the blue button is the one Enter takes, and has the focus first; Tab reaches
+ * every button of the page within a few presses and each stop is something a
+ * person sees (never a collapsed expander's insides, never a check row). */
+static void
+assert_keyboard (Fixture *f)
+{
+  g_autoptr(GPtrArray) buttons = mw_window_list_buttons (f->window);
+  g_autoptr(GHashTable) reached = g_hash_table_new (NULL, NULL);
+  GtkWidget *suggested = NULL;
+  GtkWidget *start;
+  guint n_suggested = 0;
+  guint tabs = 0;
+
+  focus_window (GTK_WINDOW (f->window));
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (buttons, i), "suggested-action"))
+      {
+        suggested = g_ptr_array_index (buttons, i);
+        n_suggested++;
+      }
+  g_assert_cmpuint (n_suggested, ==, 1);
+  g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) == suggested);
+  g_assert_true (focused (f) == suggested);
+
+  start = focused (f);
+  do
+    {
+      GtkWidget *now;
+
+      type_key (GDK_KEY_Tab);
+      tabs++;
+      now = focused (f);
+      g_assert_nonnull (now);
+      if (g_getenv ("MW_TEST_SHOW_FOCUS"))
+        g_printerr ("Tab %u: %s %s\n", tabs, G_OBJECT_TYPE_NAME (now),
+                    GTK_IS_BUTTON (now) ? gtk_button_get_label (GTK_BUTTON (now)) : "");
+      if (!visible_on_screen (f, now))
+        g_error ("Tab %u on %s/%s: focus on %s, which nobody can see", tabs,
+                 mw_window_get_page (f->window), mw_window_get_problem (f->window),
+                 G_OBJECT_TYPE_NAME (now));
+      if (GTK_IS_SCROLLED_WINDOW (now))
+        {
+          GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (now));
+
+          /* A scrolled area is a stop only when there is something to scroll. */
+          if (gtk_adjustment_get_upper (adj) <= gtk_adjustment_get_page_size (adj) + 0.5)
+            g_error ("Tab %u on %s/%s: focus on a scrolled area with nothing to scroll "
+                     "(%.0f of %.0f)", tabs, mw_window_get_page (f->window),
+                     mw_window_get_problem (f->window), gtk_adjustment_get_upper (adj),
+                     gtk_adjustment_get_page_size (adj));
+        }
+      if (is_inside (now, GTK_TYPE_LIST_BOX))
+        g_error ("Tab %u on %s: focus on a check row", tabs, mw_window_get_page (f->window));
+      if (GTK_IS_BUTTON (now))
+        g_hash_table_add (reached, now);
+    }
+  while (focused (f) != start && tabs < 30);
+  g_assert_true (focused (f) == start);
+  for (guint i = 0; i < buttons->len; i++)
+    g_assert_true (g_hash_table_contains (reached, g_ptr_array_index (buttons, i)) ||
+                   g_ptr_array_index (buttons, i) == start);
+  /* The page's buttons, the header's Technician Details, the details expander and
+   * a text to select at most: no detours. */
+  g_assert_cmpuint (tabs, <=, buttons->len + 3);
+}
+
+/* A pixel as a 16-bit (RGB565) remote desktop shows it, as grey 0–255. */
+static int
+grey565 (const guchar *bgra)
+{
+  int b = (bgra[0] >> 3) << 3, g = (bgra[1] >> 2) << 2, r = (bgra[2] >> 3) << 3;
+
+  return (r * 299 + g * 587 + b * 114) / 1000;
+}
+
+/* The focus ring around @button can be seen at 16-bit colour: most pixels of a
+ * band just outside the button differ clearly from the window's background. */
+static void
+assert_focus_ring_visible (Fixture *f, GtkWidget *button)
+{
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *pixels = NULL;
+  graphene_rect_t b;
+  int width, height, stride, background, seen = 0, strong = 0;
+
+  g_assert_true (gtk_widget_has_focus (button));
+  g_assert_true (gtk_window_get_focus_visible (GTK_WINDOW (f->window)));
+  g_assert_true (gtk_widget_compute_bounds (button, GTK_WIDGET (f->window), &b));
+  texture = render_widget (GTK_WIDGET (f->window));
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  stride = width * 4;
+  pixels = g_malloc ((gsize) stride * height);
+  gdk_texture_download (texture, pixels, stride);
+  /* The background: left of the buttons row, at the button's height. */
+  background = grey565 (pixels + (int) (b.origin.y + b.size.height / 2) * stride + 8 * 4);
+
+  for (int d = 2; d <= 4; d++)
+    for (int x = (int) b.origin.x; x < (int) (b.origin.x + b.size.width); x += 3)
+      for (int side = 0; side < 2; side++)
+        {
+          int y = side ? (int) (b.origin.y + b.size.height) + d - 1 : (int) b.origin.y - d;
+
+          if (y < 0 || y >= height)
+            continue;
+          seen++;
+          if (ABS (grey565 (pixels + y * stride + x * 4) - background) >= 90)
+            strong++;
+        }
+  if (strong * 3 < seen)
+    g_error ("the focus ring of “%s” cannot be seen at 16-bit colour (%d of %d pixels)",
+             gtk_button_get_label (GTK_BUTTON (button)), strong, seen);
+}
+
+static void
+test_keyboard_pages (Fixture *f, gconstpointer data)
+{
+  g_autofree char *before = NULL;
+
+  make_demo (f, "3");
+  open_wizard (f, FALSE);
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
+  assert_keyboard (f);
+  assert_focus_ring_visible (f, focused (f));
+
+  /* Enter takes the blue button. */
+  type_key (GDK_KEY_Return);
+  g_assert_true (wait_until (settled, f));
+  assert_page (f, "done", NULL, "The database is up to date", "Check _Again | _Close");
+  assert_keyboard (f);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  settle_events (50);
+
+  g_unlink (f->db);
+  make_demo (f, "7");
+  corrupt (f);
+  before = mw_test_file_digest (f->db);
+  open_wizard (f, FALSE);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  assert_keyboard (f);
+
+  press_with_space (f, "Backup & Start _Fresh");
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "confirm-fresh");
+  assert_keyboard (f);
+  assert_focus_ring_visible (f, focused (f));
+  g_assert_true (gtk_widget_grab_focus (button_labelled (f, "Backup & Start _Fresh")));
+  assert_focus_ring_visible (f, focused (f));
+  /* Enter never presses the destructive button, even when it has the focus. */
+  g_assert_true (gtk_widget_grab_focus (button_labelled (f, "Backup & Start _Fresh")));
+  type_key (GDK_KEY_Return);
+  type_key (GDK_KEY_KP_Enter);
+  g_assert_true (wait_until (settled, f));
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "confirm-fresh");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  /* Escape goes back to the choices. */
+  type_key (GDK_KEY_Escape);
+  g_assert_true (wait_until (settled, f));
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
 static void
@@ -1357,6 +1552,7 @@ main (int argc, char **argv)
 #define ADD(name, func) \
   g_test_add ("/mw/gui/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("keyboard/space-on-problem-buttons", test_space_on_problem_buttons);
+  ADD ("keyboard/every-stop-visible-enter-is-blue", test_keyboard_pages);
   ADD ("update/applies-with-backup", test_update);
   ADD ("up-to-date/no-backup", test_up_to_date);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);

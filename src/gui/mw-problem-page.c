@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "mw-accessibility.h"
 #include "mw-problem-page.h"
 
 /*
@@ -17,6 +18,7 @@ struct _MwProblemPage
   GtkWidget    parent_instance;
 
   /* Template widgets */
+  GtkScrolledWindow *scrolled;
   GtkImage    *icon;
   GtkLabel    *title;
   GtkLabel    *text;
@@ -51,6 +53,17 @@ remove_retired_cb (gpointer user_data)
     }
   g_ptr_array_set_size (self->retired, 0);
   return G_SOURCE_REMOVE;
+}
+
+/* GTK 4.8's expander lets Tab into its collapsed child and keeps the focus there:
+ * the details text takes the focus (to be selected and copied) only while shown. */
+static void
+expanded_cb (MwProblemPage *self)
+{
+  gboolean expanded = gtk_expander_get_expanded (self->expander);
+
+  gtk_label_set_selectable (self->detail, expanded);
+  gtk_widget_set_focusable (GTK_WIDGET (self->detail), expanded);
 }
 
 static void
@@ -91,6 +104,7 @@ mw_problem_page_class_init (MwProblemPageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/com/aurswift/MigrationWizard/mw-problem-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, scrolled);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, icon);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, title);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, text);
@@ -103,7 +117,11 @@ static void
 mw_problem_page_init (MwProblemPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  mw_accessibility_scroll_focus_when_needed (self->scrolled);
+  mw_accessibility_name_buttons (GTK_WIDGET (self->expander));
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect_swapped (self->expander, "notify::expanded", G_CALLBACK (expanded_cb), self);
+  expanded_cb (self);
 }
 
 /**
@@ -176,7 +194,11 @@ mw_problem_page_add_button (MwProblemPage *self,
   if (style == MW_BUTTON_SUGGESTED)
     gtk_widget_add_css_class (button, "suggested-action");
   else if (style == MW_BUTTON_DESTRUCTIVE)
-    gtk_widget_add_css_class (button, "destructive-action");
+    {
+      gtk_widget_add_css_class (button, "destructive-action");
+      mw_accessibility_no_enter (button);
+    }
+  mw_accessibility_name_button (button);
   if (tooltip != NULL)
     gtk_widget_set_tooltip_text (button, tooltip);
   gtk_box_append (self->buttons, button);

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "mw-accessibility.h"
 #include "mw-technician-window.h"
 #include "mw-window-private.h"
 
@@ -78,6 +79,8 @@ show_page (MwWindow   *self,
            GtkWidget  *default_widget)
 {
   gtk_stack_set_visible_child_name (self->stack, name);
+  mw_accessibility_name_buttons (gtk_stack_get_visible_child (self->stack));
+  mw_accessibility_update_scroll_focus_under (gtk_stack_get_visible_child (self->stack));
   gtk_window_set_default_widget (GTK_WINDOW (self), default_widget);
   if (default_widget != NULL)
     gtk_widget_grab_focus (default_widget);
@@ -755,6 +758,25 @@ _mw_window_repair_cb (GObject      *object,
   }
 }
 
+/* Every page's scrolled area is a Tab stop only when it has something to scroll;
+ * every button is named for screen readers as it reads. */
+static void
+prepare_for_keyboard (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (MW_IS_PROBLEM_PAGE (child))
+        continue;
+      if (GTK_IS_SCROLLED_WINDOW (child))
+        mw_accessibility_scroll_focus_when_needed (GTK_SCROLLED_WINDOW (child));
+      if (GTK_IS_BUTTON (child))
+        mw_accessibility_name_button (child);
+      prepare_for_keyboard (child);
+    }
+}
+
 /* ---- the class ----------------------------------------------------------------------- */
 
 static gboolean
@@ -919,6 +941,7 @@ static void
 mw_window_init (MwWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  prepare_for_keyboard (GTK_WIDGET (self));
 
   /* One progress object for the window's lifetime: every operation reports on it,
    * and the working page shows it through these bindings. */
