@@ -67,12 +67,17 @@ struct _MwWindow
   MwRepairReport       *repair;             /* the last repair's report */
   char                 *return_problem;     /* the problem a confirmation came from */
   char                 *recovered;          /* what the start-up recovery reported */
+  char                 *outcome_title;      /* what the last restore, fresh start or repair */
+  char                 *outcome;            /*   did, until a page has said it */
   GtkWindow            *technician;         /* (weak) */
 
   /* Flags */
   MwWork                work;
   MwConfirm             confirm;
+  int                   exit_status;        /* as the application's */
   guint                 close_when_idle : 1;
+  guint                 asked : 1;          /* a person was shown a choice */
+  guint                 then_started : 1;   /* --then-run was started */
 };
 
 void  _mw_window_class_add_actions   (GtkWidgetClass *widget_class);

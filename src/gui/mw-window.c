@@ -46,6 +46,7 @@ _mw_window_set_exit_status (MwWindow *self,
 {
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
 
+  self->exit_status = status;
   if (app != NULL)
     mw_application_set_exit_status (MW_APPLICATION (app), status);
 }
@@ -99,26 +100,67 @@ present (MwWindow *self)
     gtk_window_present (GTK_WINDOW (self));
 }
 
-/* The database is ready: in after-update mode the POS starts and the window goes;
- * otherwise the Done page says what happened. */
+/* Says what the last restore, fresh start or repair did above every page, until
+ * the window closes: the check after it may lead anywhere. */
+static void
+update_notice (MwWindow *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (self->recovered != NULL)
+    g_string_append (text, self->recovered);
+  if (self->outcome != NULL)
+    g_string_append_printf (text, "%s%s. %s", text->len ? "\n" : "", self->outcome_title,
+                            self->outcome);
+  gtk_label_set_text (self->notice_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->notice_label), text->len > 0);
+}
+
+/* In after-update mode the POS starts once the database is ready, whichever way the
+ * wizard ends: by itself, or by a person closing it after a restore or a repair. */
+static void
+start_then (MwWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!self->settings->after_update || self->then_started || self->exit_status != MW_EXIT_OK)
+    return;
+  self->then_started = TRUE;
+  mw_log_add ("Starting the POS: %s", self->settings->then_run ? self->settings->then_run : "-");
+  if (!mw_settings_run_then (self->settings, &error))
+    g_warning ("%s", error->message);
+}
+
+/* The database is ready. After an update that needed nobody, the window goes and
+ * the POS starts; otherwise the Done page says what happened (and, after an update,
+ * that closing starts the POS). */
 static void
 finish_ready (MwWindow   *self,
               const char *title,
               const char *text)
 {
-  _mw_window_set_exit_status (self, MW_EXIT_OK);
-  if (self->settings->after_update)
-    {
-      g_autoptr(GError) error = NULL;
+  g_autofree char *full_title = NULL;
+  g_autofree char *full_text = NULL;
 
-      if (!mw_settings_run_then (self->settings, &error))
-        g_warning ("%s", error->message);
+  _mw_window_set_exit_status (self, MW_EXIT_OK);
+  if (self->settings->after_update && !self->asked)
+    {
       gtk_window_destroy (GTK_WINDOW (self));
       return;
     }
-  gtk_label_set_text (self->done_title, title);
-  gtk_label_set_text (self->done_text, text);
-  gtk_window_set_title (GTK_WINDOW (self), title);
+  full_title = g_strdup (self->outcome_title ? self->outcome_title : title);
+  full_text = g_strdup_printf ("%s%s%s%s%s", self->outcome ? self->outcome : "",
+                               self->outcome ? "\n\n" : "", text,
+                               self->settings->after_update ? "\n\n" : "",
+                               self->settings->after_update
+                               ? _("The POS starts when you close this window.") : "");
+  /* Said here now: not above the next pages too. */
+  g_clear_pointer (&self->outcome_title, g_free);
+  g_clear_pointer (&self->outcome, g_free);
+  update_notice (self);
+  gtk_label_set_text (self->done_title, full_title);
+  gtk_label_set_text (self->done_text, full_text);
+  gtk_window_set_title (GTK_WINDOW (self), full_title);
   present (self);
   show_page (self, "done", GTK_WIDGET (self->done_close));
 }
@@ -141,6 +183,7 @@ static void
 end_problem (MwWindow  *self,
              GtkWidget *default_button)
 {
+  self->asked = TRUE;
   present (self);
   show_page (self, "problem", default_button);
 }
@@ -350,6 +393,7 @@ route (MwWindow *self)
                                                  ? _("C_reate Database") : _("_Update Now"));
       mw_check_list_show_diagnosis (self->ready_checks, d, FALSE);
       gtk_window_set_title (GTK_WINDOW (self), remedy->title);
+      self->asked = TRUE;
       present (self);
       show_page (self, "ready", GTK_WIDGET (self->update_button));
       return;
@@ -661,23 +705,25 @@ _mw_window_operation_cb (GObject      *object,
 
       mw_log_add ("%s%s%s", title, aside ? "; kept " : "", aside ? aside : "");
       prune_aside_sets (self);
-      _mw_window_set_exit_status (self, MW_EXIT_OK);
       if (self->close_when_idle)
         {
+          _mw_window_set_exit_status (self, MW_EXIT_OK);
           gtk_window_destroy (GTK_WINDOW (self));
           return;
         }
       if (aside != NULL)
         text = g_strdup_printf (_("The previous database was kept, unchanged, as %s in the "
-                                  "folder %s, together with a backup of it in %s.\n\nChoose "
-                                  "Check Again to see whether updates are needed."),
+                                  "folder %s, together with a backup of it in %s."),
                                 file, folder, self->settings->backup_dir);
       else
-        text = g_strdup (_("Choose Check Again to see whether updates are needed."));
-      gtk_label_set_text (self->done_title, title);
-      gtk_label_set_text (self->done_text, text);
-      gtk_window_set_title (GTK_WINDOW (self), title);
-      show_page (self, "done", GTK_WIDGET (self->done_check_again));
+        text = g_strdup ("");
+      g_free (self->outcome_title);
+      self->outcome_title = g_strdup (title);
+      g_free (self->outcome);
+      self->outcome = g_steal_pointer (&text);
+      update_notice (self);
+      /* What the database needs now (updates, nothing) is what the check says. */
+      _mw_window_start_check (self);
       return;
     }
 
@@ -806,6 +852,8 @@ mw_window_dispose (GObject *object)
   if (self->progress != NULL)
     g_signal_handlers_disconnect_by_data (self->progress, self);
   g_clear_pointer (&self->lock, mw_instance_lock_release);
+  /* After everything of the wizard's is closed: the POS, when the database is ready. */
+  start_then (self);
   /* GtkWindow disposes its child (the template's stack) itself. */
 
   G_OBJECT_CLASS (mw_window_parent_class)->dispose (object);
@@ -827,6 +875,8 @@ mw_window_finalize (GObject *object)
   g_clear_pointer (&self->repair, mw_repair_report_unref);
   g_free (self->return_problem);
   g_free (self->recovered);
+  g_free (self->outcome_title);
+  g_free (self->outcome);
 
   G_OBJECT_CLASS (mw_window_parent_class)->finalize (object);
 }
@@ -972,6 +1022,7 @@ mw_window_new (MwApplication    *application,
   g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
 
   self = g_object_new (MW_TYPE_WINDOW, "application", application, NULL);
+  self->exit_status = MW_EXIT_INTERNAL;
   self->settings = mw_settings_copy (settings);
   if (self->settings->backup_dir == NULL)
     self->settings->backup_dir = mw_backup_default_dir (self->settings->database);
@@ -1004,8 +1055,7 @@ mw_window_start (MwWindow *self)
       /* An operation a crash interrupted was finished or undone: say so on every
        * page, not only in the log. */
       mw_log_add ("%s", self->recovered);
-      gtk_label_set_text (self->notice_label, self->recovered);
-      gtk_widget_set_visible (GTK_WIDGET (self->notice_label), TRUE);
+      update_notice (self);
     }
 
   self->lock = mw_instance_lock_acquire (self->settings->database, &error);
