@@ -24,6 +24,7 @@
 #include "mw-technician-window.h"
 #include "mw-testlib.h"
 #include "mw-window.h"
+#include "mw-window-private.h"
 
 typedef struct
 {
@@ -112,6 +113,8 @@ closed (Fixture *f)
   return f->window == NULL;
 }
 
+static void page_mnemonics_cb (GObject *window, GParamSpec *pspec, gpointer user_data);
+
 static void
 open_wizard (Fixture *f, gboolean after_update)
 {
@@ -136,6 +139,7 @@ open_wizard (Fixture *f, gboolean after_update)
   mw_application_set_exit_status (f->app, 1);
   f->window = mw_window_new (f->app, &options);
   g_object_add_weak_pointer (G_OBJECT (f->window), (gpointer *) &f->window);
+  g_signal_connect (f->window, "notify::page", G_CALLBACK (page_mnemonics_cb), NULL);
   if (!after_update)
     gtk_window_present (GTK_WINDOW (f->window));
   mw_window_start (f->window);
@@ -175,6 +179,95 @@ assert_page (Fixture    *f,
   g_assert_cmpstr (mw_window_get_title_text (f->window), ==, title);
   actual = buttons_of (f);
   g_assert_cmpstr (actual, ==, buttons);
+}
+
+static gboolean
+is_inside (GtkWidget *widget, GType type)
+{
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- mnemonics ----------------------------------------------------------------------- */
+
+/* The Alt+letter of a label with a mnemonic ("Try _Repair": r), or 0. */
+static gunichar
+mnemonic_of (const char *label)
+{
+  for (const char *p = label; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
+    if (*p == '_')
+      {
+        if (p[1] == '_')
+          {
+            p++;
+            continue;
+          }
+        return p[1] != '\0' ? g_unichar_tolower (g_utf8_get_char (p + 1)) : 0;
+      }
+  return 0;
+}
+
+static void
+collect_mnemonics (GtkWidget *widget, GHashTable *seen, GString *clashes)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      const char *label = NULL;
+
+      if (!gtk_widget_get_mapped (c))
+        continue;
+      if (GTK_IS_BUTTON (c) && gtk_button_get_use_underline (GTK_BUTTON (c)))
+        label = gtk_button_get_label (GTK_BUTTON (c));
+      else if (GTK_IS_EXPANDER (c) && gtk_expander_get_use_underline (GTK_EXPANDER (c)))
+        label = gtk_expander_get_label (GTK_EXPANDER (c));
+      else if (GTK_IS_LABEL (c) && gtk_label_get_use_underline (GTK_LABEL (c)) &&
+               !is_inside (c, GTK_TYPE_BUTTON) && !is_inside (c, GTK_TYPE_EXPANDER))
+        label = gtk_label_get_label (GTK_LABEL (c));
+      if (label != NULL && mnemonic_of (label) != 0)
+        {
+          gunichar key = mnemonic_of (label);
+          const char *other = g_hash_table_lookup (seen, GUINT_TO_POINTER (key));
+
+          if (other != NULL)
+            g_string_append_printf (clashes, " “%s” and “%s”;", other, label);
+          else
+            g_hash_table_insert (seen, GUINT_TO_POINTER (key), (gpointer) label);
+        }
+      collect_mnemonics (c, seen, clashes);
+    }
+}
+
+/* No two things a person can press in @window share an Alt+letter. */
+static void
+assert_no_mnemonic_clash (GtkWidget *window, const char *where)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  g_autoptr(GString) clashes = g_string_new (NULL);
+
+  if (!gtk_widget_get_mapped (window))
+    return;
+  collect_mnemonics (window, seen, clashes);
+  if (clashes->len > 0)
+    g_error ("mnemonic clash on %s:%s", where, clashes->str);
+}
+
+/* Every page every test shows is checked for clashes as it is shown. */
+static void
+page_mnemonics_cb (GObject *window, GParamSpec *pspec, gpointer user_data)
+{
+  g_autofree char *where = NULL;
+  MwWindow *w = MW_WINDOW (window);
+
+  /* The page is mapped once the stack has switched: let GTK do that first. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  if (w == NULL || !gtk_widget_get_mapped (GTK_WIDGET (w)))
+    return;
+  where = g_strdup_printf ("%s/%s", mw_window_get_page (w),
+                           mw_window_get_problem (w) ? mw_window_get_problem (w) : "-");
+  assert_no_mnemonic_clash (GTK_WIDGET (w), where);
 }
 
 /* Presses the visible button labelled @label, as a click would. */
@@ -675,15 +768,6 @@ visible_on_screen (Fixture *f, GtkWidget *widget)
          bounds.origin.y + bounds.size.height <= gtk_widget_get_height (GTK_WIDGET (f->window));
 }
 
-static gboolean
-is_inside (GtkWidget *widget, GType type)
-{
-  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
-    if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
-      return TRUE;
-  return FALSE;
-}
-
 /* The keyboard on the visible page, as a technician over a remote desktop uses it:
  * the blue button is the one Enter takes, and has the focus first; Tab reaches
  * every button of the page within a few presses and each stop is something a
@@ -844,6 +928,166 @@ test_keyboard_pages (Fixture *f, gconstpointer data)
   g_assert_true (wait_until (settled, f));
   g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+}
+
+static GtkWindow *
+find_technician_window (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (MW_IS_TECHNICIAN_WINDOW (w))
+        return w;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_widget_of_type (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget_of_type (c, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Every page the wizard can show, in the language the process speaks: each
+ * problem from every state and every failure the engine's remedies describe, the
+ * confirmations, the repair report, the ready and done pages and every tab of the
+ * technician view; no two Alt+letters clash on any of them. */
+static void
+mnemonic_walk (Fixture *f)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *missing = g_build_filename (f->dir, "new_pos_system.db", NULL);
+  g_autoptr(GPtrArray) backups = NULL;
+  GtkWindow *tech;
+  GtkNotebook *notebook = NULL;
+
+  make_demo (f, "3");
+  g_assert_cmpint (mw_test_spawn (&out, NULL, wizard_path, "backup", "--database", f->db,
+                                  "--backup-dir", f->backups, "--migrations", f->migrations,
+                                  NULL), ==, 0);
+  backups = mw_backup_list (f->backups, NULL);
+  open_wizard (f, FALSE);
+  assert_no_mnemonic_clash (GTK_WIDGET (f->window), "ready");
+
+  for (int state = 0; state < MW_N_STATES; state++)
+    {
+      g_autoptr(GError) error = g_error_new_literal (MW_ENGINE_ERROR,
+                                                     MW_ENGINE_ERROR_MIGRATIONS_NOT_FOUND, "x");
+      g_autoptr(MwDiagnosis) d = mw_diagnosis_new_for_error (f->db, error);
+      g_autoptr(MwRemedy) remedy = NULL;
+      g_autofree char *where = NULL;
+
+      d->state = state;
+      remedy = mw_remedy_for_diagnosis (d, mw_window_get_settings (f->window));
+      if (g_str_equal (remedy->id, "ready") || g_str_equal (remedy->id, "up-to-date"))
+        continue;
+      _mw_window_show_remedy (f->window, remedy);
+      settle_events (20);
+      where = g_strdup_printf ("state %s", mw_state_to_string (state));
+      assert_no_mnemonic_clash (GTK_WIDGET (f->window), where);
+    }
+
+  {
+    const struct { MwOperation op; GQuark domain; int code; } failures[] = {
+      { MW_OPERATION_MIGRATE, G_IO_ERROR, G_IO_ERROR_CANCELLED },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED },
+      { MW_OPERATION_MIGRATE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED },
+      { MW_OPERATION_RESTORE, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE },
+      { MW_OPERATION_FRESH, MW_ENGINE_ERROR, MW_ENGINE_ERROR_UNREADABLE },
+      { MW_OPERATION_REPAIR, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT },
+      { MW_OPERATION_REPAIR_SWAP, G_IO_ERROR, G_IO_ERROR_CANCELLED },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (failures); i++)
+      {
+        g_autoptr(GError) error = g_error_new_literal (failures[i].domain, failures[i].code,
+                                                       "failed");
+        g_autoptr(MwRemedy) remedy = mw_remedy_for_error (failures[i].op, error, NULL,
+                                                          mw_window_get_diagnosis (f->window),
+                                                          mw_window_get_settings (f->window));
+        g_autofree char *where = g_strdup_printf ("failure %u (%s)", i, remedy->id);
+
+        _mw_window_show_remedy (f->window, remedy);
+        settle_events (20);
+        assert_no_mnemonic_clash (GTK_WIDGET (f->window), where);
+      }
+  }
+
+  /* The confirmations, from the technician's Restore and from Start Fresh. */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.restore-backup", "s",
+                              ((MwBackup *) g_ptr_array_index (backups, 0))->path);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "confirm-restore");
+  press (f, button_label_for_action (f, "wizard.cancel"));
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.fresh", NULL);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "confirm-fresh");
+
+  /* Every tab of the technician view. */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
+  tech = find_technician_window ();
+  g_assert_nonnull (tech);
+  settle_events (100);
+  notebook = GTK_NOTEBOOK (find_widget_of_type (GTK_WIDGET (tech), GTK_TYPE_NOTEBOOK));
+  g_assert_nonnull (notebook);
+  for (int page = 0; page < gtk_notebook_get_n_pages (notebook); page++)
+    {
+      g_autofree char *where = g_strdup_printf ("technician tab %d", page);
+
+      gtk_notebook_set_current_page (notebook, page);
+      settle_events (30);
+      assert_no_mnemonic_clash (GTK_WIDGET (tech), where);
+    }
+  gtk_window_destroy (tech);
+
+  /* The update, its Done page; then a database to create. */
+  _mw_window_start_check (f->window);
+  g_assert_true (wait_until (settled, f));
+  press (f, button_label_for_action (f, "wizard.update"));
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+  assert_no_mnemonic_clash (GTK_WIDGET (f->window), "done");
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  settle_events (20);
+
+  g_free (f->db);
+  f->db = g_steal_pointer (&missing);
+  open_wizard (f, FALSE);
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "ready");
+  assert_no_mnemonic_clash (GTK_WIDGET (f->window), "ready (create)");
+}
+
+static void
+test_mnemonics_every_page (Fixture *f, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      mnemonic_walk (f);
+      return;
+    }
+  mnemonic_walk (f);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  settle_events (50);
+  /* Every shipped language. */
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("LANGUAGE");
+  g_unsetenv ("LC_ALL");
+  g_test_trap_assert_passed ();
 }
 
 static void
@@ -1290,21 +1534,6 @@ test_read_only (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
-static GtkWindow *
-find_technician_window (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
-
-      if (MW_IS_TECHNICIAN_WINDOW (w))
-        return w;
-    }
-  return NULL;
-}
-
 static void
 collect_labelled (GtkWidget *widget, const char *label, GPtrArray *found)
 {
@@ -1660,6 +1889,7 @@ main (int argc, char **argv)
   g_test_add ("/mw/gui/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("keyboard/space-on-problem-buttons", test_space_on_problem_buttons);
   ADD ("keyboard/every-stop-visible-enter-is-blue", test_keyboard_pages);
+  ADD ("keyboard/mnemonics-every-page-every-language", test_mnemonics_every_page);
   ADD ("update/applies-with-backup", test_update);
   ADD ("up-to-date/no-backup", test_up_to_date);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
