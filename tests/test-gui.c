@@ -178,6 +178,14 @@ assert_page (Fixture    *f,
   g_assert_cmpstr (mw_window_get_problem (f->window), ==, problem);
   g_assert_cmpstr (mw_window_get_title_text (f->window), ==, title);
   actual = buttons_of (f);
+  {
+    /* A backup's time in a label ("… from 14:02 today") is the test's HH:MM. */
+    g_autoptr(GRegex) clock = g_regex_new ("[0-9]{2}:[0-9]{2}", 0, 0, NULL);
+    g_autofree char *normal = g_regex_replace_literal (clock, actual, -1, 0, "HH:MM", 0, NULL);
+
+    g_free (actual);
+    actual = g_steal_pointer (&normal);
+  }
   g_assert_cmpstr (actual, ==, buttons);
 }
 
@@ -530,6 +538,28 @@ test_up_to_date (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", NULL), ==, 0);
 }
 
+/* Damage in a table's leaf page that Try Repair recovers around. Returns the
+ * sales the damaged page held. */
+static gint64
+damage_sales_page (Fixture *f)
+{
+  gint64 leaf, cells;
+  FILE *file;
+  char garbage[4096];
+
+  leaf = mw_test_sql_int (f->db, "SELECT pageno FROM dbstat WHERE name = 'transactions' AND "
+                                 "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
+  cells = mw_test_sql_int (f->db, "SELECT ncell FROM dbstat WHERE name = 'transactions' AND "
+                                  "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
+  memset (garbage, 0x5c, sizeof garbage);
+  file = fopen (f->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (long) ((leaf - 1) * 4096), SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
+  fclose (file);
+  return cells;
+}
+
 static void
 corrupt (Fixture *f)
 {
@@ -552,8 +582,7 @@ test_corrupt_cancel (Fixture *f, gconstpointer data)
   before = mw_test_file_digest (f->db);
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
-  screenshot (f, "corrupt");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
 
   /* Escape is Cancel: the wizard stops and leaves everything as it was. */
   gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.cancel", NULL);
@@ -586,7 +615,7 @@ test_damaged_table_page (Fixture *f, gconstpointer data)
 
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
   g_assert_cmpint (exit_status (f), ==, 16);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 
@@ -636,18 +665,18 @@ test_repair (Fixture *f, gconstpointer data)
 
   open_wizard (f, FALSE);
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
   press (f, "Try _Repair");
   assert_page (f, "problem", "repair-report", "Repair Finished",
-               "_Keep the Original | _Use the Repaired Database");
+               "_Keep the Damaged Database | _Use the Repaired Database");
   screenshot (f, "repair-report");
   /* Nothing swapped before a person chooses. */
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
 
   /* Keep the Original goes back to the choices, nothing changed. */
-  press (f, "_Keep the Original");
+  press (f, "_Keep the Damaged Database");
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
 
   press (f, "Try _Repair");
@@ -1090,6 +1119,55 @@ test_mnemonics_every_page (Fixture *f, gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* Damaged, with a verified backup from earlier today and sales since: Try Repair is
+ * recommended (blue, Enter) with why; the backup is offered beside it with what it
+ * costs, counted from the databases; the confirmation says it again. */
+static void
+test_corrupt_with_backup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *advice = NULL;
+  g_autofree char *damaged = NULL;
+  GtkWidget *repair;
+
+  make_demo (f, "7");
+  g_assert_cmpint (mw_test_spawn (&out, NULL, wizard_path, "backup", "--reason", "pre-migration",
+                                  "--database", f->db, "--backup-dir", f->backups,
+                                  "--migrations", f->migrations, NULL), ==, 0);
+  /* 134 sales after the backup. */
+  mw_test_sql_exec (f->db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 134) INSERT INTO transactions (id, business_id, "
+                           "receipt_number, subtotal_pence, vat_pence, total_pence, "
+                           "payment_method, created_at) SELECT 'after-' || i, (SELECT "
+                           "business_id FROM transactions LIMIT 1), 'R-' || i, 100, 20, 120, "
+                           "'cash', (CAST(strftime('%s', 'now') AS integer) + 5) * 1000 FROM n");
+  damage_sales_page (f);
+  damaged = mw_test_file_digest (f->db);
+
+  open_wizard (f, FALSE);
+  assert_page (f, "problem", "corrupt", "Database Corruption Detected",
+               "_Cancel | Backup & Start _Fresh | Restore the _Backup from HH:MM today | "
+               "Try _Repair");
+  screenshot (f, "corrupt");
+  repair = button_labelled (f, "Try _Repair");
+  g_assert_true (gtk_widget_has_css_class (repair, "suggested-action"));
+  g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) == repair);
+  advice = g_strdup (mw_problem_page_get_advice (f->window->problem_page));
+  mw_test_assert_contains (advice, "Recommended: Try Repair — ");
+  mw_test_assert_contains (advice, "Loses the 134 sales made since ");
+  mw_test_assert_contains (advice, "• Try Repair: Keeps every sale that can still be read");
+  mw_test_assert_contains (advice, "• Backup & Start Fresh: Starts empty");
+
+  press (f, button_label_for_action (f, "wizard.restore"));
+  assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");
+  mw_test_assert_contains (mw_problem_page_get_text (f->window->problem_page),
+                           "Restoring loses the 134 sales made since ");
+  screenshot (f, "confirm-restore");
+  press (f, "_Cancel");
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+}
+
 static void
 test_corrupt_fresh (Fixture *f, gconstpointer data)
 {
@@ -1110,7 +1188,7 @@ test_corrupt_fresh (Fixture *f, gconstpointer data)
   screenshot (f, "confirm-fresh");
   press (f, "_Cancel");
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
   g_assert_cmpuint (count_entries (f->dir, "pos_system.db.old.", NULL), ==, 0);
 
   press (f, "Backup & Start _Fresh");
@@ -1181,12 +1259,16 @@ test_hash_mismatch_restore (Fixture *f, gconstpointer data)
 
   open_wizard (f, FALSE);
   assert_page (f, "problem", "hash-mismatch", "Database Updates Changed",
-               "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Restore the _Backup from HH:MM today");
   screenshot (f, "hash-mismatch");
+  /* Cancel is recommended here (a technician should look), with why. */
+  mw_test_assert_contains (mw_problem_page_get_advice (f->window->problem_page),
+                           "Recommended: Cancel — ");
+  mw_test_assert_contains (mw_problem_page_get_advice (f->window->problem_page),
+                           "No sales were made since ");
 
-  press (f, "_Restore from Backup");
+  press (f, button_label_for_action (f, "wizard.restore"));
   assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");
-  screenshot (f, "confirm-restore");
   press (f, "_Restore");
   /* Checked again by itself: the app's changed files still do not match the
    * restored history, and the page says so, with what was done above it. */
@@ -1213,7 +1295,7 @@ test_incompatible (Fixture *f, gconstpointer data)
   before = mw_test_file_digest (f->db);
   open_wizard (f, FALSE);
   assert_page (f, "problem", "incompatible", "Incompatible Database Detected",
-               "Backup & Start _Fresh | _Cancel");
+               "_Cancel | Backup & Start _Fresh");
   screenshot (f, "incompatible");
   g_assert_cmpint (exit_status (f), ==, 13);
   press (f, "_Cancel");
@@ -1227,7 +1309,7 @@ test_not_a_database (Fixture *f, gconstpointer data)
   mw_test_write_file (f->db, "This is a spreadsheet, not a database.\n");
   open_wizard (f, FALSE);
   assert_page (f, "problem", "incompatible", "Incompatible Database Detected",
-               "Backup & Start _Fresh | _Cancel");
+               "_Cancel | Backup & Start _Fresh");
   g_assert_cmpint (exit_status (f), ==, 17);
 }
 
@@ -1306,7 +1388,7 @@ test_migration_failed (Fixture *f, gconstpointer data)
   open_wizard (f, FALSE);
   press (f, "_Update Now");
   assert_page (f, "problem", "migration-failed", "Database Migration Failed",
-               "_Restore from Backup | Backup & Start _Fresh | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Restore the _Backup from HH:MM today");
   screenshot (f, "migration-failed");
   /* The details name the failing statement as the command line does: the second
    * (the window once said 3). */
@@ -1471,7 +1553,7 @@ test_german (Fixture *f, gconstpointer data)
       corrupt (f);
       open_wizard (f, FALSE);
       assert_page (f, "problem", "corrupt", "Beschädigte Datenbank erkannt",
-                   "Sichern und _neu beginnen | _Reparatur versuchen | _Abbrechen");
+                   "_Abbrechen | Sichern und _neu beginnen | _Reparatur versuchen");
       g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (f->window)), ==,
                        "Beschädigte Datenbank erkannt");
       screenshot (f, "corrupt-de");
@@ -1485,9 +1567,9 @@ test_german (Fixture *f, gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
-/* A database folder that cannot be written (a read-only mount): Cannot Read Database,
- * Try Again and Quit; nothing changed. And a backups folder that cannot be written:
- * the update does not start without its backup. */
+/* A backups folder that cannot be written (a read-only mount): said before Update
+ * Now is offered, naming the folder. A database folder that cannot be written:
+ * titled for what it is, Try Again and Quit; nothing changed. */
 static void
 test_read_only (Fixture *f, gconstpointer data)
 {
@@ -1510,8 +1592,10 @@ test_read_only (Fixture *f, gconstpointer data)
   g_free (f->backups);
   f->backups = g_strdup (ro_backups);
   open_wizard (f, FALSE);
-  press (f, "_Update Now");
-  assert_page (f, "problem", "backup-failed", "Backup Failed", "_Cancel | _Try Again");
+  /* Said before Update Now is offered, naming the folder. */
+  assert_page (f, "problem", "backup-folder", "The Backups Folder Cannot Be Written",
+               "_Quit | _Try Again");
+  mw_test_assert_contains (mw_problem_page_get_text (f->window->problem_page), ro_backups);
   screenshot (f, "backup-failed");
   g_assert_cmpint (exit_status (f), ==, 24);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
@@ -1525,7 +1609,9 @@ test_read_only (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_spawn (NULL, NULL, "mount", "-o", "remount,ro,bind", f->dir, f->dir,
                                   NULL), ==, 0);
   open_wizard (f, FALSE);
-  assert_page (f, "problem", "unreadable", "Cannot Read Database", "_Quit | _Try Again");
+  /* The file reads; only its folder cannot be written: titled for what it is. */
+  assert_page (f, "problem", "unreadable", "The Database Folder Cannot Be Written",
+               "_Quit | _Try Again");
   screenshot (f, "unreadable");
   g_assert_cmpint (exit_status (f), ==, 18);
   press (f, "_Quit");
@@ -1712,28 +1798,6 @@ test_after_update (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
-/* Damage in a table's leaf page that Try Repair recovers around. Returns the
- * sales the damaged page held. */
-static gint64
-damage_sales_page (Fixture *f)
-{
-  gint64 leaf, cells;
-  FILE *file;
-  char garbage[4096];
-
-  leaf = mw_test_sql_int (f->db, "SELECT pageno FROM dbstat WHERE name = 'transactions' AND "
-                                 "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
-  cells = mw_test_sql_int (f->db, "SELECT ncell FROM dbstat WHERE name = 'transactions' AND "
-                                  "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 2");
-  memset (garbage, 0x5c, sizeof garbage);
-  file = fopen (f->db, "r+b");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fseek (file, (long) ((leaf - 1) * 4096), SEEK_SET), ==, 0);
-  g_assert_cmpuint (fwrite (garbage, 1, sizeof garbage, file), ==, sizeof garbage);
-  fclose (file);
-  return cells;
-}
-
 static gboolean
 marker_exists (const char *marker)
 {
@@ -1809,7 +1873,7 @@ test_after_update_in_process (Fixture *f, gconstpointer data)
   open_wizard (f, TRUE);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
-               "Backup & Start _Fresh | Try _Repair | _Cancel");
+               "_Cancel | Backup & Start _Fresh | Try _Repair");
 }
 
 static void
@@ -1895,6 +1959,7 @@ main (int argc, char **argv)
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
   ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);
   ADD ("corrupt/try-repair", test_repair);
+  ADD ("corrupt/restore-offered-with-its-cost", test_corrupt_with_backup);
   ADD ("corrupt/damaged-table-page-found-before-updating", test_damaged_table_page);
   ADD ("hash-mismatch/restore-from-backup", test_hash_mismatch_restore);
   ADD ("incompatible/untracked", test_incompatible);

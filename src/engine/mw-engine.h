@@ -16,5 +16,6 @@
 #include "mw-remedy.h"
 #include "mw-repair.h"
 #include "mw-settings.h"
+#include "mw-shop.h"
 #include "mw-log.h"
 #include "mw-support.h"

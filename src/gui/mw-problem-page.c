@@ -22,6 +22,8 @@ struct _MwProblemPage
   GtkImage    *icon;
   GtkLabel    *title;
   GtkLabel    *text;
+  GtkLabel    *advice;
+  GtkGrid     *report;
   GtkExpander *expander;
   GtkLabel    *detail;
   GtkBox      *buttons;
@@ -108,6 +110,8 @@ mw_problem_page_class_init (MwProblemPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, icon);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, title);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, text);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, advice);
+  gtk_widget_class_bind_template_child (widget_class, MwProblemPage, report);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, expander);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, detail);
   gtk_widget_class_bind_template_child (widget_class, MwProblemPage, buttons);
@@ -151,6 +155,11 @@ mw_problem_page_show (MwProblemPage *self,
   gtk_label_set_text (self->text, text);
   gtk_label_set_text (self->detail, detail ? detail : "");
   gtk_widget_set_visible (GTK_WIDGET (self->expander), detail != NULL && *detail != '\0');
+  gtk_label_set_text (self->advice, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->advice), FALSE);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->report))) != NULL)
+    gtk_grid_remove (self->report, child);
+  gtk_widget_set_visible (GTK_WIDGET (self->report), FALSE);
   gtk_expander_set_expanded (self->expander, FALSE);
 
   for (child = gtk_widget_get_first_child (GTK_WIDGET (self->buttons));
@@ -203,6 +212,67 @@ mw_problem_page_add_button (MwProblemPage *self,
     gtk_widget_set_tooltip_text (button, tooltip);
   gtk_box_append (self->buttons, button);
   return button;
+}
+
+/**
+ * mw_problem_page_set_advice:
+ * @advice: (nullable): the recommendation and its why, and what each choice costs
+ */
+void
+mw_problem_page_set_advice (MwProblemPage *self,
+                            const char    *advice)
+{
+  g_return_if_fail (MW_IS_PROBLEM_PAGE (self));
+  gtk_label_set_text (self->advice, advice ? advice : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->advice), advice != NULL && *advice != '\0');
+}
+
+const char *
+mw_problem_page_get_advice (MwProblemPage *self)
+{
+  g_return_val_if_fail (MW_IS_PROBLEM_PAGE (self), NULL);
+  return gtk_label_get_text (self->advice);
+}
+
+/**
+ * mw_problem_page_add_report_row:
+ * @cells: (array zero-terminated=1): the row's cells, left to right
+ * @heading: the row of column headings
+ *
+ * Adds a row to the page's table (a repair's report, table by table): real
+ * cells, so that it stays readable whatever the text size.
+ */
+void
+mw_problem_page_add_report_row (MwProblemPage      *self,
+                                const char * const *cells,
+                                gboolean            heading)
+{
+  int row = 0;
+
+  g_return_if_fail (MW_IS_PROBLEM_PAGE (self));
+
+  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->report)); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      int r;
+
+      gtk_grid_query_child (self->report, c, NULL, &r, NULL, NULL);
+      row = MAX (row, r + 1);
+    }
+  for (int col = 0; cells[col] != NULL; col++)
+    {
+      GtkWidget *label = gtk_label_new (cells[col]);
+
+      gtk_label_set_xalign (GTK_LABEL (label), col == 0 ? 0.0 : 1.0);
+      gtk_label_set_wrap (GTK_LABEL (label), col == 0);
+      gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+      if (heading)
+        gtk_widget_add_css_class (label, "heading");
+      if (col > 0)
+        gtk_widget_add_css_class (label, "numeric");
+      gtk_grid_attach (self->report, label, col, row, 1, 1);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->report), TRUE);
 }
 
 void

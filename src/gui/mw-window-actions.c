@@ -42,6 +42,8 @@ ask_restore (MwWindow *self)
   g_autofree char *folder = NULL;
   g_autofree char *file = NULL;
   g_autofree char *created = NULL;
+  g_autofree char *loses = NULL;
+  gint64 lost;
   g_autofree char *db_folder = g_path_get_dirname (self->settings->database);
   g_autofree char *db_file = g_path_get_basename (self->settings->database);
 
@@ -53,12 +55,24 @@ ask_restore (MwWindow *self)
 
   folder = g_path_get_dirname (backup->path);
   file = g_path_get_basename (backup->path);
-  created = g_date_time_format (backup->created, "%Y-%m-%d %H:%M:%S");
-  text = g_strdup_printf (_("The backup %s (made %s, in the folder %s) will replace the "
-                            "database.\n\nThe current database is not deleted: it is backed "
-                            "up and kept as %s.old.<date-time> in the folder %s. Anything "
-                            "recorded after the backup was made is only in that kept file."),
-                          file, created, folder, db_file, db_folder);
+  created = mw_shop_format_time (backup->created, NULL);
+  lost = mw_shop_count_sales_since (self->settings->database, backup->path,
+                                    backup->created);
+  if (lost > 0)
+    loses = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "Restoring loses the %ld sale made since %s.",
+                                          "Restoring loses the %ld sales made since %s.",
+                                          (unsigned long) lost),
+                             (long) lost, created);
+  else if (lost == 0)
+    loses = g_strdup_printf (_("No sales were made since %s: restoring loses none."), created);
+  else
+    loses = g_strdup_printf (_("Restoring loses anything recorded since %s."), created);
+  text = g_strdup_printf (_("%s\n\nThe backup %s (made %s, in the folder %s) will replace the "
+                            "database. The current database is not deleted: it is backed up "
+                            "and kept as %s.old.<date-time> in the folder %s, with anything "
+                            "recorded after the backup was made."),
+                          loses, file, created, folder, db_file, db_folder);
   _mw_window_show_confirmation (self, MW_CONFIRM_RESTORE, _("Restore from Backup?"), text,
                                 _("_Restore"));
 }

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "mw-accessibility.h"
@@ -199,6 +200,7 @@ icon_for (const char *id)
     { "unreadable",       "dialog-error-symbolic" },
     { "installation",     "dialog-error-symbolic" },
     { "backup-failed",    "dialog-error-symbolic" },
+    { "backup-folder",    "dialog-error-symbolic" },
     { "operation-failed", "dialog-error-symbolic" },
     { "repair-failed",    "dialog-error-symbolic" },
     { "cancelled",        "dialog-information-symbolic" },
@@ -211,26 +213,64 @@ icon_for (const char *id)
 }
 
 /* The window's words for an action: a button label and the action it drives. */
-static const char *
+static char *
 label_for (MwRemedy *remedy,
            MwAction  action)
 {
   switch (action)
     {
-    case MW_ACTION_MIGRATE:      return _("_Update Now");
-    case MW_ACTION_RESTORE:      return _("_Restore from Backup");
-    case MW_ACTION_FRESH:        return _("Backup & Start _Fresh");
-    case MW_ACTION_REPAIR:       return _("Try _Repair");
-    case MW_ACTION_USE_REPAIRED: return _("_Use the Repaired Database");
+    case MW_ACTION_MIGRATE:      return g_strdup (_("_Update Now"));
+    case MW_ACTION_RESTORE:
+      if (remedy->backup != NULL)
+        {
+          g_autofree char *when = mw_shop_format_time (remedy->backup->created, NULL);
+
+          /* TRANSLATORS: e.g. "Restore the Backup from 14:02 today" */
+          return g_strdup_printf (_("Restore the _Backup from %s"), when);
+        }
+      return g_strdup (_("Restore from _Backup"));
+    case MW_ACTION_FRESH:        return g_strdup (_("Backup & Start _Fresh"));
+    case MW_ACTION_REPAIR:       return g_strdup (_("Try _Repair"));
+    case MW_ACTION_USE_REPAIRED: return g_strdup (_("_Use the Repaired Database"));
     case MW_ACTION_RETRY:
       /* After an outcome the database may have changed: check it again. */
-      return g_str_equal (remedy->id, "operation-failed") ||
-             g_str_equal (remedy->id, "repair-failed") ? _("Check _Again") : _("_Try Again");
-    case MW_ACTION_CANCEL:       return _("_Cancel");
-    case MW_ACTION_QUIT:         return _("_Quit");
-    case MW_ACTION_CLOSE:        return _("_Close");
+      return g_strdup (g_str_equal (remedy->id, "operation-failed") ||
+                       g_str_equal (remedy->id, "repair-failed") ? _("Check _Again")
+                                                                 : _("_Try Again"));
+    case MW_ACTION_CANCEL:       return g_strdup (_("_Cancel"));
+    case MW_ACTION_QUIT:         return g_strdup (_("_Quit"));
+    case MW_ACTION_CLOSE:        return g_strdup (_("_Close"));
     default:                     g_assert_not_reached ();
     }
+}
+
+/* The engine's recommendation and its one line of why, then what each choice
+ * costs, in the words of the buttons. */
+static char *
+advice_for (MwRemedy *remedy)
+{
+  GString *advice = g_string_new (NULL);
+
+  for (guint i = 0; i < remedy->choices->len; i++)
+    {
+      const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
+      g_autofree char *label = label_for (remedy, c->action);
+      g_autofree char *name = mw_accessibility_strip_mnemonic (label);
+
+      if (c->action == remedy->recommended && remedy->reason != NULL && remedy->choices->len > 1)
+        {
+          /* TRANSLATORS: "Recommended: Try Repair — it keeps the most of your data, …" */
+          g_autofree char *line = g_strdup_printf (_("Recommended: %s — %s"), name,
+                                                   remedy->reason);
+
+          g_string_prepend (advice, line);
+          if (advice->len > strlen (line))
+            g_string_insert (advice, strlen (line), "\n");
+        }
+      if (c->cost != NULL && c->available)
+        g_string_append_printf (advice, "%s• %s: %s", advice->len ? "\n" : "", name, c->cost);
+    }
+  return g_string_free (advice, FALSE);
 }
 
 static const char *
@@ -279,15 +319,21 @@ _mw_window_show_remedy (MwWindow *self,
     {
       const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
       gboolean is_default = c->action == remedy->recommended;
+      g_autofree char *label = label_for (remedy, c->action);
       GtkWidget *button;
 
-      button = mw_problem_page_add_button (self->problem_page, label_for (remedy, c->action),
+      button = mw_problem_page_add_button (self->problem_page, label,
                                            action_name_for (c->action), NULL,
                                            is_default ? MW_BUTTON_SUGGESTED : MW_BUTTON_PLAIN,
                                            c->available ? NULL : c->why_not);
       if (is_default)
         default_button = button;
     }
+  {
+    g_autofree char *advice = advice_for (remedy);
+
+    mw_problem_page_set_advice (self->problem_page, advice);
+  }
   end_problem (self, default_button);
 }
 
@@ -777,30 +823,47 @@ _mw_window_repair_cb (GObject      *object,
     g_autofree char *db_file = g_path_get_basename (self->settings->database);
     g_autofree char *db_folder = g_path_get_dirname (self->settings->database);
     g_autofree char *copy_file = g_path_get_basename (report->repaired_path);
-    g_autofree char *lost = report->lost >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, report->lost)
-                                              : g_strdup (_("an unknown number of"));
+    g_autofree char *summary = mw_shop_describe_repair (report);
     g_autofree char *text = NULL;
+    const char *headings[] = { _("Table"), _("Before"), _("Recovered"), _("Lost"),
+                               _("No parent"), NULL };
     GtkWidget *keep;
 
-    text = g_strdup_printf (_("%lld rows were recovered; %s rows could not be read and are "
-                              "lost.\n\nUse the repaired database? The damaged one is not "
+    text = g_strdup_printf (_("%s\n\nUse the repaired database? The damaged one is not "
                               "deleted: it is kept, exactly as it is now, as %s.old.<date-time> "
                               "in the folder %s (and a copy is in the backups). The repaired copy "
                               "is %s."),
-                            (long long) report->recovered, lost, db_file, db_folder, copy_file);
+                            summary, db_file, db_folder, copy_file);
     self->confirm = MW_CONFIRM_REPAIR;
     g_free (self->return_problem);
     self->return_problem = g_strdup ("corrupt");
-    mw_log_add ("Repair: %" G_GINT64_FORMAT " rows recovered into %s", report->recovered,
-                report->repaired_path);
+    mw_log_add ("Repair: %" G_GINT64_FORMAT " rows recovered into %s; %s", report->recovered,
+                report->repaired_path, summary);
     begin_problem (self, "repair-report", "dialog-question-symbolic", _("Repair Finished"), text,
                    table);
-    keep = mw_problem_page_add_button (self->problem_page, _("_Keep the Original"),
+    /* The report table by table, as a real table (readable at any text size). */
+    mw_problem_page_add_report_row (self->problem_page, headings, TRUE);
+    for (guint i = 0; i < report->tables->len; i++)
+      {
+        MwRepairTable *t = g_ptr_array_index (report->tables, i);
+        g_autofree char *before = t->rows_before >= 0
+                                  ? g_strdup_printf ("%" G_GINT64_FORMAT, t->rows_before)
+                                  : g_strdup (_("unknown"));
+        g_autofree char *recovered = g_strdup_printf ("%" G_GINT64_FORMAT, t->recovered);
+        g_autofree char *lost = t->lost >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, t->lost)
+                                             : g_strdup (_("unknown"));
+        g_autofree char *orphaned = g_strdup_printf ("%" G_GINT64_FORMAT, t->orphaned);
+        const char *cells[] = { t->name, before, recovered, lost, orphaned, NULL };
+
+        if (t->lost == 0 && t->orphaned == 0 && report->tables->len > 8)
+          continue;   /* the untouched tables are in the details */
+        mw_problem_page_add_report_row (self->problem_page, cells, FALSE);
+      }
+    keep = mw_problem_page_add_button (self->problem_page, _("_Keep the Damaged Database"),
                                        "wizard.cancel", NULL, MW_BUTTON_SUGGESTED, NULL);
     mw_problem_page_add_button (self->problem_page, _("_Use the Repaired Database"),
                                 "wizard.use-repaired", NULL, MW_BUTTON_DESTRUCTIVE, NULL);
     end_problem (self, keep);
-    mw_problem_page_set_expanded (self->problem_page, TRUE);
   }
 }
 
