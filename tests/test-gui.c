@@ -1864,6 +1864,49 @@ test_after_update_repair_starts_pos (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
+/* Every run leaves its lines in the log beside the backups, after-update runs nobody
+ * watched included; the Log page shows that history and exports it. */
+static void
+test_persistent_log (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "pos started", NULL);
+  g_autofree char *log_path = g_build_filename (f->backups, "migration-wizard.log", NULL);
+  g_autofree char *exported = g_build_filename (f->dir, "exported log.txt", NULL);
+  g_autofree char *log = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *written = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *tech;
+
+  make_demo (f, "7");
+  g_assert_cmpint (g_mkdir_with_parents (f->backups, 0700), ==, 0);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, wizard_path, "status", "--database", f->db,
+                                  "--migrations", f->migrations, NULL), ==, 0);
+  g_assert_cmpint (run_after_update (f, marker, 60), ==, 0);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  mw_test_assert_contains (log, ": status, database ");
+  mw_test_assert_contains (log, ": window after an update, database ");
+  mw_test_assert_contains (log, "Ended with exit status 0");
+
+  open_wizard (f, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
+  tech = find_technician_window ();
+  g_assert_nonnull (tech);
+  shown = mw_technician_window_dup_log_text (MW_TECHNICIAN_WINDOW (tech));
+  mw_test_assert_contains (shown, ": status, database ");
+  mw_test_assert_contains (shown, ": window after an update, database ");
+  /* This window's own lines are there too. */
+  mw_test_assert_contains (shown, "Diagnosis: up-to-date");
+  g_assert_true (mw_technician_window_export_log (MW_TECHNICIAN_WINDOW (tech), exported, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (exported, &written, NULL, NULL));
+  mw_test_assert_contains (written, ": window after an update, database ");
+  gtk_notebook_set_current_page (GTK_NOTEBOOK (find_widget_of_type (GTK_WIDGET (tech),
+                                                                    GTK_TYPE_NOTEBOOK)), 3);
+  screenshot_window (GTK_WIDGET (tech), "technician-log");
+  gtk_window_destroy (tech);
+}
+
 static void
 test_after_update_in_process (Fixture *f, gconstpointer data)
 {
@@ -1976,6 +2019,7 @@ main (int argc, char **argv)
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);
   ADD ("after-update/problem-is-shown", test_after_update_in_process);
+  ADD ("log/every-run-kept-and-shown", test_persistent_log);
   ADD ("after-update/repair-or-fresh-then-pos-starts", test_after_update_repair_starts_pos);
   ADD ("second-wizard-is-refused", test_second_wizard_refused);
 #undef ADD

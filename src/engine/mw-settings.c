@@ -144,3 +144,23 @@ mw_settings_run_then (const MwSettings  *settings,
   g_info ("Started %s", settings->then_run);
   return TRUE;
 }
+
+/**
+ * mw_log_path_for:
+ *
+ * Where the persistent log of runs on @settings' database is kept: beside the
+ * backups, as `migration-wizard.log`.
+ *
+ * Returns: (transfer full): the path
+ */
+char *
+mw_log_path_for (const MwSettings *settings)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
+
+  dir = settings->backup_dir ? g_strdup (settings->backup_dir)
+                             : mw_backup_default_dir (settings->database);
+  return g_build_filename (dir, "migration-wizard.log", NULL);
+}

@@ -43,6 +43,7 @@ gboolean        mw_settings_resolve         (MwSettings        *settings,
                                              GError           **error);
 MwMigrationSet *mw_settings_load_migrations (const MwSettings  *settings,
                                              GError           **error);
+char           *mw_log_path_for             (const MwSettings  *settings);
 gboolean        mw_settings_run_then        (const MwSettings  *settings,
                                              GError           **error);
 

@@ -26,7 +26,7 @@ G_DEFINE_FINAL_TYPE (MwCheckList, mw_check_list, GTK_TYPE_WIDGET)
 static char *
 format_mb (guint64 bytes)
 {
-  return g_strdup_printf (_("%.1f MB"), (double) bytes / (1024.0 * 1024.0));
+  return mw_shop_format_size (bytes);
 }
 
 static void

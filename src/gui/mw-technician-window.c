@@ -29,6 +29,7 @@ struct _MwTechnicianWindow
   GtkButton        *integrity_button;
   GtkProgressBar   *integrity_bar;
   GtkLabel         *integrity_result;
+  GtkLabel         *log_label;
   GtkTextView      *log_view;
   GtkLabel         *status_label;
   GtkButton        *close_button;
@@ -253,18 +254,41 @@ facts_cb (GObject      *object,
     fill_facts (self);
 }
 
+/* The log's history across runs (the file beside the backups); this run's lines
+ * when the file has none yet (no backups folder). */
+static char *
+dup_log (MwTechnicianWindow *self)
+{
+  g_autofree char *path = mw_log_path_for (mw_window_get_settings (self->wizard));
+  g_autofree char *history = mw_log_dup_file_text (path);
+
+  return *history != '\0' ? g_steal_pointer (&history) : mw_log_dup_text ();
+}
+
 static void
 fill_log (MwTechnicianWindow *self)
 {
-  g_autofree char *log = mw_log_dup_text ();
+  g_autofree char *log = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *heading = NULL;
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->log_view);
   g_autofree char *current = NULL;
   GtkTextIter start, end;
 
+  if (self->wizard == NULL)
+    return;
+  log = dup_log (self);
+  path = mw_log_path_for (mw_window_get_settings (self->wizard));
+  heading = g_strdup_printf (_("Every run on this database, oldest first (kept in %s)."), path);
+  gtk_label_set_text (self->log_label, heading);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   current = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
   if (g_strcmp0 (current, log) != 0)
-    gtk_text_buffer_set_text (buffer, log, -1);
+    {
+      gtk_text_buffer_set_text (buffer, log, -1);
+      gtk_text_buffer_get_end_iter (buffer, &end);
+      gtk_text_view_scroll_to_iter (self->log_view, &end, 0.0, FALSE, 0.0, 1.0);
+    }
 }
 
 static gboolean
@@ -356,6 +380,28 @@ copy_action (GtkWidget  *widget,
   gtk_label_set_text (self->status_label, _("Diagnostics copied to the clipboard."));
 }
 
+/* A save dialog that opens in the backups folder (where a technician looks). */
+static GtkFileChooserNative *
+save_dialog_new (MwTechnicianWindow *self,
+                 const char         *title,
+                 const char         *name)
+{
+  GtkFileChooserNative *dialog;
+  const char *dir = self->wizard ? mw_window_get_settings (self->wizard)->backup_dir : NULL;
+
+  dialog = gtk_file_chooser_native_new (title, GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                        _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  if (dir != NULL && g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (dir);
+
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
+    }
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  return dialog;
+}
+
 static void
 save_response_cb (GtkNativeDialog    *dialog,
                   int                 response,
@@ -382,11 +428,38 @@ save_action (GtkWidget  *widget,
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *name = g_date_time_format (now, "migration-wizard-support-%Y%m%d-%H%M%S.json");
 
-  dialog = gtk_file_chooser_native_new (_("Save Support Bundle"), GTK_WINDOW (self),
-                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  dialog = save_dialog_new (self, _("Save Support Bundle"), name);
   g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+export_response_cb (GtkNativeDialog    *dialog,
+                    int                 response,
+                    MwTechnicianWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        mw_technician_window_export_log (self, path, NULL);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+export_log_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *name = g_date_time_format (now, "migration-wizard-log-%Y%m%d-%H%M%S.txt");
+  GtkFileChooserNative *dialog = save_dialog_new (self, _("Export Log"), name);
+
+  g_signal_connect (dialog, "response", G_CALLBACK (export_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
@@ -445,6 +518,7 @@ mw_technician_window_class_init (MwTechnicianWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_button);
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_bar);
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, integrity_result);
+  gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, log_label);
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, log_view);
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, MwTechnicianWindow, close_button);
@@ -452,6 +526,8 @@ mw_technician_window_class_init (MwTechnicianWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "technician.integrity", NULL, integrity_action);
   gtk_widget_class_install_action (widget_class, "technician.copy", NULL, copy_action);
   gtk_widget_class_install_action (widget_class, "technician.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "technician.export-log", NULL,
+                                   export_log_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
@@ -566,4 +642,47 @@ mw_technician_window_get_integrity_result (MwTechnicianWindow *self)
 {
   g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self), NULL);
   return self->checking ? "" : gtk_label_get_text (self->integrity_result);
+}
+
+/**
+ * mw_technician_window_dup_log_text:
+ *
+ * Returns: (transfer full): what the Log page shows: every run's lines
+ */
+char *
+mw_technician_window_dup_log_text (MwTechnicianWindow *self)
+{
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, NULL);
+  return dup_log (self);
+}
+
+/**
+ * mw_technician_window_export_log:
+ *
+ * Writes the log's history to @path (what [Export Log…] does once a file is
+ * chosen) and says where in the window's status line.
+ */
+gboolean
+mw_technician_window_export_log (MwTechnicianWindow  *self,
+                                 const char          *path,
+                                 GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self) && self->wizard != NULL, FALSE);
+
+  log = dup_log (self);
+  if (!g_file_set_contents_full (path, log, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &local_error))
+    {
+      text = g_strdup_printf (_("Could not export the log: %s"), local_error->message);
+      gtk_label_set_text (self->status_label, text);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  text = g_strdup_printf (_("Log exported as %s"), path);
+  gtk_label_set_text (self->status_label, text);
+  return TRUE;
 }

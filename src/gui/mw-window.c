@@ -1089,6 +1089,12 @@ mw_window_new (MwApplication    *application,
   self->settings = mw_settings_copy (settings);
   if (self->settings->backup_dir == NULL)
     self->settings->backup_dir = mw_backup_default_dir (self->settings->database);
+  /* The log beside the backups: what this window does is there after it closes. */
+  {
+    g_autofree char *log = mw_log_path_for (self->settings);
+
+    mw_log_set_file (log);
+  }
   return self;
 }
 
