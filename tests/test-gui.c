@@ -34,6 +34,7 @@ typedef struct
   char          *migrations;
   MwApplication *app;
   MwWindow      *window;     /* (weak) */
+  MwDatabaseSource source;   /* how the database was found */
   char          *then_run;   /* --then-run, for after-update windows */
 } Fixture;
 
@@ -124,6 +125,7 @@ open_wizard (Fixture *f, gboolean after_update)
     .backup_dir = f->backups,
     .after_update = after_update,
     .then_run = f->then_run,
+    .database_source = f->source,
   };
   g_autoptr(GError) error = NULL;
 
@@ -1907,6 +1909,49 @@ test_persistent_log (Fixture *f, gconstpointer data)
   gtk_window_destroy (tech);
 }
 
+/* The app's real places: with no --database the program finds the database where
+ * AurSwift keeps it (here the older versions' nested userData/aurswift/), and the
+ * window says which place it was. */
+static void
+test_database_found_where_the_app_keeps_it (Fixture *f, gconstpointer data)
+{
+  g_autofree char *config = g_build_filename (f->dir, "config", NULL);
+  g_autofree char *nested = g_build_filename (config, "aurswift", "aurswift", NULL);
+  g_autofree char *found_db = g_build_filename (nested, "pos_system.db", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *checks = NULL;
+  g_auto(GStrv) env = g_get_environ ();
+
+  make_demo (f, "3");
+  g_assert_cmpint (g_mkdir_with_parents (nested, 0755), ==, 0);
+  g_assert_cmpint (g_rename (f->db, found_db), ==, 0);
+  env = g_environ_setenv (env, "XDG_CONFIG_HOME", config, TRUE);
+  env = g_environ_unsetenv (env, "POS_DB_PATH");
+  {
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_launcher_set_environ (launcher, env);
+    proc = g_subprocess_launcher_spawn (launcher, &error, wizard_path, "status", "--migrations",
+                                        f->migrations, NULL);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error));
+    /* Found (3: updates to apply), not "no database yet" (4). */
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 3);
+  }
+
+  g_free (f->db);
+  f->db = g_strdup (found_db);
+  g_free (f->backups);
+  f->backups = g_build_filename (nested, "backups", NULL);
+  f->source = MW_DATABASE_SOURCE_NESTED_USER_DATA;
+  open_wizard (f, FALSE);
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "ready");
+  checks = mw_check_list_dup_text (f->window->ready_checks);
+  mw_test_assert_contains (checks, "found in the older versions' nested data folder");
+}
+
 static void
 test_after_update_in_process (Fixture *f, gconstpointer data)
 {
@@ -2020,6 +2065,7 @@ main (int argc, char **argv)
   ADD ("after-update/program", test_after_update);
   ADD ("after-update/problem-is-shown", test_after_update_in_process);
   ADD ("log/every-run-kept-and-shown", test_persistent_log);
+  ADD ("start/database-found-where-the-app-keeps-it", test_database_found_where_the_app_keeps_it);
   ADD ("after-update/repair-or-fresh-then-pos-starts", test_after_update_repair_starts_pos);
   ADD ("second-wizard-is-refused", test_second_wizard_refused);
 #undef ADD

@@ -80,10 +80,15 @@ mw_settings_resolve (MwSettings  *settings,
 
   if (settings->config_path == NULL && config->path != NULL)
     settings->config_path = g_strdup (config->path);
-  if (settings->database == NULL)
-    settings->database = g_strdup (config->database);
-  if (settings->database == NULL)
-    settings->database = mw_config_default_database ();
+  if (settings->database != NULL)
+    settings->database_source = MW_DATABASE_SOURCE_OPTION;
+  else if (config->database != NULL)
+    {
+      settings->database = g_strdup (config->database);
+      settings->database_source = MW_DATABASE_SOURCE_CONFIG;
+    }
+  else
+    settings->database = mw_config_find_database (&settings->database_source);
   if (settings->backup_dir == NULL)
     settings->backup_dir = g_strdup (config->backup_dir);
   if (settings->backup_dir == NULL)

@@ -1089,6 +1089,14 @@ mw_window_new (MwApplication    *application,
   self->settings = mw_settings_copy (settings);
   if (self->settings->backup_dir == NULL)
     self->settings->backup_dir = mw_backup_default_dir (self->settings->database);
+  /* Where the database was found is said with the first check. */
+  if (self->settings->database_source != MW_DATABASE_SOURCE_OPTION)
+    {
+      const char *how = mw_database_source_describe (self->settings->database_source);
+
+      mw_check_list_set_database_source (self->checks_list, how);
+      mw_check_list_set_database_source (self->ready_checks, how);
+    }
   /* The log beside the backups: what this window does is there after it closes. */
   {
     g_autofree char *log = mw_log_path_for (self->settings);
