@@ -1991,11 +1991,62 @@ test_second_wizard_refused (Fixture *f, gconstpointer data)
   g_assert_cmpstr (line, ==, "held");
 
   open_wizard (f, FALSE);
-  assert_page (f, "problem", "already-running", "Migration Wizard Is Already Running", "_Quit");
+  assert_page (f, "problem", "already-running",
+               "Migration Wizard Is Already Working on This Database", "_Quit | _Try Again");
   g_assert_cmpint (exit_status (f), ==, 14);
+  /* The other one finishes: Try Again goes on. */
   g_subprocess_force_exit (other);
   g_subprocess_wait (other, NULL, NULL);
+  press (f, "_Try Again");
+  assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+
+  /* An idle window does not hold the lock: a technician's terminal can work. */
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "python3", "-c",
+                                  "import fcntl, sys\n"
+                                  "f = open(sys.argv[1], 'a')\n"
+                                  "fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n",
+                                  lock_path, NULL), ==, 0);
+}
+
+static gboolean
+log_mentions (const char *path, const char *text)
+{
+  g_autofree char *log = NULL;
+
+  return g_file_get_contents (path, &log, NULL, NULL) && strstr (log, text) != NULL;
+}
+
+/* A second launch on the same database brings the open window forward (one
+ * application per database) instead of a second wizard. */
+static void
+test_second_launch_brings_window_forward (Fixture *f, gconstpointer data)
+{
+  g_autofree char *log_path = g_build_filename (f->backups, "migration-wizard.log", NULL);
+  g_autoptr(GSubprocess) first = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+  int status;
+
+  make_demo (f, "3");
+  g_assert_cmpint (g_mkdir_with_parents (f->backups, 0700), ==, 0);
+  first = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, wizard_path, "--database", f->db,
+                            "--migrations", f->migrations, NULL);
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (!log_mentions (log_path, "Diagnosis: pending") && g_get_monotonic_time () < deadline)
+    settle_events (50);
+  g_assert_true (log_mentions (log_path, "Diagnosis: pending"));
+
+  status = mw_test_spawn (NULL, NULL, wizard_path, "--database", f->db, "--migrations",
+                          f->migrations, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (log_mentions (log_path, "the open window is brought forward"));
+  /* The first is still there, waiting for a person. */
+  settle_events (200);
+  g_assert_null (g_subprocess_get_identifier (first) == NULL ? "exited" : NULL);
+  g_subprocess_force_exit (first);
+  g_subprocess_wait (first, NULL, NULL);
 }
 
 int
@@ -2068,6 +2119,7 @@ main (int argc, char **argv)
   ADD ("start/database-found-where-the-app-keeps-it", test_database_found_where_the_app_keeps_it);
   ADD ("after-update/repair-or-fresh-then-pos-starts", test_after_update_repair_starts_pos);
   ADD ("second-wizard-is-refused", test_second_wizard_refused);
+  ADD ("second-launch-brings-the-window-forward", test_second_launch_brings_window_forward);
 #undef ADD
 
   return g_test_run ();

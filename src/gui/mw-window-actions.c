@@ -29,7 +29,8 @@ update_action (GtkWidget  *widget,
   if (self->settings->busy_timeout_ms > 0)
     mw_migrator_set_busy_timeout (self->migrator, (guint) self->settings->busy_timeout_ms);
 
-  _mw_window_begin_work (self, MW_WORK_MIGRATE, _("Updating the database"));
+  if (!_mw_window_begin_work (self, MW_WORK_MIGRATE, _("Updating the database")))
+    return;
   mw_migrator_run_async (self->migrator, self->cancellable, _mw_window_migrate_cb,
                          g_object_ref (self));
 }
@@ -130,14 +131,16 @@ confirm_action (GtkWidget  *widget,
   self->confirm = MW_CONFIRM_NONE;
   if (kind == MW_CONFIRM_RESTORE)
     {
-      _mw_window_begin_work (self, MW_WORK_RESTORE, _("Restoring the backup"));
+      if (!_mw_window_begin_work (self, MW_WORK_RESTORE, _("Restoring the backup")))
+        return;
       mw_restore_async (self->settings->database, self->offered_backup,
                         self->settings->backup_dir, self->set, self->progress,
                         self->cancellable, _mw_window_operation_cb, g_object_ref (self));
     }
   else
     {
-      _mw_window_begin_work (self, MW_WORK_FRESH, _("Starting with a new database"));
+      if (!_mw_window_begin_work (self, MW_WORK_FRESH, _("Starting with a new database")))
+        return;
       mw_fresh_start_async (self->settings->database, self->settings->backup_dir, self->set,
                             self->progress, self->cancellable, _mw_window_operation_cb,
                             g_object_ref (self));
@@ -151,7 +154,8 @@ repair_action (GtkWidget  *widget,
 {
   MwWindow *self = MW_WINDOW (widget);
 
-  _mw_window_begin_work (self, MW_WORK_REPAIR, _("Repairing the database"));
+  if (!_mw_window_begin_work (self, MW_WORK_REPAIR, _("Repairing the database")))
+    return;
   mw_repair_async (self->settings->database, self->settings->backup_dir, self->progress,
                    self->cancellable, _mw_window_repair_cb, g_object_ref (self));
 }
@@ -164,7 +168,9 @@ use_repaired_action (GtkWidget  *widget,
   MwWindow *self = MW_WINDOW (widget);
 
   self->confirm = MW_CONFIRM_NONE;
-  _mw_window_begin_work (self, MW_WORK_REPAIR_SWAP, _("Putting the repaired database in place"));
+  if (!_mw_window_begin_work (self, MW_WORK_REPAIR_SWAP,
+                              _("Putting the repaired database in place")))
+    return;
   mw_repair_swap_async (self->settings->database, self->repair->repaired_path,
                         self->cancellable, _mw_window_operation_cb, g_object_ref (self));
 }

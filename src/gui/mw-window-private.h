@@ -78,13 +78,14 @@ struct _MwWindow
   guint                 close_when_idle : 1;
   guint                 asked : 1;          /* a person was shown a choice */
   guint                 then_started : 1;   /* --then-run was started */
+  guint                 recovery_done : 1;  /* an interrupted operation was looked for */
 };
 
 void  _mw_window_class_add_actions   (GtkWidgetClass *widget_class);
 void  _mw_window_actions_update      (MwWindow       *self);
 
 void  _mw_window_start_check         (MwWindow       *self);
-void  _mw_window_begin_work          (MwWindow       *self,
+gboolean _mw_window_begin_work       (MwWindow       *self,
                                       MwWork          work,
                                       const char     *title);
 void  _mw_window_show_remedy         (MwWindow       *self,

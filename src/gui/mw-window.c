@@ -59,6 +59,10 @@ set_work (MwWindow *self,
   gboolean was_busy = self->work != MW_WORK_NONE;
 
   self->work = work;
+  /* The instance lock is held only while working: an idle window (waiting for a
+   * person, perhaps for hours) does not keep a technician's terminal out. */
+  if (work == MW_WORK_NONE)
+    g_clear_pointer (&self->lock, mw_instance_lock_release);
   if (was_busy != (work != MW_WORK_NONE))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   _mw_window_actions_update (self);
@@ -408,6 +412,24 @@ show_stop (MwWindow   *self,
   end_problem (self, again ? again : quit);
 }
 
+/* Takes the database's instance lock (one wizard working on a database at a time);
+ * when another wizard holds it, says so, with Try Again. */
+static gboolean
+take_lock (MwWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->lock != NULL)
+    return TRUE;
+  self->lock = mw_instance_lock_acquire (self->settings->database, &error);
+  if (self->lock != NULL)
+    return TRUE;
+  mw_log_add ("Another wizard is working on the database: %s", error->message);
+  show_stop (self, "already-running", _("Migration Wizard Is Already Working on This Database"),
+             error->message, MW_EXIT_LOCKED, TRUE);
+  return FALSE;
+}
+
 /* What each state of the database shows: the engine's remedy, rendered. */
 static void
 route (MwWindow *self)
@@ -540,6 +562,33 @@ _mw_window_start_check (MwWindow *self)
   g_clear_pointer (&self->remedy, mw_remedy_unref);
   self->confirm = MW_CONFIRM_NONE;
 
+  /* Another wizard working on it (a technician's terminal): say so first. Under the
+   * lock, an operation a crash interrupted is finished or undone before anything is
+   * read. */
+  if (!take_lock (self))
+    return;
+  if (!self->recovery_done)
+    {
+      g_clear_pointer (&self->recovered, g_free);
+      self->recovered = mw_operation_recover (self->settings->database, &error);
+      if (error != NULL)
+        {
+          g_clear_pointer (&self->lock, mw_instance_lock_release);
+          show_stop (self, "recovery-failed",
+                     _("An Interrupted Operation Could Not Be Finished"), error->message,
+                     MW_EXIT_UNREADABLE, FALSE);
+          return;
+        }
+      self->recovery_done = TRUE;
+      if (self->recovered != NULL)
+        {
+          /* Said on every page, not only in the log. */
+          mw_log_add ("%s", self->recovered);
+          update_notice (self);
+        }
+    }
+  g_clear_pointer (&self->lock, mw_instance_lock_release);
+
   gtk_window_set_title (GTK_WINDOW (self), _("Migration Wizard"));
   gtk_widget_set_visible (GTK_WIDGET (self->checking_text), FALSE);
   mw_check_list_clear (self->checks_list);
@@ -597,11 +646,13 @@ progress_cancellable_cb (MwProgress *progress,
  * Shows the working page for @work; the engine call that follows reports on
  * self->progress (the page is bound to it) and can be stopped with self->cancellable.
  */
-void
+gboolean
 _mw_window_begin_work (MwWindow   *self,
                        MwWork      work,
                        const char *title)
 {
+  if (!take_lock (self))
+    return FALSE;
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   mw_progress_set_cancellable (self->progress, TRUE);
@@ -615,6 +666,7 @@ _mw_window_begin_work (MwWindow   *self,
   mw_log_add ("Started: %s", title);
   present (self);
   show_page (self, "working", GTK_WIDGET (self->work_cancel));
+  return TRUE;
 }
 
 /* After a new backup: the oldest beyond the retention go (never the one just made). */
@@ -1109,40 +1161,16 @@ mw_window_new (MwApplication    *application,
 /**
  * mw_window_start:
  *
- * Finishes or undoes an operation a crash interrupted, takes the database's
- * instance lock (one wizard per database), then checks the database.
+ * Checks the database, after finishing or undoing an operation a crash
+ * interrupted. The database's instance lock (one wizard working on a database at
+ * a time) is taken for that, and then only while working.
  */
 void
 mw_window_start (MwWindow *self)
 {
-  g_autoptr(GError) error = NULL;
-
   g_return_if_fail (MW_IS_WINDOW (self));
 
-  g_clear_pointer (&self->recovered, g_free);
-  self->recovered = mw_operation_recover (self->settings->database, &error);
-  if (error != NULL)
-    {
-      show_stop (self, "recovery-failed", _("An Interrupted Operation Could Not Be Finished"),
-                 error->message, MW_EXIT_UNREADABLE, FALSE);
-      return;
-    }
-  if (self->recovered != NULL)
-    {
-      /* An operation a crash interrupted was finished or undone: say so on every
-       * page, not only in the log. */
-      mw_log_add ("%s", self->recovered);
-      update_notice (self);
-    }
-
-  self->lock = mw_instance_lock_acquire (self->settings->database, &error);
-  if (self->lock == NULL)
-    {
-      show_stop (self, "already-running", _("Migration Wizard Is Already Running"),
-                 error->message, MW_EXIT_LOCKED, FALSE);
-      return;
-    }
-
+  self->recovery_done = FALSE;
   _mw_window_start_check (self);
 }
 
