@@ -191,6 +191,10 @@ mw_accessibility_name_button (GtkWidget *button)
   name = underline ? mw_accessibility_strip_mnemonic (label) : g_strdup (label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, name,
                                   -1);
+  /* GTK 4.8 adds, to the name, that of every widget the button is "labelled by",
+   * and a mnemonic label makes the button labelled by it ("Cancel Cancel"): the
+   * name alone says it. */
+  gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
 }
 
 /**
