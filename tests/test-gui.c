@@ -530,6 +530,61 @@ test_update (Fixture *f, gconstpointer data)
 }
 
 static void
+record_progress_cb (MwProgress *progress, GParamSpec *pspec, GString *seen)
+{
+  guint step = 0, n_steps = 0;
+  g_autofree char *line = NULL;
+
+  mw_progress_get_step (progress, &step, &n_steps);
+  line = g_strdup_printf ("%u/%u %.2f", step, n_steps, mw_progress_get_fraction (progress));
+  if (!g_str_has_suffix (seen->str, line))
+    g_string_append_printf (seen, "%s\n", line);
+}
+
+/* Honest progress: the update is step N of M (check, back up, apply, check again),
+ * each step's bar starts again from nothing and follows that step; the page says
+ * how long it has taken, never that it "will not take long". */
+static void
+test_update_progress (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) seen = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
+  guint last_step = 0;
+  gulong id;
+
+  make_demo (f, "3");
+  open_wizard (f, FALSE);
+  id = g_signal_connect (f->window->progress, "notify", G_CALLBACK (record_progress_cb), seen);
+  press (f, "_Update Now");
+  g_signal_handler_disconnect (f->window->progress, id);
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+
+  lines = g_strsplit (seen->str, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && *lines[i] != '\0'; i++)
+    {
+      guint step = 0, n_steps = 0;
+      double fraction = 0;
+
+      g_assert_cmpint (sscanf (lines[i], "%u/%u %lf", &step, &n_steps, &fraction), ==, 3);
+      if (step == 0)
+        continue;
+      g_assert_cmpuint (n_steps, ==, 4);
+      g_assert_cmpuint (step, >=, last_step);
+      /* A new step starts from nothing: never at 100 % while it works. */
+      if (step != last_step)
+        g_assert_cmpfloat (fraction, <, 0.5);
+      last_step = step;
+    }
+  g_assert_cmpuint (last_step, ==, 4);
+  mw_test_assert_contains (seen->str, "1/4 ");
+  mw_test_assert_contains (seen->str, "2/4 ");
+  mw_test_assert_contains (seen->str, "3/4 ");
+  g_assert_null (strstr (gtk_label_get_text (f->window->work_note), "will not take long"));
+  mw_test_assert_contains (gtk_label_get_text (f->window->work_time), "so far");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->work_after_update)));
+}
+
+static void
 test_up_to_date (Fixture *f, gconstpointer data)
 {
   make_demo (f, "7");
@@ -2095,6 +2150,7 @@ main (int argc, char **argv)
   ADD ("keyboard/mnemonics-every-page-every-language", test_mnemonics_every_page);
   ADD ("update/applies-with-backup", test_update);
   ADD ("up-to-date/no-backup", test_up_to_date);
+  ADD ("update/step-n-of-m-with-real-progress", test_update_progress);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
   ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);
   ADD ("corrupt/try-repair", test_repair);

@@ -59,6 +59,8 @@ struct _MwMigrator
   char           *failed_aside;   /* where a failed, possibly changed database was kept */
   guint           failed_statement;
   guint           busy_timeout_ms;
+  guint           step;           /* the run's step now (see count_steps()) */
+  gpointer        run;            /* (RunContext *) the run in progress */
   guint           accept_modified : 1;
   guint           make_backup : 1;
   guint           verify : 1;
@@ -147,15 +149,58 @@ typedef struct
 {
   MwMigrator   *self;
   GCancellable *cancellable;
+  /* A check's progress, estimated from SQLite's progress callbacks per page (as
+   * mw-verify.c measures them): the checks report nothing else while they run. */
+  gint64        ticks;
+  double        ticks_expected;   /* 0: not in a check */
 } RunContext;
+
+/* quick_check and integrity_check: progress callbacks (every PROGRESS_HANDLER_OPS
+ * operations) per page, measured on demo databases. */
+#define TICKS_PER_PAGE_QUICK     0.045
+#define TICKS_PER_PAGE_INTEGRITY 0.07
 
 static int
 progress_handler_cb (void *data)
 {
   RunContext *ctx = data;
 
+  if (ctx->ticks_expected > 0 && ctx->self->progress != NULL)
+    {
+      ctx->ticks++;
+      mw_progress_set_fraction (ctx->self->progress,
+                                MIN (0.99, (double) ctx->ticks / ctx->ticks_expected));
+    }
   /* Non-zero makes SQLite abandon the statement with SQLITE_INTERRUPT. */
-  return g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+  return ctx->cancellable != NULL && g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+}
+
+/* Steps of a run, said as "Step N of M" by the fronts: check, back up, update
+ * (saving included), check again; only those this run does. */
+static guint
+count_steps (MwMigrator *self)
+{
+  return (self->verify ? 2 : 0) + (self->make_backup && self->existed ? 1 : 0) + 1;
+}
+
+static void
+begin_step (MwMigrator *self,
+            const char *message)
+{
+  if (self->progress == NULL)
+    return;
+  self->step++;
+  mw_progress_set_step (self->progress, MIN (self->step, count_steps (self)),
+                        count_steps (self), message);
+}
+
+static void
+start_check_ticks (RunContext *ctx,
+                   sqlite3    *db,
+                   double      ticks_per_page)
+{
+  ctx->ticks = 0;
+  ctx->ticks_expected = ticks_per_page * (double) MAX (1, mw_db_query_int (db, "PRAGMA page_count", 1));
 }
 
 static const char *
@@ -373,15 +418,22 @@ check_foreign_keys (MwMigrator  *self,
 static gboolean
 preflight (MwMigrator   *self,
            sqlite3      *db,
+           RunContext   *ctx,
            GError      **error)
 {
   g_autofree char *result = NULL;
+  gboolean sound;
 
   if (!self->verify)
     goto space;
 
-  mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
-  if (!mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL))
+  begin_step (self, _("Checking the database before updating"));
+  if (ctx != NULL)
+    start_check_ticks (ctx, db, TICKS_PER_PAGE_QUICK);
+  sound = mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL);
+  if (ctx != NULL)
+    ctx->ticks_expected = 0;
+  if (!sound)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
@@ -517,7 +569,7 @@ apply_in_transaction (MwMigrator    *self,
       return TRUE;
     }
 
-  if (!preflight (self, db, error))
+  if (!preflight (self, db, self->run, error))
     {
       mw_history_clear (&history);
       return FALSE;
@@ -531,6 +583,7 @@ apply_in_transaction (MwMigrator    *self,
     {
       g_autoptr(GError) backup_error = NULL;
 
+      begin_step (self, _("Making a backup of the database"));
       self->backup = mw_backup_create (self->database_path, self->backup_dir,
                                        MW_BACKUP_REASON_PRE_MIGRATION, self->set,
                                        self->progress, cancellable, &backup_error);
@@ -568,6 +621,7 @@ apply_in_transaction (MwMigrator    *self,
     }
   mw_history_clear (&history);
 
+  begin_step (self, _("Applying the updates"));
   for (guint m = 0; m < todo->len; m++)
     {
       const MwMigration *migration = g_ptr_array_index (todo, m);
@@ -622,13 +676,29 @@ check_integrity (MwMigrator  *self,
   g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
 
-  mw_progress_update (self->progress, 1.0, _("Checking the whole database"));
+  RunContext *ctx = self->run;
+  gboolean sound;
+
+  begin_step (self, _("Checking the whole database"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
    * this connection has cached. */
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READONLY, self->busy_timeout_ms, NULL);
   if (fresh != NULL)
     db = fresh;
-  if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
+  if (ctx != NULL)
+    {
+      /* Not stoppable any more (the updates are saved): only its progress. */
+      start_check_ticks (ctx, db, TICKS_PER_PAGE_INTEGRITY);
+      ctx->cancellable = NULL;
+      sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, ctx);
+    }
+  sound = mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL);
+  if (ctx != NULL)
+    {
+      sqlite3_progress_handler (db, 0, NULL, NULL);
+      ctx->ticks_expected = 0;
+    }
+  if (!sound)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                    _("The updates were applied, but the database failed its integrity check "
@@ -647,11 +717,13 @@ run_once (MwMigrator    *self,
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
-  RunContext ctx = { self, cancellable };
+  RunContext ctx = { self, cancellable, 0, 0 };
   int foreign_keys = 0;
   gboolean ok;
 
   reset_result (self);
+  self->step = 0;
+  self->run = &ctx;
   mw_progress_update (self->progress, 0.0, _("Opening the database"));
   {
     GStatBuf st;
@@ -781,7 +853,11 @@ mw_migrator_run (MwMigrator    *self,
     {
       g_clear_error (&local_error);
       mw_progress_set_cancellable (self->progress, TRUE);
-      if (run_once (self, cancellable, &local_error))
+      gboolean done = run_once (self, cancellable, &local_error);
+
+      /* run_once()'s context lived on its stack. */
+      self->run = NULL;
+      if (done)
         return TRUE;
       if (attempt > 3 || !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
         break;

@@ -44,7 +44,10 @@ struct _MwWindow
   MwCheckList          *ready_checks;
   GtkButton            *update_button;
   GtkLabel             *work_title;
+  GtkLabel             *work_step;
   GtkLabel             *work_phase;
+  GtkLabel             *work_time;
+  GtkLabel             *work_after_update;
   GtkProgressBar       *work_bar;
   GtkLabel             *work_note;
   GtkButton            *work_cancel;
@@ -70,6 +73,9 @@ struct _MwWindow
   char                 *outcome_title;      /* what the last restore, fresh start or repair */
   char                 *outcome;            /*   did, until a page has said it */
   GtkWindow            *technician;         /* (weak) */
+  gint64                work_started;       /* monotonic µs, for elapsed and estimate */
+  gint64                step_started;
+  guint                 clock_id;
 
   /* Flags */
   MwWork                work;

@@ -62,7 +62,10 @@ set_work (MwWindow *self,
   /* The instance lock is held only while working: an idle window (waiting for a
    * person, perhaps for hours) does not keep a technician's terminal out. */
   if (work == MW_WORK_NONE)
-    g_clear_pointer (&self->lock, mw_instance_lock_release);
+    {
+      g_clear_pointer (&self->lock, mw_instance_lock_release);
+      g_clear_handle_id (&self->clock_id, g_source_remove);
+    }
   if (was_busy != (work != MW_WORK_NONE))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   _mw_window_actions_update (self);
@@ -635,9 +638,63 @@ progress_cancellable_cb (MwProgress *progress,
                             "changed."));
   else
     gtk_label_set_text (self->work_note,
-                        _("This step cannot be stopped safely. Please wait; it will not take "
-                          "long."));
+                        _("This step cannot be stopped safely; please wait for it to finish."));
   _mw_window_actions_update (self);
+}
+
+static char *
+format_duration (gint64 us)
+{
+  gint64 seconds = us / G_USEC_PER_SEC;
+
+  if (seconds < 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d second", "%d seconds",
+                                         (unsigned long) seconds), (int) seconds);
+  return g_strdup_printf (_("%d:%02d min"), (int) (seconds / 60), (int) (seconds % 60));
+}
+
+/* Elapsed time, and for the step under way an estimate from its own progress. */
+static gboolean
+clock_cb (gpointer user_data)
+{
+  MwWindow *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double fraction = mw_progress_get_fraction (self->progress);
+  gint64 in_step = now - self->step_started;
+  g_autofree char *elapsed = format_duration (now - self->work_started);
+  g_autofree char *text = NULL;
+
+  if (fraction >= 0.03 && fraction < 1.0 && in_step >= 2 * G_USEC_PER_SEC)
+    {
+      g_autofree char *left = format_duration ((gint64) (in_step * (1.0 - fraction) / fraction) +
+                                               G_USEC_PER_SEC);
+
+      /* TRANSLATORS: "14 seconds so far; this step: about 6 seconds left" */
+      text = g_strdup_printf (_("%s so far; this step: about %s left"), elapsed, left);
+    }
+  else
+    text = g_strdup_printf (_("%s so far"), elapsed);
+  gtk_label_set_text (self->work_time, text);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+progress_step_cb (MwProgress *progress,
+                  GParamSpec *pspec,
+                  MwWindow   *self)
+{
+  guint step = 0, n_steps = 0;
+  g_autofree char *text = NULL;
+
+  mw_progress_get_step (progress, &step, &n_steps);
+  if (step > 0 && n_steps > 1)
+    {
+      text = g_strdup_printf (_("Step %u of %u"), step, n_steps);
+      if (g_strcmp0 (gtk_label_get_text (self->work_step), text) != 0)
+        self->step_started = g_get_monotonic_time ();
+      gtk_label_set_text (self->work_step, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->work_step), step > 0 && n_steps > 1);
 }
 
 /**
@@ -656,11 +713,18 @@ _mw_window_begin_work (MwWindow   *self,
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   mw_progress_set_cancellable (self->progress, TRUE);
-  mw_progress_update (self->progress, 0.0, _("Starting"));
+  mw_progress_set_step (self->progress, 0, 0, _("Starting"));
   mw_progress_flush (self->progress);
 
   set_work (self, work);
   gtk_label_set_text (self->work_title, title);
+  self->work_started = self->step_started = g_get_monotonic_time ();
+  gtk_label_set_text (self->work_step, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->work_step), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->work_after_update), self->settings->after_update);
+  g_clear_handle_id (&self->clock_id, g_source_remove);
+  self->clock_id = g_timeout_add_seconds (1, clock_cb, self);
+  clock_cb (self);
   progress_cancellable_cb (self->progress, NULL, self);
   gtk_window_set_title (GTK_WINDOW (self), title);
   mw_log_add ("Started: %s", title);
@@ -964,6 +1028,7 @@ mw_window_dispose (GObject *object)
 
   if (self->technician != NULL)
     gtk_window_destroy (self->technician);
+  g_clear_handle_id (&self->clock_id, g_source_remove);
   if (self->progress != NULL)
     g_signal_handlers_disconnect_by_data (self->progress, self);
   g_clear_pointer (&self->lock, mw_instance_lock_release);
@@ -1089,7 +1154,10 @@ mw_window_class_init (MwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MwWindow, ready_checks);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, update_button);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_title);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_step);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_phase);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_time);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_after_update);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_bar);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_note);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_cancel);
@@ -1117,6 +1185,7 @@ mw_window_init (MwWindow *self)
                           G_BINDING_SYNC_CREATE);
   g_signal_connect (self->progress, "notify::cancellable",
                     G_CALLBACK (progress_cancellable_cb), self);
+  g_signal_connect (self->progress, "notify::step", G_CALLBACK (progress_step_cb), self);
   _mw_window_actions_update (self);
 }
 
