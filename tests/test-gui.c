@@ -584,6 +584,106 @@ test_update_progress (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->work_after_update)));
 }
 
+/* No line of @label starts inside one of @words (update tags are never broken). */
+static void
+assert_words_not_broken (GtkLabel *label, GPtrArray *words)
+{
+  PangoLayout *layout = gtk_label_get_layout (label);
+  const char *text = pango_layout_get_text (layout);
+  GSList *lines = pango_layout_get_lines_readonly (layout);
+
+  for (guint w = 0; w < words->len; w++)
+    {
+      const char *at = strstr (text, g_ptr_array_index (words, w));
+      int start, end;
+
+      g_assert_nonnull (at);
+      start = (int) (at - text);
+      end = start + (int) strlen (g_ptr_array_index (words, w));
+      for (GSList *l = lines; l != NULL; l = l->next)
+        {
+          PangoLayoutLine *line = l->data;
+
+          if (line->start_index > start && line->start_index < end)
+            g_error ("“%s” is broken across two lines", (const char *) g_ptr_array_index (words, w));
+        }
+    }
+}
+
+static gboolean visible_on_screen (Fixture *f, GtkWidget *widget);
+
+static void
+small_screen_walk (Fixture *f, int dpi)
+{
+  GtkSettings *settings = gtk_settings_get_default ();
+  GdkSurface *surface;
+  g_autoptr(GPtrArray) buttons = NULL;
+  graphene_rect_t list, scroller;
+  GtkWidget *scrolled;
+  g_autofree char *name = g_strdup_printf ("ready-%d-dpi-800x600", dpi);
+
+  g_object_set (settings, "gtk-xft-dpi", dpi * 1024, NULL);
+  g_unlink (f->db);
+  make_demo (f, "3");
+  open_wizard (f, FALSE);
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "ready");
+  settle_events (300);
+  screenshot (f, name);
+  surface = gtk_native_get_surface (GTK_NATIVE (f->window));
+  /* The whole window on the screen, its title, its buttons and its checks seen. */
+  g_assert_cmpint (gdk_surface_get_width (surface), <=, 800);
+  g_assert_cmpint (gdk_surface_get_height (surface), <=, 600);
+  g_assert_true (visible_on_screen (f, GTK_WIDGET (f->window->ready_title)));
+  buttons = mw_window_list_buttons (f->window);
+  for (guint i = 0; i < buttons->len; i++)
+    g_assert_true (visible_on_screen (f, g_ptr_array_index (buttons, i)));
+  scrolled = gtk_widget_get_ancestor (GTK_WIDGET (f->window->ready_checks),
+                                      GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (f->window->ready_checks), scrolled,
+                                            &list));
+  g_assert_true (gtk_widget_compute_bounds (scrolled, scrolled, &scroller));
+  /* At least the first check shows without scrolling. */
+  g_assert_cmpfloat (list.origin.y + 40, <, scroller.size.height);
+
+  /* The Done page: the update tags whole. */
+  press (f, "_Update Now");
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+  {
+    g_autoptr(GPtrArray) tags = g_ptr_array_new ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MwMigrationSet) set = mw_migration_set_load (f->migrations, &error);
+
+    for (guint i = 3; i < mw_migration_set_get_n_migrations (set); i++)
+      g_ptr_array_add (tags, (gpointer) mw_migration_set_get_migration (set, i)->tag);
+    assert_words_not_broken (f->window->done_text, tags);
+  }
+  g_assert_true (visible_on_screen (f, GTK_WIDGET (f->window->done_title)));
+  screenshot (f, dpi == 192 ? "done-2x-800x600" : "done-1.5x-800x600");
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  settle_events (50);
+}
+
+/* Large text on a small screen: at 1.5× and 2× text on an 800×600 display (an Xvfb
+ * of that size of its own), the window fits the screen; the title, the checks and
+ * the buttons are seen; update tags are never broken mid-word. */
+static void
+test_small_screen_large_text (Fixture *f, gconstpointer data)
+{
+  g_autofree char *self_exe = NULL;
+
+  if (g_getenv ("MW_TEST_SMALL_SCREEN") != NULL)
+    {
+      small_screen_walk (f, 144);
+      small_screen_walk (f, 192);
+      return;
+    }
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_setenv ("MW_TEST_SMALL_SCREEN", "1", TRUE);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, "xvfb-run", "-a", "-s", "-screen 0 800x600x24",
+                                  self_exe, "-p", "/mw/gui/small-screen/large-text", NULL), ==, 0);
+  g_unsetenv ("MW_TEST_SMALL_SCREEN");
+}
+
 static void
 test_up_to_date (Fixture *f, gconstpointer data)
 {
@@ -2150,6 +2250,7 @@ main (int argc, char **argv)
   ADD ("keyboard/mnemonics-every-page-every-language", test_mnemonics_every_page);
   ADD ("update/applies-with-backup", test_update);
   ADD ("up-to-date/no-backup", test_up_to_date);
+  ADD ("small-screen/large-text", test_small_screen_large_text);
   ADD ("update/step-n-of-m-with-real-progress", test_update_progress);
   ADD ("corrupt/cancel-leaves-everything", test_corrupt_cancel);
   ADD ("corrupt/backup-and-start-fresh", test_corrupt_fresh);

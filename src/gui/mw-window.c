@@ -1002,6 +1002,52 @@ prepare_for_keyboard (GtkWidget *widget)
     }
 }
 
+/* The window sizes to its content, up to the screen it is on: at 2× text on an
+ * 800×600 remote desktop it must not reach past the screen's edge (its buttons
+ * would be out of reach); only the page scrolls. */
+static void
+fit_to_screen (MwWindow *self)
+{
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (self));
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (self));
+  GdkMonitor *monitor = NULL;
+  GdkRectangle area = { 0 };
+  int width = 760, height = 0, natural = 0;
+
+  if (surface != NULL)
+    monitor = gdk_display_get_monitor_at_surface (display, surface);
+  if (monitor == NULL)
+    {
+      GListModel *monitors = gdk_display_get_monitors (display);
+
+      if (g_list_model_get_n_items (monitors) > 0)
+        {
+          g_autoptr(GdkMonitor) first = g_list_model_get_item (monitors, 0);
+
+          gdk_monitor_get_geometry (first, &area);
+        }
+    }
+  else
+    gdk_monitor_get_geometry (monitor, &area);
+  if (area.width <= 0 || area.height <= 0)
+    return;
+
+  /* Room for a panel and the window's own decorations; pages come and go, so the
+   * first one's size is no measure: the usual size, or the screen's when smaller. */
+  width = MIN (width, area.width - 32);
+  gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_VERTICAL, width, NULL, &natural,
+                      NULL, NULL);
+  height = MIN (MAX (natural, 560), area.height - 56);
+  gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+}
+
+static void
+mw_window_realize (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (mw_window_parent_class)->realize (widget);
+  fit_to_screen (MW_WINDOW (widget));
+}
+
 /* ---- the class ----------------------------------------------------------------------- */
 
 static gboolean
@@ -1103,6 +1149,7 @@ mw_window_class_init (MwWindowClass *klass)
   object_class->finalize = mw_window_finalize;
   object_class->get_property = mw_window_get_property;
   window_class->close_request = mw_window_close_request;
+  widget_class->realize = mw_window_realize;
 
   /**
    * MwWindow:page:
