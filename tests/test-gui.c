@@ -741,6 +741,9 @@ test_corrupt_cancel (Fixture *f, gconstpointer data)
   assert_page (f, "problem", "corrupt", "Database Corruption Detected",
                "_Cancel | Backup & Start _Fresh | Try _Repair");
 
+  /* For a technician at a terminal: the command line of each choice. */
+  mw_test_assert_contains (mw_window_get_detail_text (f->window),
+                           "Try Repair from a terminal: migration-wizard repair --database ");
   /* Escape is Cancel: the wizard stops and leaves everything as it was. */
   gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.cancel", NULL);
   g_assert_true (wait_until (closed, f));
@@ -1789,6 +1792,17 @@ collect_labelled (GtkWidget *widget, const char *label, GPtrArray *found)
 }
 
 static void
+collect_label_texts (GtkWidget *widget, const char *part, GPtrArray *found)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      if (GTK_IS_LABEL (c) && strstr (gtk_label_get_text (GTK_LABEL (c)), part) != NULL)
+        g_ptr_array_add (found, c);
+      collect_label_texts (c, part, found);
+    }
+}
+
+static void
 clipboard_read_cb (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   *(GAsyncResult **) user_data = g_object_ref (result);
@@ -1870,6 +1884,70 @@ test_technician (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (root, "diagnosis"),
                                                   "state"), ==, "pending");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "backups")), ==, 1);
+
+  /* The toolkit. Back Up Now: a second, verified backup. */
+  gtk_widget_activate_action (GTK_WIDGET (tech), "technician.backup-now", NULL);
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while (!g_str_has_prefix (mw_technician_window_get_status (MW_TECHNICIAN_WINDOW (tech)),
+                              "Backup made and verified") && g_get_monotonic_time () < deadline)
+      settle_events (20);
+  }
+  mw_test_assert_contains (mw_technician_window_get_status (MW_TECHNICIAN_WINDOW (tech)),
+                           "Backup made and verified");
+  g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 2);
+  {
+    g_autoptr(GPtrArray) list = mw_backup_list (f->backups, NULL);
+    MwBackup *newest = g_ptr_array_index (list, 0);
+    MwBackup *older = g_ptr_array_index (list, 1);
+    g_autofree char *older_path = g_strdup (older->path);
+
+    /* Verify: size, SHA-256 and quick_check. */
+    gtk_widget_activate_action (GTK_WIDGET (tech), "technician.verify-backup", "s", older->path);
+    mw_test_assert_contains (mw_technician_window_get_status (MW_TECHNICIAN_WINDOW (tech)),
+                             "is sound");
+    /* Delete: never the newest verified one; the older one goes, with its sidecar. */
+    g_assert_false (mw_technician_window_delete_backup (MW_TECHNICIAN_WINDOW (tech),
+                                                        newest->path, NULL));
+    g_assert_true (g_file_test (newest->path, G_FILE_TEST_EXISTS));
+    g_assert_true (mw_technician_window_delete_backup (MW_TECHNICIAN_WINDOW (tech), older_path,
+                                                       &error));
+    g_assert_no_error (error);
+    g_assert_false (g_file_test (older_path, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 1);
+  }
+  /* Each backup says its command line; the kept-aside sets are listed. */
+  {
+    g_autofree char *aside = g_strconcat (f->db, ".old.20250101-000000", NULL);
+    g_autoptr(GPtrArray) found = g_ptr_array_new ();
+    GtkWidget *sql_window = NULL;
+
+    mw_test_write_file (aside, "kept");
+    mw_technician_window_refresh (MW_TECHNICIAN_WINDOW (tech));
+    collect_label_texts (GTK_WIDGET (tech), "migration-wizard restore ", found);
+    g_assert_cmpuint (found->len, >=, 1);
+    g_ptr_array_set_size (found, 0);
+    collect_label_texts (GTK_WIDGET (tech), "pos_system.db.old.20250101-000000", found);
+    g_assert_cmpuint (found->len, ==, 1);
+    /* A migration's SQL, with its hash. */
+    gtk_widget_activate_action (GTK_WIDGET (tech), "technician.show-sql", "u", 0);
+    {
+      GListModel *toplevels = gtk_window_get_toplevels ();
+
+      for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+        {
+          g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+          if (g_str_has_prefix (gtk_window_get_title (w) ? gtk_window_get_title (w) : "",
+                                "0000_initial_schema (SHA-256 "))
+            sql_window = GTK_WIDGET (w);
+        }
+    }
+    g_assert_nonnull (sql_window);
+    gtk_window_destroy (GTK_WINDOW (sql_window));
+    g_unlink (aside);
+  }
 
   /* Each backup has a Restore button that goes through the wizard's confirmation. */
   collect_labelled (GTK_WIDGET (tech), "Restore…", restore_buttons);

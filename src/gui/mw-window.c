@@ -320,8 +320,30 @@ _mw_window_show_remedy (MwWindow *self,
     self->offered_backup = mw_backup_ref (remedy->backup);
   _mw_window_set_exit_status (self, remedy->exit_code);
 
-  begin_problem (self, remedy->id, icon_for (remedy->id), remedy->title, remedy->message,
-                 remedy->detail);
+  {
+    /* For a technician at a terminal: each choice's command line, in the details. */
+    g_autoptr(GString) detail = g_string_new (remedy->detail);
+
+    for (guint i = 0; i < remedy->choices->len; i++)
+      {
+        const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
+        g_autofree char *command = c->available
+                                   ? mw_action_command_line (c->action, self->settings,
+                                                             remedy->backup)
+                                   : NULL;
+        g_autofree char *label = label_for (remedy, c->action);
+        g_autofree char *name = mw_accessibility_strip_mnemonic (label);
+
+        if (command == NULL)
+          continue;
+        if (detail->len > 0 && detail->str[detail->len - 1] != '\n')
+          g_string_append_c (detail, '\n');
+        /* TRANSLATORS: "Try Repair from a terminal: migration-wizard repair --database …" */
+        g_string_append_printf (detail, _("%s from a terminal: %s\n"), name, command);
+      }
+    begin_problem (self, remedy->id, icon_for (remedy->id), remedy->title, remedy->message,
+                   detail->len ? detail->str : NULL);
+  }
   for (guint i = 0; i < remedy->choices->len; i++)
     {
       const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
