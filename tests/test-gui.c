@@ -2185,6 +2185,57 @@ test_database_found_where_the_app_keeps_it (Fixture *f, gconstpointer data)
   mw_test_assert_contains (checks, "found in the older versions' nested data folder");
 }
 
+/* Keyboard only, as over a remote desktop: after an update, a damaged database;
+ * Enter takes the recommended Try Repair, Alt+U uses the repaired database, the
+ * wizard checks and updates by itself, Enter closes, the POS starts. Then after an
+ * update the database is in use: Enter tries again once it is free, the update
+ * runs, Enter closes, the POS starts. */
+static void
+test_keyboard_only_recovery (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "pos started", NULL);
+  sqlite3 *holder;
+
+  f->then_run = g_strdup_printf ("touch '%s'", marker);
+  make_demo (f, "3");
+  damage_sales_page (f);
+  open_wizard (f, TRUE);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  focus_window (GTK_WINDOW (f->window));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (focused (f))), ==, "Try _Repair");
+  type_key (GDK_KEY_Return);
+  g_assert_true (wait_until (settled, f));
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "repair-report");
+  type_key_full (GDK_KEY_u, TRUE, FALSE);
+  /* A keyboard activation presses the button a moment later (GTK shows it pressed). */
+  settle_events (400);
+  g_assert_true (wait_until (settled, f));
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+  g_assert_cmpint (diagnose (f)->state, ==, MW_STATE_UP_TO_DATE);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  focus_window (GTK_WINDOW (f->window));
+  type_key (GDK_KEY_Return);
+  g_assert_true (wait_until (closed, f));
+  g_assert_true (marker_exists (marker));
+
+  g_unlink (marker);
+  g_unlink (f->db);
+  make_demo (f, "3");
+  holder = mw_test_hold_write_lock (f->db, "UPDATE products SET name = name");
+  open_wizard (f, TRUE);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "locked");
+  mw_test_release_lock (holder);
+  focus_window (GTK_WINDOW (f->window));
+  type_key (GDK_KEY_Return);
+  g_assert_true (wait_until (settled, f));
+  g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+  g_assert_cmpint (diagnose (f)->state, ==, MW_STATE_UP_TO_DATE);
+  focus_window (GTK_WINDOW (f->window));
+  type_key (GDK_KEY_Return);
+  g_assert_true (wait_until (closed, f));
+  g_assert_true (marker_exists (marker));
+}
+
 static void
 test_after_update_in_process (Fixture *f, gconstpointer data)
 {
@@ -2350,6 +2401,7 @@ main (int argc, char **argv)
   ADD ("technician/diagnostics-bundle-restore", test_technician);
   ADD ("after-update/program", test_after_update);
   ADD ("after-update/problem-is-shown", test_after_update_in_process);
+  ADD ("keyboard/only-recovery-and-update-then-pos", test_keyboard_only_recovery);
   ADD ("log/every-run-kept-and-shown", test_persistent_log);
   ADD ("start/database-found-where-the-app-keeps-it", test_database_found_where_the_app_keeps_it);
   ADD ("after-update/repair-or-fresh-then-pos-starts", test_after_update_repair_starts_pos);
