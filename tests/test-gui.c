@@ -1946,6 +1946,11 @@ test_technician (Fixture *f, gconstpointer data)
     }
     g_assert_nonnull (sql_window);
     gtk_window_destroy (GTK_WINDOW (sql_window));
+    gtk_notebook_set_current_page (GTK_NOTEBOOK (find_widget_of_type (GTK_WIDGET (tech),
+                                                                      GTK_TYPE_NOTEBOOK)), 1);
+    screenshot_window (GTK_WIDGET (tech), "technician-backups");
+    gtk_notebook_set_current_page (GTK_NOTEBOOK (find_widget_of_type (GTK_WIDGET (tech),
+                                                                      GTK_TYPE_NOTEBOOK)), 0);
     g_unlink (aside);
   }
 

@@ -3,6 +3,9 @@
 
 #include "config.h"
 
+#include <string.h>
+#include <glib/gi18n.h>
+
 #include "mw-accessibility.h"
 #include "mw-problem-page.h"
 
@@ -30,6 +33,7 @@ struct _MwProblemPage
 
   /* Owned */
   char        *id;
+  char        *recommended_prefix;
   GPtrArray   *retired;     /* (element-type GtkWidget) buttons of the page before */
   guint        retire_id;
 };
@@ -91,6 +95,7 @@ mw_problem_page_finalize (GObject *object)
   MwProblemPage *self = MW_PROBLEM_PAGE (object);
 
   g_clear_pointer (&self->id, g_free);
+  g_clear_pointer (&self->recommended_prefix, g_free);
 
   G_OBJECT_CLASS (mw_problem_page_parent_class)->finalize (object);
 }
@@ -124,6 +129,7 @@ mw_problem_page_init (MwProblemPage *self)
   mw_accessibility_scroll_focus_when_needed (self->scrolled);
   mw_accessibility_name_buttons (GTK_WIDGET (self->expander));
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
+  self->recommended_prefix = g_strdup (mw_problem_page_recommended_prefix ());
   g_signal_connect_swapped (self->expander, "notify::expanded", G_CALLBACK (expanded_cb), self);
   expanded_cb (self);
 }
@@ -215,6 +221,18 @@ mw_problem_page_add_button (MwProblemPage *self,
 }
 
 /**
+ * mw_problem_page_recommended_prefix:
+ *
+ * Returns: how the recommendation's line begins ("Recommended: ")
+ */
+const char *
+mw_problem_page_recommended_prefix (void)
+{
+  /* TRANSLATORS: must be how "Recommended: %s — %s" begins */
+  return _("Recommended: ");
+}
+
+/**
  * mw_problem_page_set_advice:
  * @advice: (nullable): the recommendation and its why, and what each choice costs
  */
@@ -222,8 +240,23 @@ void
 mw_problem_page_set_advice (MwProblemPage *self,
                             const char    *advice)
 {
+  g_autofree char *markup = NULL;
+  const char *newline;
+
   g_return_if_fail (MW_IS_PROBLEM_PAGE (self));
-  gtk_label_set_text (self->advice, advice ? advice : "");
+
+  /* The first line (the recommendation) stands out; the costs follow. */
+  newline = advice ? strchr (advice, '\n') : NULL;
+  if (advice != NULL && g_str_has_prefix (advice, self->recommended_prefix))
+    {
+      g_autofree char *first = g_markup_escape_text (advice, newline ? newline - advice : -1);
+      g_autofree char *rest = newline ? g_markup_escape_text (newline, -1) : g_strdup ("");
+
+      markup = g_strconcat ("<b>", first, "</b>", rest, NULL);
+    }
+  else
+    markup = g_markup_escape_text (advice ? advice : "", -1);
+  gtk_label_set_markup (self->advice, markup);
   gtk_widget_set_visible (GTK_WIDGET (self->advice), advice != NULL && *advice != '\0');
 }
 

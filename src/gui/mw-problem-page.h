@@ -30,6 +30,7 @@ GtkWidget  *mw_problem_page_add_button     (MwProblemPage      *self,
                                             GVariant           *target,
                                             MwButtonStyle       style,
                                             const char         *tooltip);
+const char *mw_problem_page_recommended_prefix (void);
 void        mw_problem_page_set_advice     (MwProblemPage      *self,
                                             const char         *advice);
 const char *mw_problem_page_get_advice     (MwProblemPage      *self);

@@ -760,6 +760,27 @@ wizard_changed_cb (MwTechnicianWindow *self)
   mw_technician_window_refresh (self);
 }
 
+/* Its usual size, or the screen's when smaller (an 800×600 remote desktop). */
+static void
+mw_technician_window_realize (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  GListModel *monitors = gdk_display_get_monitors (display);
+
+  GTK_WIDGET_CLASS (mw_technician_window_parent_class)->realize (widget);
+  if (g_list_model_get_n_items (monitors) > 0)
+    {
+      g_autoptr(GdkMonitor) monitor = g_list_model_get_item (monitors, 0);
+      GdkRectangle area;
+      int width, height;
+
+      gdk_monitor_get_geometry (monitor, &area);
+      gtk_window_get_default_size (GTK_WINDOW (widget), &width, &height);
+      gtk_window_set_default_size (GTK_WINDOW (widget), MIN (width, area.width - 32),
+                                   MIN (height, area.height - 56));
+    }
+}
+
 static void
 mw_technician_window_dispose (GObject *object)
 {
@@ -798,6 +819,7 @@ mw_technician_window_class_init (MwTechnicianWindowClass *klass)
 
   object_class->dispose = mw_technician_window_dispose;
   object_class->finalize = mw_technician_window_finalize;
+  widget_class->realize = mw_technician_window_realize;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/com/aurswift/MigrationWizard/mw-technician-window.ui");
