@@ -165,20 +165,26 @@ mw_shop_table_noun (const char *table,
   const unsigned long c = (unsigned long) MAX (n, 0);
   const long v = (long) c;
 
-#define NOUN(name, one, many) \
-  if (g_str_equal (table, name)) \
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, one, many, c), v)
-  NOUN ("transactions", "%ld sale", "%ld sales");
-  NOUN ("transaction_items", "%ld sale item", "%ld sale items");
-  NOUN ("payments", "%ld payment", "%ld payments");
-  NOUN ("refunds", "%ld refund", "%ld refunds");
-  NOUN ("products", "%ld product", "%ld products");
-  NOUN ("product_batches", "%ld stock batch", "%ld stock batches");
-  NOUN ("stock_movements", "%ld stock movement", "%ld stock movements");
-  NOUN ("users", "%ld staff member", "%ld staff members");
-  NOUN ("shifts", "%ld shift", "%ld shifts");
-  NOUN ("customers", "%ld customer", "%ld customers");
-#undef NOUN
+  if (g_str_equal (table, "transactions"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld sale", "%ld sales", c), v);
+  if (g_str_equal (table, "transaction_items"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld sale item", "%ld sale items", c), v);
+  if (g_str_equal (table, "payments"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld payment", "%ld payments", c), v);
+  if (g_str_equal (table, "refunds"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld refund", "%ld refunds", c), v);
+  if (g_str_equal (table, "products"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld product", "%ld products", c), v);
+  if (g_str_equal (table, "product_batches"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld stock batch", "%ld stock batches", c), v);
+  if (g_str_equal (table, "stock_movements"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld stock movement", "%ld stock movements", c), v);
+  if (g_str_equal (table, "users"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld staff member", "%ld staff members", c), v);
+  if (g_str_equal (table, "shifts"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld shift", "%ld shifts", c), v);
+  if (g_str_equal (table, "customers"))
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld customer", "%ld customers", c), v);
   /* TRANSLATORS: rows of a table without a shop word, e.g. "3 rows of audit_logs" */
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld row of %s", "%ld rows of %s", c),
                           v, table);
