@@ -620,7 +620,7 @@ small_screen_walk (Fixture *f, int dpi)
   g_autoptr(GPtrArray) buttons = NULL;
   graphene_rect_t list, scroller;
   GtkWidget *scrolled;
-  g_autofree char *name = g_strdup_printf ("ready-%d-dpi-800x600", dpi);
+  g_autofree char *name = g_strdup (dpi == 192 ? "ready-2x-800x600" : "ready-1.5x-800x600");
 
   g_object_set (settings, "gtk-xft-dpi", dpi * 1024, NULL);
   g_unlink (f->db);
@@ -1756,7 +1756,7 @@ test_read_only (Fixture *f, gconstpointer data)
   assert_page (f, "problem", "backup-folder", "The Backups Folder Cannot Be Written",
                "_Quit | _Try Again");
   mw_test_assert_contains (mw_problem_page_get_text (f->window->problem_page), ro_backups);
-  screenshot (f, "backup-failed");
+  screenshot (f, "backup-folder");
   g_assert_cmpint (exit_status (f), ==, 24);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
   gtk_window_destroy (GTK_WINDOW (f->window));
