@@ -1964,6 +1964,33 @@ test_technician (Fixture *f, gconstpointer data)
   assert_page (f, "ready", NULL, "Updates are ready", "_Cancel | _Update Now");
 }
 
+/* The full integrity check names what SQLite found, page and table (not only "disk
+ * image is malformed"). */
+static void
+test_technician_findings (Fixture *f, gconstpointer data)
+{
+  GtkWindow *tech;
+  const char *result;
+  gint64 deadline;
+
+  make_demo (f, "7");
+  damage_sales_page (f);
+  open_wizard (f, FALSE);
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
+  tech = find_technician_window ();
+  g_assert_nonnull (tech);
+  gtk_widget_activate_action (GTK_WIDGET (tech), "technician.integrity", NULL);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (*mw_technician_window_get_integrity_result (MW_TECHNICIAN_WINDOW (tech)) == '\0' &&
+         g_get_monotonic_time () < deadline)
+    settle_events (10);
+  result = mw_technician_window_get_integrity_result (MW_TECHNICIAN_WINDOW (tech));
+  mw_test_assert_contains (result, "Page ");
+  mw_test_assert_contains (result, "(table transactions)");
+  gtk_window_destroy (tech);
+}
+
 static void
 waited_cb (GObject *object, GAsyncResult *result, gpointer user_data)
 {
@@ -2404,6 +2431,7 @@ main (int argc, char **argv)
   ADD ("read-only/backup-failed-and-unreadable", test_read_only);
   ADD ("no-space/try-again-and-quit", test_no_space);
   ADD ("technician/diagnostics-bundle-restore", test_technician);
+  ADD ("technician/integrity-findings-by-page-and-table", test_technician_findings);
   ADD ("after-update/program", test_after_update);
   ADD ("after-update/problem-is-shown", test_after_update_in_process);
   ADD ("keyboard/only-recovery-and-update-then-pos", test_keyboard_only_recovery);

@@ -152,6 +152,21 @@ restore_clicked_cb (GtkButton          *button,
   gtk_window_present (GTK_WINDOW (self->wizard));
 }
 
+/* Why a backup was made, in words (the sidecar's machine word stays in JSON). */
+static const char *
+reason_label (MwBackupReason reason)
+{
+  switch (reason)
+    {
+    case MW_BACKUP_REASON_PRE_MIGRATION: return _("before an update");
+    case MW_BACKUP_REASON_PRE_RESTORE:   return _("before a restore");
+    case MW_BACKUP_REASON_PRE_FRESH:     return _("before a fresh start");
+    case MW_BACKUP_REASON_PRE_REPAIR:    return _("before a repair");
+    case MW_BACKUP_REASON_MANUAL:
+    default:                             return _("made by hand");
+    }
+}
+
 static GtkWidget *
 row_button (const char *label,
             const char *accessible,
@@ -252,7 +267,7 @@ fill_backups (MwTechnicianWindow *self)
       g_autofree char *delete_name = g_strdup_printf (_("Delete %s"), file);
 
       text = g_strdup_printf ("%s\n%s · %s · %s %s (%u) · %s · %s\n%s", file, created,
-                              mw_backup_reason_to_string (b->reason), _("level"),
+                              reason_label (b->reason), _("level"),
                               b->level_tag ? b->level_tag : _("none"), b->level_count, size,
                               b->verified ? _("verified")
                                           : b->problem ? b->problem : _("NOT USABLE"),
