@@ -1519,6 +1519,9 @@ test_no_migrations (Fixture *f, gconstpointer data)
   /* A packaging fault: never "start fresh". */
   assert_page (f, "problem", "installation", "The App's Installation Is Incomplete", "_Quit");
   screenshot (f, "installation");
+  /* The database's real size, though the check stopped before measuring it. */
+  g_assert_null (strstr (mw_window_get_detail_text (f->window), "(0.0 MB)"));
+  mw_test_assert_contains (mw_window_get_detail_text (f->window), " MB)");
   g_assert_cmpint (exit_status (f), ==, 19);
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }

@@ -235,6 +235,34 @@ test_backup_folder_checked_first (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r->message, s->backup_dir));
 }
 
+/* Shop words: sizes in GB where they are GB, tables by what they hold, times as a
+ * person says them. */
+static void
+test_shop_words (Fixture *f, gconstpointer data)
+{
+  g_autofree char *gb = mw_shop_format_size ((guint64) (81001.7 * 1024 * 1024));
+  g_autofree char *mb = mw_shop_format_size ((guint64) (15.6 * 1024 * 1024));
+  g_autofree char *sales = mw_shop_table_noun ("transactions", 45);
+  g_autofree char *one = mw_shop_table_noun ("payments", 1);
+  g_autofree char *other = mw_shop_table_noun ("audit_logs", 3);
+  g_autoptr(GDateTime) now = g_date_time_new_local (2026, 3, 14, 16, 0, 0);
+  g_autoptr(GDateTime) today = g_date_time_new_local (2026, 3, 14, 14, 2, 0);
+  g_autoptr(GDateTime) yesterday = g_date_time_new_local (2026, 3, 13, 18, 2, 0);
+  g_autoptr(GDateTime) long_ago = g_date_time_new_local (2026, 1, 12, 9, 5, 0);
+  g_autofree char *t1 = mw_shop_format_time (today, now);
+  g_autofree char *t2 = mw_shop_format_time (yesterday, now);
+  g_autofree char *t3 = mw_shop_format_time (long_ago, now);
+
+  g_assert_cmpstr (gb, ==, "79.1 GB");
+  g_assert_cmpstr (mb, ==, "15.6 MB");
+  g_assert_cmpstr (sales, ==, "45 sales");
+  g_assert_cmpstr (one, ==, "1 payment");
+  g_assert_cmpstr (other, ==, "3 rows of audit_logs");
+  g_assert_cmpstr (t1, ==, "14:02 today");
+  g_assert_cmpstr (t2, ==, "yesterday 18:02");
+  g_assert_cmpstr (t3, ==, "12 Jan 09:05");
+}
+
 static void
 test_newer_and_installation_offer_nothing_harmful (Fixture *f, gconstpointer data)
 {
@@ -431,6 +459,7 @@ main (int argc, char **argv)
        test_newer_and_installation_offer_nothing_harmful);
   ADD ("corrupt-offers-the-backup-with-costs", test_corrupt_offers_the_backup_with_costs);
   ADD ("backup-folder-checked-first", test_backup_folder_checked_first);
+  ADD ("shop-words", test_shop_words);
   ADD ("locked-is-retried", test_locked_is_retried);
   ADD ("migrate-errors", test_migrate_errors);
   ADD ("operation-errors", test_operation_errors);

@@ -133,9 +133,9 @@ mw_shop_format_time (GDateTime *when,
     return g_date_time_format (local, _("%a %H:%M"));
   if (g_date_time_get_year (local) == g_date_time_get_year (here))
     /* TRANSLATORS: g_date_time_format(): day, month and time, e.g. "12 Mar 14:02" */
-    return g_date_time_format (local, _("%e %b %H:%M"));
+    return g_date_time_format (local, _("%-d %b %H:%M"));
   /* TRANSLATORS: g_date_time_format(): day, month, year and time */
-  return g_date_time_format (local, _("%e %b %Y %H:%M"));
+  return g_date_time_format (local, _("%-d %b %Y %H:%M"));
 }
 
 /**
