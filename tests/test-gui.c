@@ -1326,6 +1326,16 @@ test_corrupt_with_backup (Fixture *f, gconstpointer data)
   press (f, "_Cancel");
   g_assert_cmpstr (mw_window_get_problem (f->window), ==, "corrupt");
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
+
+  /* Try Repair's report in shop words: what is lost, and what of it the backup
+   * still has, with the days. */
+  press (f, "Try _Repair");
+  g_assert_cmpstr (mw_window_get_problem (f->window), ==, "repair-report");
+  mw_test_assert_contains (mw_problem_page_get_text (f->window->problem_page),
+                           " sales could not be recovered.");
+  mw_test_assert_contains (mw_problem_page_get_text (f->window->problem_page),
+                           " of the lost sales, from ");
+  g_assert_cmpstr (mw_test_file_digest (f->db), ==, damaged);
 }
 
 static void

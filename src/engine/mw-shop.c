@@ -277,3 +277,85 @@ mw_shop_describe_repair (MwRepairReport *report)
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
+
+static GDateTime *
+sale_time (gint64 created_at)
+{
+  /* The app stores milliseconds; older rows may be in seconds. */
+  gint64 seconds = created_at >= 100000000000 ? created_at / 1000 : created_at;
+
+  return g_date_time_new_from_unix_local (seconds);
+}
+
+/**
+ * mw_shop_describe_lost_sales_in_backup:
+ * @repaired_path: the repaired copy
+ * @backup: (nullable): a verified backup
+ *
+ * Which of the sales the repair lost the backup still has, with their dates:
+ * "The backup from 14:02 today still has 40 of the lost sales, from 12 Mar to
+ * 14 Mar." Both files are only read.
+ *
+ * Returns: (transfer full) (nullable): the sentence, or %NULL when the backup has
+ *   none of them or cannot tell
+ */
+char *
+mw_shop_describe_lost_sales_in_backup (const char *repaired_path,
+                                       MwBackup   *backup)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 count = 0, first = 0, last = 0;
+  char *text = NULL;
+
+  g_return_val_if_fail (repaired_path != NULL, NULL);
+
+  if (backup == NULL || !backup->verified)
+    return NULL;
+  if (sqlite3_open_v2 (backup->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    goto out;
+  if (sqlite3_prepare_v2 (db, "ATTACH DATABASE ?1 AS r", -1, &stmt, NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_bind_text (stmt, 1, repaired_path, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    goto out;
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT count(*), min(\"created_at\"), max(\"created_at\") FROM "
+                              "main.\"transactions\" WHERE \"id\" NOT IN (SELECT \"id\" FROM "
+                              "r.\"transactions\")", -1, &stmt, NULL) != SQLITE_OK ||
+      sqlite3_step (stmt) != SQLITE_ROW)
+    goto out;
+  count = sqlite3_column_int64 (stmt, 0);
+  first = sqlite3_column_int64 (stmt, 1);
+  last = sqlite3_column_int64 (stmt, 2);
+  if (count > 0)
+    {
+      g_autoptr(GDateTime) from = sale_time (first);
+      g_autoptr(GDateTime) to = sale_time (last);
+      g_autofree char *when = mw_shop_format_time (backup->created, NULL);
+      /* TRANSLATORS: g_date_time_format(): a day, e.g. "12 Mar" */
+      g_autofree char *day_from = g_date_time_format (from, _("%-d %b"));
+      g_autofree char *day_to = g_date_time_format (to, _("%-d %b"));
+
+      if (g_strcmp0 (day_from, day_to) == 0)
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "The backup from %s still has %ld of the lost "
+                                             "sales, from %s.",
+                                             "The backup from %s still has %ld of the lost "
+                                             "sales, from %s.", (unsigned long) count),
+                                when, (long) count, day_from);
+      else
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "The backup from %s still has %ld of the lost "
+                                             "sales, from %s to %s.",
+                                             "The backup from %s still has %ld of the lost "
+                                             "sales, from %s to %s.", (unsigned long) count),
+                                when, (long) count, day_from, day_to);
+    }
+
+out:
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return text;
+}

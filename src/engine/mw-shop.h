@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "mw-backup.h"
 #include "mw-repair.h"
 
 G_BEGIN_DECLS
@@ -14,6 +15,8 @@ char   *mw_shop_format_time         (GDateTime       *when,
                                      GDateTime       *now);
 char   *mw_shop_format_size         (guint64          bytes);
 char   *mw_shop_describe_repair     (MwRepairReport  *report);
+char   *mw_shop_describe_lost_sales_in_backup (const char *repaired_path,
+                                              MwBackup   *backup);
 char   *mw_shop_table_noun          (const char      *table,
                                      gint64           n);
 

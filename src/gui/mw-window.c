@@ -961,7 +961,15 @@ _mw_window_repair_cb (GObject      *object,
     g_autofree char *db_file = g_path_get_basename (self->settings->database);
     g_autofree char *db_folder = g_path_get_dirname (self->settings->database);
     g_autofree char *copy_file = g_path_get_basename (report->repaired_path);
-    g_autofree char *summary = mw_shop_describe_repair (report);
+    g_autofree char *shop = mw_shop_describe_repair (report);
+    g_autoptr(MwBackup) backup = mw_remedy_choose_backup (self->settings->backup_dir, NULL,
+                                                          NULL);
+    g_autofree char *in_backup = report->lost != 0
+                                 ? mw_shop_describe_lost_sales_in_backup (report->repaired_path,
+                                                                          backup)
+                                 : NULL;
+    g_autofree char *summary = in_backup ? g_strconcat (shop, " ", in_backup, NULL)
+                                         : g_strdup (shop);
     g_autofree char *text = NULL;
     const char *headings[] = { _("Table"), _("Before"), _("Recovered"), _("Lost"),
                                _("No parent"), NULL };
