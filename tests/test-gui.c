@@ -1936,7 +1936,14 @@ test_technician (Fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) found = g_ptr_array_new ();
     GtkWidget *sql_window = NULL;
 
-    mw_test_write_file (aside, "kept");
+    {
+      g_autofree char *bytes = NULL;
+      gsize len = 0;
+
+      /* A database kept aside earlier (a copy of the shop's). */
+      g_assert_true (g_file_get_contents (f->db, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (aside, bytes, len, NULL));
+    }
     mw_technician_window_refresh (MW_TECHNICIAN_WINDOW (tech));
     collect_label_texts (GTK_WIDGET (tech), "migration-wizard restore ", found);
     g_assert_cmpuint (found->len, >=, 1);
@@ -1959,6 +1966,22 @@ test_technician (Fixture *f, gconstpointer data)
     }
     g_assert_nonnull (sql_window);
     gtk_window_destroy (GTK_WINDOW (sql_window));
+    /* A kept set is backed up (verified) so that Restore… can put it back. */
+    gtk_widget_activate_action (GTK_WIDGET (tech), "technician.backup-aside", "s", aside);
+    {
+      gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+      while (!g_str_has_prefix (mw_technician_window_get_status (MW_TECHNICIAN_WINDOW (tech)),
+                                "Backup made and verified") && g_get_monotonic_time () < deadline)
+        settle_events (20);
+    }
+    g_assert_cmpuint (count_entries (f->backups, "aurswift-backup-", ".db"), ==, 2);
+    {
+      g_autoptr(GPtrArray) list = mw_backup_list (f->backups, NULL);
+
+      g_assert_cmpstr (((MwBackup *) g_ptr_array_index (list, 0))->source, ==, aside);
+      g_assert_true (((MwBackup *) g_ptr_array_index (list, 0))->verified);
+    }
     gtk_notebook_set_current_page (GTK_NOTEBOOK (find_widget_of_type (GTK_WIDGET (tech),
                                                                       GTK_TYPE_NOTEBOOK)), 1);
     screenshot_window (GTK_WIDGET (tech), "technician-backups");
@@ -1969,7 +1992,7 @@ test_technician (Fixture *f, gconstpointer data)
 
   /* Each backup has a Restore button that goes through the wizard's confirmation. */
   collect_labelled (GTK_WIDGET (tech), "Restore…", restore_buttons);
-  g_assert_cmpuint (restore_buttons->len, ==, 1);
+  g_assert_cmpuint (restore_buttons->len, ==, 2);
   g_signal_emit_by_name (g_ptr_array_index (restore_buttons, 0), "clicked");
   g_assert_true (wait_until (settled, f));
   assert_page (f, "problem", "confirm-restore", "Restore from Backup?", "_Cancel | _Restore");

@@ -223,7 +223,23 @@ fill_aside_sets (MwTechnicianWindow *self,
            : _("a repaired copy, not in use");
       text = g_strdup_printf ("%s\n%s · %s", (const char *) g_ptr_array_index (names, i), kind,
                               size);
-      gtk_list_box_append (self->aside_list, cell (text, FALSE));
+      {
+        GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+        g_autofree char *accessible = g_strdup_printf (_("Back up %s to restore it"),
+                                                       (const char *) g_ptr_array_index (names, i));
+
+        gtk_box_append (GTK_BOX (row), cell (text, FALSE));
+        gtk_widget_set_hexpand (gtk_widget_get_first_child (row), TRUE);
+        /* A kept set is restored like any backup: first made one (verified, with its
+         * sidecar), then Restore… above. */
+        gtk_box_append (GTK_BOX (row), row_button (_("Back Up to Restore"), accessible,
+                                                   "technician.backup-aside", path));
+        gtk_widget_set_margin_top (row, 6);
+        gtk_widget_set_margin_bottom (row, 6);
+        gtk_widget_set_margin_start (row, 6);
+        gtk_widget_set_margin_end (row, 6);
+        gtk_list_box_append (self->aside_list, row);
+      }
     }
   gtk_widget_set_visible (GTK_WIDGET (self->aside_box), names->len > 0);
 }
@@ -686,6 +702,8 @@ backup_now_cb (GObject      *object,
     fill_backups (self);
 }
 
+/* Back Up Now (the database), or Back Up to Restore (a set kept aside): a verified
+ * backup in the backups folder, which Restore… can then put back. */
 static void
 backup_now_action (GtkWidget  *widget,
                    const char *action_name,
@@ -693,14 +711,16 @@ backup_now_action (GtkWidget  *widget,
 {
   MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
   const MwSettings *options;
+  const char *source;
 
   if (self->wizard == NULL || self->backing_up)
     return;
   options = mw_window_get_settings (self->wizard);
+  source = parameter != NULL ? g_variant_get_string (parameter, NULL) : options->database;
   self->backing_up = TRUE;
   gtk_widget_action_set_enabled (widget, "technician.backup-now", FALSE);
   gtk_label_set_text (self->status_label, _("Making a backup…"));
-  mw_backup_create_async (options->database, options->backup_dir, MW_BACKUP_REASON_MANUAL,
+  mw_backup_create_async (source, options->backup_dir, MW_BACKUP_REASON_MANUAL,
                           mw_window_get_set (self->wizard), NULL, self->cancellable,
                           backup_now_cb, g_object_ref (self));
 }
@@ -863,6 +883,8 @@ mw_technician_window_class_init (MwTechnicianWindowClass *klass)
                                    open_folder_action);
   gtk_widget_class_install_action (widget_class, "technician.copy-path", "s", copy_path_action);
   gtk_widget_class_install_action (widget_class, "technician.backup-now", NULL,
+                                   backup_now_action);
+  gtk_widget_class_install_action (widget_class, "technician.backup-aside", "s",
                                    backup_now_action);
   gtk_widget_class_install_action (widget_class, "technician.verify-backup", "s",
                                    verify_backup_action);
