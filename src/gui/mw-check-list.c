@@ -119,6 +119,8 @@ mw_check_list_add (MwCheckList   *self,
                                   -1);
   gtk_widget_add_css_class (name_label, "heading");
   gtk_label_set_xalign (GTK_LABEL (name_label), 0);
+  /* At 2× text a check's name is wider than a small screen: it wraps too. */
+  gtk_label_set_wrap (GTK_LABEL (name_label), TRUE);
   gtk_label_set_xalign (GTK_LABEL (found_label), 0);
   gtk_label_set_wrap (GTK_LABEL (found_label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (found_label), PANGO_WRAP_WORD_CHAR);
