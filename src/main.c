@@ -61,8 +61,25 @@ main (int    argc,
       return MW_EXIT_USAGE;
     }
 
+  /* Every run, after-update runs nobody watched included, leaves its lines in the
+   * log beside the backups (bounded and rotated; mw-log.c). */
+  if (!options->version)
+    {
+      g_autofree char *log = mw_log_path_for (options->settings);
+
+      mw_log_set_file (log);
+      mw_log_add ("Migration Wizard %s: %s%s, database %s", PACKAGE_VERSION,
+                  options->command ? options->command : "window",
+                  options->settings->after_update ? " after an update" : "",
+                  options->settings->database);
+    }
+
   if (!mw_cli_options_want_window (options))
-    return mw_cli_run (options);
+    {
+      status = mw_cli_run (options);
+      mw_log_add ("Ended with exit status %d", status);
+      return status;
+    }
 
   module = open_gui_module (tried);
   if (module == NULL || !g_module_symbol (module, "mw_gui_module_run", (gpointer *) &run))
@@ -76,5 +93,6 @@ main (int    argc,
   status = run (options->settings);
   if (status == MW_GUI_NO_DISPLAY)
     status = mw_cli_run_headless (options);
+  mw_log_add ("Ended with exit status %d", status);
   return status;
 }

@@ -352,8 +352,111 @@ test_search_order (void)
 
   /* The AurSwift app's own database, under the same user folder. */
   default_db = mw_config_default_database ();
-  expected_db = g_build_filename (x.home, "AurSwift", "pos_system.db", NULL);
+  expected_db = g_build_filename (x.home, "aurswift", "pos_system.db", NULL);
   g_assert_cmpstr (default_db, ==, expected_db);
+}
+
+/* Where the AurSwift app really keeps its database, on each system, searched in
+ * order: POS_DB_PATH, Electron's userData folder "aurswift" (lowercase), the older
+ * versions' nested userData/aurswift/; the first found wins and says which it was. */
+static void
+test_database_locations (void)
+{
+  g_autofree char *base = mw_test_make_tmp_dir ("locations");
+  g_autofree char *home = g_build_filename (base, "home", NULL);
+  g_autofree char *xdg = g_build_filename (home, ".config", NULL);
+  g_autofree char *appdata = g_build_filename (home, "AppData", "Roaming", NULL);
+  g_autofree char *override = g_build_filename (base, "pos", "shop.db", NULL);
+  const struct {
+    MwPlatform  platform;
+    const char *user_data;
+  } systems[] = {
+    { MW_PLATFORM_LINUX, ".config/aurswift" },
+    { MW_PLATFORM_WINDOWS, "AppData/Roaming/aurswift" },
+    { MW_PLATFORM_MACOS, "Library/Application Support/aurswift" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (systems); i++)
+    {
+      g_autofree char *user_data = g_build_filename (home, systems[i].user_data, NULL);
+      g_autofree char *current = g_build_filename (user_data, "pos_system.db", NULL);
+      g_autofree char *nested = g_build_filename (user_data, "aurswift", "pos_system.db", NULL);
+      MwDatabaseSource source = MW_DATABASE_SOURCE_OPTION;
+
+      /* Nothing there yet: where the app creates it. */
+      {
+        g_autoptr(GPtrArray) list = mw_config_database_candidates (systems[i].platform, home,
+                                                                   xdg, appdata, NULL);
+        g_autofree char *picked = mw_config_pick_database (list, &source);
+
+        g_assert_cmpuint (list->len, ==, 2);
+        g_assert_cmpstr (picked, ==, current);
+        g_assert_cmpint (source, ==, MW_DATABASE_SOURCE_DEFAULT);
+      }
+
+      /* Only the older nested one: found, and said so. */
+      g_assert_cmpint (g_mkdir_with_parents (user_data, 0755), ==, 0);
+      {
+        g_autofree char *dir = g_path_get_dirname (nested);
+
+        g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      }
+      mw_test_write_file (nested, "");
+      {
+        g_autoptr(GPtrArray) list = mw_config_database_candidates (systems[i].platform, home,
+                                                                   xdg, appdata, NULL);
+        g_autofree char *picked = mw_config_pick_database (list, &source);
+
+        g_assert_cmpstr (picked, ==, nested);
+        g_assert_cmpint (source, ==, MW_DATABASE_SOURCE_NESTED_USER_DATA);
+      }
+
+      /* Both: the current place first. */
+      mw_test_write_file (current, "");
+      {
+        g_autoptr(GPtrArray) list = mw_config_database_candidates (systems[i].platform, home,
+                                                                   xdg, appdata, NULL);
+        g_autofree char *picked = mw_config_pick_database (list, &source);
+
+        g_assert_cmpstr (picked, ==, current);
+        g_assert_cmpint (source, ==, MW_DATABASE_SOURCE_USER_DATA);
+      }
+
+      /* POS_DB_PATH overrides them all, a file or a folder. */
+      {
+        g_autoptr(GPtrArray) list = mw_config_database_candidates (systems[i].platform, home,
+                                                                   xdg, appdata, override);
+        g_autofree char *picked = mw_config_pick_database (list, &source);
+
+        g_assert_cmpstr (picked, ==, override);
+        g_assert_cmpint (source, ==, MW_DATABASE_SOURCE_POS_DB_PATH);
+      }
+      {
+        g_autoptr(GPtrArray) list = mw_config_database_candidates (systems[i].platform, home,
+                                                                   xdg, appdata, user_data);
+        g_autofree char *picked = mw_config_pick_database (list, &source);
+
+        g_assert_cmpstr (picked, ==, current);
+        g_assert_cmpint (source, ==, MW_DATABASE_SOURCE_POS_DB_PATH);
+      }
+      g_assert_nonnull (mw_database_source_describe (source));
+    }
+
+  /* On Linux without XDG_CONFIG_HOME: ~/.config. Windows without %APPDATA%: Roaming. */
+  {
+    g_autoptr(GPtrArray) linux_list = mw_config_database_candidates (MW_PLATFORM_LINUX, home,
+                                                                     NULL, NULL, NULL);
+    g_autoptr(GPtrArray) windows_list = mw_config_database_candidates (MW_PLATFORM_WINDOWS,
+                                                                       home, NULL, NULL, NULL);
+    g_autofree char *linux_db = g_build_filename (xdg, "aurswift", "pos_system.db", NULL);
+    g_autofree char *windows_db = g_build_filename (appdata, "aurswift", "pos_system.db", NULL);
+
+    g_assert_cmpstr (((MwDatabaseCandidate *) g_ptr_array_index (linux_list, 0))->path, ==,
+                     linux_db);
+    g_assert_cmpstr (((MwDatabaseCandidate *) g_ptr_array_index (windows_list, 0))->path, ==,
+                     windows_db);
+  }
+  mw_test_remove_tree (base);
 }
 
 static void
@@ -512,6 +615,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/mw/engine/config/search/order", test_search_order);
   g_test_add_func ("/mw/engine/config/search/user-first", test_search_user_first);
+  g_test_add_func ("/mw/engine/config/database/real-locations-in-order", test_database_locations);
   g_test_add_func ("/mw/engine/config/search/system-dirs-in-order",
                    test_search_system_dirs_in_order);
   g_test_add_func ("/mw/engine/config/search/skips-folder", test_search_skips_folder);

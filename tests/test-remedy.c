@@ -130,10 +130,10 @@ test_hash_mismatch_offers_the_backup (Fixture *f, gconstpointer data)
 
   /* No backup yet: Restore is shown but not possible, and says why. */
   without = remedy_for (f, s, MW_STATE_HASH_MISMATCH);
-  assert_remedy (without, "hash-mismatch", "restore(unavailable) fresh cancel*",
+  assert_remedy (without, "hash-mismatch", "cancel* fresh restore(unavailable)",
                  MW_EXIT_HASH_MISMATCH);
   g_assert_null (without->backup);
-  g_assert_nonnull (strstr (g_array_index (without->choices, MwChoice, 0).why_not,
+  g_assert_nonnull (strstr (g_array_index (without->choices, MwChoice, 2).why_not,
                             s->backup_dir));
   g_assert_false (mw_remedy_offers (without, MW_ACTION_RESTORE));
   g_assert_false (mw_state_may_migrate (MW_STATE_HASH_MISMATCH, FALSE));
@@ -144,7 +144,7 @@ test_hash_mismatch_offers_the_backup (Fixture *f, gconstpointer data)
                              NULL, NULL, &error);
   g_assert_no_error (error);
   with = remedy_for (f, s, MW_STATE_HASH_MISMATCH);
-  assert_remedy (with, "hash-mismatch", "restore fresh cancel*", MW_EXIT_HASH_MISMATCH);
+  assert_remedy (with, "hash-mismatch", "cancel* fresh restore", MW_EXIT_HASH_MISMATCH);
   g_assert_nonnull (with->backup);
   g_assert_cmpstr (with->backup->path, ==, backup->path);
   g_assert_true (mw_remedy_offers (with, MW_ACTION_RESTORE));
@@ -168,11 +168,11 @@ test_incompatible_and_damaged (Fixture *f, gconstpointer data)
 
   mw_test_sql_exec (f->db, "CREATE TABLE shops (id text PRIMARY KEY, name text);");
   untracked = remedy_for (f, s, MW_STATE_UNTRACKED);
-  assert_remedy (untracked, "incompatible", "fresh cancel*", MW_EXIT_UNTRACKED);
+  assert_remedy (untracked, "incompatible", "cancel* fresh", MW_EXIT_UNTRACKED);
 
   mw_test_write_file (f->db, "id,name\n1,Corner Shop\n");
   not_db = remedy_for (f, s, MW_STATE_NOT_A_DATABASE);
-  assert_remedy (not_db, "incompatible", "fresh cancel*", MW_EXIT_NOT_A_DATABASE);
+  assert_remedy (not_db, "incompatible", "cancel* fresh", MW_EXIT_NOT_A_DATABASE);
 
   g_unlink (f->db);
   mw_test_fixture_migrate (f, "0000_init");
@@ -180,7 +180,87 @@ test_incompatible_and_damaged (Fixture *f, gconstpointer data)
   memset (contents + 100, 0x5a, 900);
   g_assert_true (g_file_set_contents (f->db, contents, len, NULL));
   corrupt = remedy_for (f, s, MW_STATE_CORRUPT);
-  assert_remedy (corrupt, "corrupt", "fresh repair cancel*", MW_EXIT_CORRUPT);
+  assert_remedy (corrupt, "corrupt", "cancel fresh repair*", MW_EXIT_CORRUPT);
+}
+
+/* Damaged, with a verified backup: the backup is offered beside Try Repair (which is
+ * recommended, with why), and each choice says what it costs. */
+static void
+test_corrupt_offers_the_backup_with_costs (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwSettings) s = settings_for (f);
+  g_autoptr(MwRemedy) corrupt = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "CREATE TABLE transactions (id text PRIMARY KEY, created_at integer);"
+                           "INSERT INTO transactions VALUES ('a', 1), ('b', 2)");
+  backup = mw_backup_create (f->db, s->backup_dir, MW_BACKUP_REASON_PRE_MIGRATION, f->set,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  mw_test_sql_exec (f->db, "INSERT INTO transactions VALUES ('c', 3), ('d', 4), ('e', 5)");
+  g_assert_cmpint (mw_shop_count_sales_since (f->db, backup->path, backup->created), ==, 3);
+
+  g_assert_true (g_file_get_contents (f->db, &contents, &len, NULL));
+  memset (contents + 100, 0x5a, 900);
+  g_assert_true (g_file_set_contents (f->db, contents, len, NULL));
+  corrupt = remedy_for (f, s, MW_STATE_CORRUPT);
+  assert_remedy (corrupt, "corrupt", "cancel fresh restore repair*", MW_EXIT_CORRUPT);
+  g_assert_cmpstr (corrupt->backup->path, ==, backup->path);
+  g_assert_nonnull (corrupt->reason);
+  for (guint i = 1; i < corrupt->choices->len; i++)
+    g_assert_nonnull (g_array_index (corrupt->choices, MwChoice, i).cost);
+  /* The damaged file cannot be counted: the cost says so without a number. */
+  g_assert_nonnull (strstr (g_array_index (corrupt->choices, MwChoice, 2).cost, "Loses "));
+}
+
+/* Updates to apply, but the backups folder cannot be made: said now, before
+ * Update Now, naming the folder. */
+static void
+test_backup_folder_checked_first (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwSettings) s = settings_for (f);
+  g_autoptr(MwRemedy) r = NULL;
+  g_autofree char *file = g_build_filename (f->dir, "not a folder", NULL);
+
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_write_file (file, "x");
+  g_free (s->backup_dir);
+  s->backup_dir = g_build_filename (file, "backups", NULL);
+  r = remedy_for (f, s, MW_STATE_PENDING);
+  assert_remedy (r, "backup-folder", "quit retry*", MW_EXIT_BACKUP_FAILED);
+  g_assert_nonnull (strstr (r->message, s->backup_dir));
+}
+
+/* Shop words: sizes in GB where they are GB, tables by what they hold, times as a
+ * person says them. */
+static void
+test_shop_words (Fixture *f, gconstpointer data)
+{
+  g_autofree char *gb = mw_shop_format_size ((guint64) (81001.7 * 1024 * 1024));
+  g_autofree char *mb = mw_shop_format_size ((guint64) (15.6 * 1024 * 1024));
+  g_autofree char *sales = mw_shop_table_noun ("transactions", 45);
+  g_autofree char *one = mw_shop_table_noun ("payments", 1);
+  g_autofree char *other = mw_shop_table_noun ("audit_logs", 3);
+  g_autoptr(GDateTime) now = g_date_time_new_local (2026, 3, 14, 16, 0, 0);
+  g_autoptr(GDateTime) today = g_date_time_new_local (2026, 3, 14, 14, 2, 0);
+  g_autoptr(GDateTime) yesterday = g_date_time_new_local (2026, 3, 13, 18, 2, 0);
+  g_autoptr(GDateTime) long_ago = g_date_time_new_local (2026, 1, 12, 9, 5, 0);
+  g_autofree char *t1 = mw_shop_format_time (today, now);
+  g_autofree char *t2 = mw_shop_format_time (yesterday, now);
+  g_autofree char *t3 = mw_shop_format_time (long_ago, now);
+
+  g_assert_cmpstr (gb, ==, "79.1 GB");
+  g_assert_cmpstr (mb, ==, "15.6 MB");
+  g_assert_cmpstr (sales, ==, "45 sales");
+  g_assert_cmpstr (one, ==, "1 payment");
+  g_assert_cmpstr (other, ==, "3 rows of audit_logs");
+  g_assert_cmpstr (t1, ==, "14:02 today");
+  g_assert_cmpstr (t2, ==, "yesterday 18:02");
+  g_assert_cmpstr (t3, ==, "12 Jan 09:05");
 }
 
 static void
@@ -297,14 +377,14 @@ test_migrate_errors (Fixture *f, gconstpointer data)
       MW_EXIT_NO_SPACE },
     { mw_engine_error_quark, MW_ENGINE_ERROR_BACKUP_FAILED, "backup-failed", "cancel retry*",
       MW_EXIT_BACKUP_FAILED },
-    { mw_engine_error_quark, MW_ENGINE_ERROR_CORRUPT, "corrupt", "fresh repair cancel*",
+    { mw_engine_error_quark, MW_ENGINE_ERROR_CORRUPT, "corrupt", "cancel fresh repair*",
       MW_EXIT_CORRUPT },
     { mw_engine_error_quark, MW_ENGINE_ERROR_MIGRATION_FAILED, "migration-failed",
-      "restore(unavailable) fresh cancel*", MW_EXIT_MIGRATION_FAILED },
+      "cancel* fresh restore(unavailable)", MW_EXIT_MIGRATION_FAILED },
     { mw_engine_error_quark, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION, "migration-failed",
-      "restore(unavailable) fresh cancel*", MW_EXIT_FOREIGN_KEYS },
+      "cancel* fresh restore(unavailable)", MW_EXIT_FOREIGN_KEYS },
     { mw_engine_error_quark, MW_ENGINE_ERROR_CHECK_FAILED, "migration-failed",
-      "restore(unavailable) fresh cancel*", MW_EXIT_CHECK_FAILED },
+      "cancel* fresh restore(unavailable)", MW_EXIT_CHECK_FAILED },
     { mw_engine_error_quark, MW_ENGINE_ERROR_REFUSED, "recheck", "retry*",
       MW_EXIT_MIGRATION_FAILED },
   };
@@ -400,7 +480,7 @@ test_failure_renderers (Fixture *f, gconstpointer data)
 
   /* The remedy carries that text as its details, and offers the backup just made. */
   r = mw_remedy_for_error (MW_OPERATION_MIGRATE, error, migrator, NULL, s);
-  assert_remedy (r, "migration-failed", "restore fresh cancel*", MW_EXIT_MIGRATION_FAILED);
+  assert_remedy (r, "migration-failed", "cancel* fresh restore", MW_EXIT_MIGRATION_FAILED);
   g_assert_cmpstr (r->detail, ==, text);
   g_assert_cmpstr (r->backup->path, ==, mw_migrator_get_backup (migrator)->path);
 }
@@ -436,6 +516,9 @@ main (int argc, char **argv)
   ADD ("incompatible-and-damaged", test_incompatible_and_damaged);
   ADD ("newer-and-installation-offer-nothing-harmful",
        test_newer_and_installation_offer_nothing_harmful);
+  ADD ("corrupt-offers-the-backup-with-costs", test_corrupt_offers_the_backup_with_costs);
+  ADD ("backup-folder-checked-first", test_backup_folder_checked_first);
+  ADD ("shop-words", test_shop_words);
   ADD ("locked-is-retried", test_locked_is_retried);
   ADD ("keep-data-is-recommended", test_keep_data_is_recommended);
   ADD ("migrate-errors", test_migrate_errors);

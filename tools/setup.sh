@@ -16,7 +16,7 @@ packages=(
   gcc pkg-config meson ninja-build
   libglib2.0-dev libjson-glib-dev libsqlite3-dev libgtk-4-dev
   sqlite3 hyperfine time
-  xvfb xauth dbus dbus-x11 imagemagick
+  xvfb xauth dbus dbus-x11 imagemagick libxtst-dev python3-pyatspi at-spi2-core
   desktop-file-utils appstream gettext
   clang libclang-rt-14-dev
 )

@@ -162,15 +162,189 @@ mw_config_load (const char  *explicit_path,
 }
 
 /**
+ * mw_config_database_candidates:
+ * @platform: which system's folders
+ * @home: the user's home folder
+ * @config_dir: (nullable): Linux: `$XDG_CONFIG_HOME` (else `~/.config`)
+ * @appdata: (nullable): Windows: `%APPDATA%` (the Roaming folder)
+ * @pos_db_path: (nullable): the `POS_DB_PATH` environment variable
+ *
+ * Where the AurSwift app keeps its database, in the order to search: the app's
+ * own override `POS_DB_PATH` (a database file, or a folder holding
+ * `pos_system.db`); Electron's userData folder, named after the app's package
+ * name `aurswift` (lowercase): `~/.config/aurswift/` (Linux), `%APPDATA%\aurswift\`
+ * (Windows), `~/Library/Application Support/aurswift/` (macOS); then the older
+ * versions' doubly nested `userData/aurswift/pos_system.db`.
+ *
+ * Returns: (transfer full) (element-type MwDatabaseCandidate): the places
+ */
+GPtrArray *
+mw_config_database_candidates (MwPlatform  platform,
+                               const char *home,
+                               const char *config_dir,
+                               const char *appdata,
+                               const char *pos_db_path)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) mw_database_candidate_free);
+  g_autofree char *user_data = NULL;
+
+  g_return_val_if_fail (home != NULL, list);
+
+  if (pos_db_path != NULL && *pos_db_path != '\0')
+    {
+      MwDatabaseCandidate *c = g_new0 (MwDatabaseCandidate, 1);
+
+      c->path = g_file_test (pos_db_path, G_FILE_TEST_IS_DIR)
+                ? g_build_filename (pos_db_path, "pos_system.db", NULL)
+                : g_strdup (pos_db_path);
+      c->source = MW_DATABASE_SOURCE_POS_DB_PATH;
+      g_ptr_array_add (list, c);
+    }
+
+  switch (platform)
+    {
+    case MW_PLATFORM_WINDOWS:
+      user_data = appdata != NULL && *appdata != '\0'
+                  ? g_build_filename (appdata, "aurswift", NULL)
+                  : g_build_filename (home, "AppData", "Roaming", "aurswift", NULL);
+      break;
+    case MW_PLATFORM_MACOS:
+      user_data = g_build_filename (home, "Library", "Application Support", "aurswift", NULL);
+      break;
+    case MW_PLATFORM_LINUX:
+    default:
+      user_data = config_dir != NULL && *config_dir != '\0'
+                  ? g_build_filename (config_dir, "aurswift", NULL)
+                  : g_build_filename (home, ".config", "aurswift", NULL);
+      break;
+    }
+
+  {
+    MwDatabaseCandidate *c = g_new0 (MwDatabaseCandidate, 1);
+
+    c->path = g_build_filename (user_data, "pos_system.db", NULL);
+    c->source = MW_DATABASE_SOURCE_USER_DATA;
+    g_ptr_array_add (list, c);
+    c = g_new0 (MwDatabaseCandidate, 1);
+    c->path = g_build_filename (user_data, "aurswift", "pos_system.db", NULL);
+    c->source = MW_DATABASE_SOURCE_NESTED_USER_DATA;
+    g_ptr_array_add (list, c);
+  }
+  return list;
+}
+
+void
+mw_database_candidate_free (MwDatabaseCandidate *candidate)
+{
+  if (candidate == NULL)
+    return;
+  g_free (candidate->path);
+  g_free (candidate);
+}
+
+/**
+ * mw_config_pick_database:
+ * @candidates: (element-type MwDatabaseCandidate): from mw_config_database_candidates()
+ * @source: (out) (optional): where the database was found
+ *
+ * The first candidate that exists; `POS_DB_PATH` wins even when its file does not
+ * exist yet (the app would create it there). When none exists, the app's userData
+ * folder (where the app creates it).
+ *
+ * Returns: (transfer full): the path
+ */
+char *
+mw_config_pick_database (GPtrArray        *candidates,
+                         MwDatabaseSource *source)
+{
+  MwDatabaseCandidate *fallback = NULL;
+
+  g_return_val_if_fail (candidates != NULL && candidates->len > 0, NULL);
+
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      MwDatabaseCandidate *c = g_ptr_array_index (candidates, i);
+
+      if (c->source == MW_DATABASE_SOURCE_POS_DB_PATH ||
+          g_file_test (c->path, G_FILE_TEST_EXISTS))
+        {
+          if (source != NULL)
+            *source = c->source;
+          return g_strdup (c->path);
+        }
+      if (fallback == NULL && c->source == MW_DATABASE_SOURCE_USER_DATA)
+        fallback = c;
+    }
+  if (fallback == NULL)
+    fallback = g_ptr_array_index (candidates, 0);
+  if (source != NULL)
+    *source = MW_DATABASE_SOURCE_DEFAULT;
+  return g_strdup (fallback->path);
+}
+
+/**
+ * mw_database_source_describe:
+ *
+ * Returns: how the database was found, in words ("found in the app's data folder")
+ */
+const char *
+mw_database_source_describe (MwDatabaseSource source)
+{
+  switch (source)
+    {
+    case MW_DATABASE_SOURCE_OPTION:
+      return _("named with --database");
+    case MW_DATABASE_SOURCE_CONFIG:
+      return _("named in the configuration file");
+    case MW_DATABASE_SOURCE_POS_DB_PATH:
+      return _("named by POS_DB_PATH");
+    case MW_DATABASE_SOURCE_USER_DATA:
+      return _("found in the app's data folder");
+    case MW_DATABASE_SOURCE_NESTED_USER_DATA:
+      return _("found in the older versions' nested data folder");
+    case MW_DATABASE_SOURCE_DEFAULT:
+    default:
+      return _("none found: the app's data folder, where the app creates it");
+    }
+}
+
+/**
+ * mw_config_find_database:
+ * @source: (out) (optional): where it was found
+ *
+ * Where the AurSwift app keeps its database on this system (see
+ * mw_config_database_candidates()).
+ *
+ * Returns: (transfer full): the path
+ */
+char *
+mw_config_find_database (MwDatabaseSource *source)
+{
+  g_autoptr(GPtrArray) candidates = NULL;
+  MwPlatform platform;
+
+#if defined(G_OS_WIN32)
+  platform = MW_PLATFORM_WINDOWS;
+#elif defined(__APPLE__)
+  platform = MW_PLATFORM_MACOS;
+#else
+  platform = MW_PLATFORM_LINUX;
+#endif
+  candidates = mw_config_database_candidates (platform, g_get_home_dir (),
+                                              g_get_user_config_dir (), g_getenv ("APPDATA"),
+                                              g_getenv ("POS_DB_PATH"));
+  return mw_config_pick_database (candidates, source);
+}
+
+/**
  * mw_config_default_database:
  *
- * Where the AurSwift app keeps its database: Electron's userData folder for the
- * app ("AurSwift" under the user's configuration folder).
+ * Where the AurSwift app keeps its database: mw_config_find_database().
  *
  * Returns: (transfer full): the path
  */
 char *
 mw_config_default_database (void)
 {
-  return g_build_filename (g_get_user_config_dir (), "AurSwift", "pos_system.db", NULL);
+  return mw_config_find_database (NULL);
 }

@@ -19,5 +19,6 @@
 #include "mw-repair.h"
 #include "mw-schema.h"
 #include "mw-settings.h"
+#include "mw-shop.h"
 #include "mw-log.h"
 #include "mw-support.h"

@@ -263,3 +263,30 @@ mw_log_dup_text (void)
   g_mutex_unlock (&log_mutex);
   return text;
 }
+
+/**
+ * mw_log_dup_file_text:
+ * @path: a log file mw_log_set_file() wrote
+ *
+ * The log's history across runs: the previous part (`<path>.1`) then @path, as
+ * written (redacted). Lines this run has not written yet are not in it.
+ *
+ * Returns: (transfer full): the text ("" when there is none)
+ */
+char *
+mw_log_dup_file_text (const char *path)
+{
+  g_autofree char *old_path = g_strconcat (path, ".1", NULL);
+  g_autofree char *old = NULL;
+  g_autofree char *current = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  g_mutex_lock (&log_mutex);
+  if (!g_file_get_contents (old_path, &old, NULL, NULL))
+    old = g_strdup ("");
+  if (!g_file_get_contents (path, &current, NULL, NULL))
+    current = g_strdup ("");
+  g_mutex_unlock (&log_mutex);
+  return g_strconcat (old, current, NULL);
+}

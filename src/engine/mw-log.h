@@ -17,5 +17,6 @@ void   mw_log_set_file  (const char *path);
 void   mw_log_add       (const char *format,
                          ...) G_GNUC_PRINTF (1, 2);
 char  *mw_log_dup_text  (void);
+char  *mw_log_dup_file_text (const char *path);
 
 G_END_DECLS

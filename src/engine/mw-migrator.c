@@ -71,6 +71,8 @@ struct _MwMigrator
   int             restamp_level;  /* -1: the history is read as it is */
   GHashTable     *written;        /* tables the run's statements wrote (the authorizer) */
   GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
+  guint           step;           /* the run's step now (see count_steps()) */
+  gpointer        run;            /* (RunContext *) the run in progress */
   guint           accept_modified : 1;
   guint           make_backup : 1;
   guint           verify : 1;
@@ -169,15 +171,61 @@ typedef struct
 {
   MwMigrator   *self;
   GCancellable *cancellable;
+  /* A check's progress, estimated from SQLite's progress callbacks per page (as
+   * mw-verify.c measures them): the checks report nothing else while they run. */
+  gint64        ticks;
+  double        ticks_expected;   /* 0: not in a check */
 } RunContext;
+
+/* quick_check and integrity_check: progress callbacks (every PROGRESS_HANDLER_OPS
+ * operations) per page, measured on demo databases. */
+#define TICKS_PER_PAGE_QUICK     0.045
+#define TICKS_PER_PAGE_INTEGRITY 0.07
 
 static int
 progress_handler_cb (void *data)
 {
   RunContext *ctx = data;
 
+  if (ctx->ticks_expected > 0 && ctx->self->progress != NULL)
+    {
+      ctx->ticks++;
+      mw_progress_set_fraction (ctx->self->progress,
+                                MIN (0.99, (double) ctx->ticks / ctx->ticks_expected));
+    }
   /* Non-zero makes SQLite abandon the statement with SQLITE_INTERRUPT. */
-  return g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+  return ctx->cancellable != NULL && g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+}
+
+/* Steps of a run, said as "Step N of M" by the fronts: check, back up, update
+ * (saving included), check again; only those this run does. */
+static guint
+count_steps (MwMigrator *self)
+{
+  gboolean backup = self->make_backup && self->existed;
+
+  /* The preflight check is the backup's own when there is one (see preflight()). */
+  return (self->verify && !backup ? 1 : 0) + (backup ? 1 : 0) + 1 + (self->verify ? 1 : 0);
+}
+
+static void
+begin_step (MwMigrator *self,
+            const char *message)
+{
+  if (self->progress == NULL)
+    return;
+  self->step++;
+  mw_progress_set_step (self->progress, MIN (self->step, count_steps (self)),
+                        count_steps (self), message);
+}
+
+static void
+start_check_ticks (RunContext *ctx,
+                   sqlite3    *db,
+                   double      ticks_per_page)
+{
+  ctx->ticks = 0;
+  ctx->ticks_expected = ticks_per_page * (double) MAX (1, mw_db_query_int (db, "PRAGMA page_count", 1));
 }
 
 static const char *
@@ -466,17 +514,24 @@ check_foreign_keys (MwMigrator  *self,
 static gboolean
 preflight (MwMigrator   *self,
            sqlite3      *db,
+           RunContext   *ctx,
            GError      **error)
 {
   g_autofree char *result = NULL;
+  gboolean sound;
 
   /* The verified backup reads every page of the database and checks the copy with
    * quick_check: that proves the source pages too, so they are not read twice. */
   if (!self->verify || (self->make_backup && self->existed))
     goto space;
 
-  mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
-  if (!mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL))
+  begin_step (self, _("Checking the database before updating"));
+  if (ctx != NULL)
+    start_check_ticks (ctx, db, TICKS_PER_PAGE_QUICK);
+  sound = mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL);
+  if (ctx != NULL)
+    ctx->ticks_expected = 0;
+  if (!sound)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
@@ -704,7 +759,7 @@ apply_in_transaction (MwMigrator    *self,
       goto out;
     }
 
-  if (!preflight (self, db, error))
+  if (!preflight (self, db, self->run, error))
     goto out;
 
   /* The backup is taken here, while this connection holds the write lock and has not
@@ -715,6 +770,7 @@ apply_in_transaction (MwMigrator    *self,
     {
       g_autoptr(GError) backup_error = NULL;
 
+      begin_step (self, _("Making a backup of the database"));
       self->backup = mw_backup_create (self->database_path, self->backup_dir,
                                        MW_BACKUP_REASON_PRE_MIGRATION, self->set,
                                        self->progress, cancellable, &backup_error);
@@ -751,6 +807,7 @@ apply_in_transaction (MwMigrator    *self,
   if (self->restamp_level >= 0 && !restamp_history (self, db, &history, error))
     goto out;
 
+  begin_step (self, _("Applying the updates"));
   sqlite3_set_authorizer (db, authorizer_cb, self);
   for (guint m = 0; m < todo->len; m++)
     {
@@ -817,6 +874,10 @@ check_integrity (MwMigrator  *self,
   g_autoptr(GString) found = g_string_new (NULL);
   g_autoptr(GPtrArray) tables = NULL;
 
+  RunContext *ctx = self->run;
+
+  begin_step (self, self->full_checks ? _("Checking the whole database")
+                                      : _("Checking what the updates changed"));
   /* A connection of its own: it reads what is on disk now, schema included, not what
    * this connection has cached. Not a read-only one: SQLite skips CHECK and NOT NULL
    * constraints in integrity_check on those, and a migration can break them
@@ -824,10 +885,17 @@ check_integrity (MwMigrator  *self,
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
   if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
     db = fresh;
+  if (ctx != NULL)
+    {
+      /* Not stoppable any more (the updates are saved): only its progress. */
+      start_check_ticks (ctx, db, self->full_checks ? TICKS_PER_PAGE_INTEGRITY
+                                                    : TICKS_PER_PAGE_QUICK);
+      ctx->cancellable = NULL;
+      sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, ctx);
+    }
 
   if (self->full_checks)
     {
-      mw_progress_update (self->progress, 0.0, _("Checking the whole database"));
       if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
     }
@@ -837,7 +905,6 @@ check_integrity (MwMigrator  *self,
        * entry against its row, every constraint — of each table the updates wrote.
        * Tables they did not touch were proven by the backup's check before the update
        * and are the same pages now. */
-      mw_progress_update (self->progress, 0.0, _("Checking the database file"));
       if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
       tables = g_ptr_array_new ();
@@ -855,8 +922,6 @@ check_integrity (MwMigrator  *self,
           const char *table = g_ptr_array_index (tables, i);
           g_autofree char *quoted = mw_db_quote_identifier (table);
           g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
-          g_autofree char *message = g_strdup_printf (_("Checking the changed tables (%u of %u): "
-                                                        "%s"), i + 1, tables->len, table);
           char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
                                               "type = 'table' AND name = %Q", table);
           gboolean exists = mw_db_query_int (db, exists_sql, 0) > 0;
@@ -867,7 +932,6 @@ check_integrity (MwMigrator  *self,
           /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
           if (!exists)
             continue;
-          mw_progress_update (self->progress, (double) i / tables->len, message);
           rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
           if (rc == SQLITE_OK)
             while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -883,6 +947,11 @@ check_integrity (MwMigrator  *self,
         }
     }
 
+  if (ctx != NULL)
+    {
+      sqlite3_progress_handler (db, 0, NULL, NULL);
+      ctx->ticks_expected = 0;
+    }
   if (found->len > 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
@@ -901,11 +970,13 @@ run_once (MwMigrator    *self,
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
-  RunContext ctx = { self, cancellable };
+  RunContext ctx = { self, cancellable, 0, 0 };
   int foreign_keys = 0;
   gboolean ok;
 
   reset_result (self);
+  self->step = 0;
+  self->run = &ctx;
   mw_progress_update (self->progress, 0.0, _("Opening the database"));
   {
     GStatBuf st;
@@ -1105,7 +1176,11 @@ mw_migrator_run (MwMigrator    *self,
     {
       g_clear_error (&local_error);
       mw_progress_set_cancellable (self->progress, TRUE);
-      if (run_once (self, cancellable, &local_error))
+      gboolean done = run_once (self, cancellable, &local_error);
+
+      /* run_once()'s context lived on its stack. */
+      self->run = NULL;
+      if (done)
         return TRUE;
       if (attempt > 3 || !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))
         break;

@@ -30,6 +30,8 @@ struct _MwProgress
   GMainContext *context;
   double        fraction;
   char         *message;
+  guint         step;           /* 0: no steps */
+  guint         n_steps;
   gint64        last_notify;
   GSource      *pending;        /* the notification waiting to run, if any */
   guint         pending_is_timeout : 1;
@@ -43,6 +45,8 @@ enum {
   PROP_FRACTION,
   PROP_MESSAGE,
   PROP_CANCELLABLE,
+  PROP_STEP,
+  PROP_N_STEPS,
   N_PROPS
 };
 
@@ -63,6 +67,8 @@ notify_idle_cb (gpointer data)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRACTION]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCELLABLE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_STEPS]);
 
   return G_SOURCE_REMOVE;
 }
@@ -129,6 +135,16 @@ mw_progress_get_property (GObject    *object,
       g_value_set_boolean (value, mw_progress_get_cancellable (self));
       break;
 
+    case PROP_STEP:
+    case PROP_N_STEPS:
+      {
+        guint step, n_steps;
+
+        mw_progress_get_step (self, &step, &n_steps);
+        g_value_set_uint (value, prop_id == PROP_STEP ? step : n_steps);
+      }
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -158,6 +174,14 @@ mw_progress_class_init (MwProgressClass *klass)
     g_param_spec_boolean ("cancellable", NULL, NULL,
                           TRUE,
                           (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /* The step the work is at (from 1; 0: no steps), of n-steps. */
+  properties[PROP_STEP] =
+    g_param_spec_uint ("step", NULL, NULL, 0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_N_STEPS] =
+    g_param_spec_uint ("n-steps", NULL, NULL, 0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -207,6 +231,45 @@ mw_progress_update (MwProgress *self,
       changed_message = TRUE;
     }
   schedule_notify_locked (self, changed_message);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * mw_progress_set_step:
+ * @step: from 1; 0 when the work has no steps
+ * @n_steps: how many steps the work has
+ *
+ * A new step of a work made of several (check, back up, update, check again):
+ * its own progress starts again from 0 with @message.
+ */
+void
+mw_progress_set_step (MwProgress *self,
+                      guint       step,
+                      guint       n_steps,
+                      const char *message)
+{
+  g_return_if_fail (MW_IS_PROGRESS (self));
+
+  g_mutex_lock (&self->mutex);
+  self->step = step;
+  self->n_steps = n_steps;
+  g_mutex_unlock (&self->mutex);
+  mw_progress_update (self, 0.0, message);
+  mw_progress_flush (self);
+}
+
+void
+mw_progress_get_step (MwProgress *self,
+                      guint      *step,
+                      guint      *n_steps)
+{
+  g_return_if_fail (MW_IS_PROGRESS (self));
+
+  g_mutex_lock (&self->mutex);
+  if (step != NULL)
+    *step = self->step;
+  if (n_steps != NULL)
+    *n_steps = self->n_steps;
   g_mutex_unlock (&self->mutex);
 }
 

@@ -18,6 +18,13 @@ void        mw_progress_set_fraction (MwProgress *self,
 double      mw_progress_get_fraction (MwProgress *self);
 char       *mw_progress_dup_message  (MwProgress *self);
 void        mw_progress_flush        (MwProgress *self);
+void        mw_progress_set_step     (MwProgress *self,
+                                      guint       step,
+                                      guint       n_steps,
+                                      const char *message);
+void        mw_progress_get_step     (MwProgress *self,
+                                      guint      *step,
+                                      guint      *n_steps);
 void        mw_progress_set_cancellable (MwProgress *self,
                                          gboolean    cancellable);
 gboolean    mw_progress_get_cancellable (MwProgress *self);

@@ -4,9 +4,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <errno.h>
+#include <glib/gstdio.h>
 
 #include "mw-error.h"
 #include "mw-remedy.h"
+#include "mw-shop.h"
 
 /*
  * The remedy model: for every state a diagnosis can end in, and every way an
@@ -31,6 +34,7 @@ static void
 choice_clear (MwChoice *choice)
 {
   g_clear_pointer (&choice->why_not, g_free);
+  g_clear_pointer (&choice->cost, g_free);
 }
 
 static MwRemedy *
@@ -75,7 +79,7 @@ add_choice (MwRemedy   *self,
             gboolean    available,
             const char *why_not)
 {
-  MwChoice choice = { action, available, available ? NULL : g_strdup (why_not) };
+  MwChoice choice = { action, available, available ? NULL : g_strdup (why_not), NULL };
 
   g_array_append_val (self->choices, choice);
 }
@@ -247,7 +251,7 @@ mw_remedy_choose_backup (const char  *backup_dir,
 static char *
 format_mb (guint64 bytes)
 {
-  return g_strdup_printf (_("%.1f MB"), (double) bytes / MIB);
+  return mw_shop_format_size (bytes);
 }
 
 /* What a technician needs beside the plain words: the state, the files, the folders,
@@ -257,7 +261,14 @@ diagnosis_detail (MwDiagnosis      *d,
                   const MwSettings *settings)
 {
   GString *detail = g_string_new (NULL);
-  g_autofree char *size = format_mb ((guint64) d->database_size);
+  g_autofree char *size = NULL;
+  goffset database_size = d->database_size;
+  GStatBuf st;
+
+  /* A diagnosis that stopped before the database (no migrations) did not measure it. */
+  if (database_size <= 0 && g_stat (d->database_path, &st) == 0)
+    database_size = st.st_size;
+  size = format_mb ((guint64) database_size);
 
   g_string_append_printf (detail, _("State: %s\n"), mw_state_to_string (d->state));
   g_string_append_printf (detail, _("Database: %s (%s)\n"), d->database_path, size);
@@ -272,16 +283,64 @@ diagnosis_detail (MwDiagnosis      *d,
 
 /* A problem a person can fix and try again: close the POS, free some space… */
 static void
-make_retry (MwRemedy *self,
-            MwAction  stop)
+make_retry (MwRemedy   *self,
+            MwAction    stop,
+            const char *reason)
 {
   add_choice (self, stop, TRUE, NULL);
   add_choice (self, MW_ACTION_RETRY, TRUE, NULL);
   self->recommended = MW_ACTION_RETRY;
+  self->reason = g_strdup (reason);
 }
 
-/* The ways out when the database cannot be updated as it is. Cancel is the
- * default: each of the others changes files, and asks first. */
+static void
+set_cost (MwRemedy   *self,
+          MwAction    action,
+          char       *cost)
+{
+  for (guint i = 0; i < self->choices->len; i++)
+    {
+      MwChoice *c = &g_array_index (self->choices, MwChoice, i);
+
+      if (c->action == action)
+        {
+          g_free (c->cost);
+          c->cost = g_steal_pointer (&cost);
+        }
+    }
+  g_free (cost);
+}
+
+/* What restoring the backup costs: the sales made since it, counted in the live
+ * database (when it can still be read). */
+static char *
+restore_cost (MwBackup         *backup,
+              const MwSettings *settings)
+{
+  g_autofree char *when = mw_shop_format_time (backup->created, NULL);
+  gint64 lost = settings && settings->database
+                ? mw_shop_count_sales_since (settings->database, backup->path,
+                                                          backup->created) : -1;
+
+  if (lost < 0)
+    return g_strdup_printf (_("Loses everything recorded since %s; the current database is "
+                              "kept aside."), when);
+  if (lost == 0)
+    return g_strdup_printf (_("No sales were made since %s: none are lost. The current "
+                              "database is kept aside."), when);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       "Loses the %ld sale made since %s; the current "
+                                       "database is kept aside.",
+                                       "Loses the %ld sales made since %s; the current "
+                                       "database is kept aside.", (unsigned long) lost),
+                          (long) lost, when);
+}
+
+/* The ways out when the database cannot be updated as it is, Cancel first (on the
+ * left) and the recommended one last. On damage, Try Repair is recommended: it only
+ * makes a repaired copy and shows what it recovered before anything changes; a
+ * verified backup is offered beside it, with what each costs. Elsewhere Cancel is:
+ * each other choice changes files (after asking), and a technician should look. */
 static void
 make_recovery (MwRemedy         *self,
                const char       *text,
@@ -293,10 +352,10 @@ make_recovery (MwRemedy         *self,
   const char *backup_dir = settings ? settings->backup_dir : NULL;
   g_autofree char *why_no_backup = NULL;
 
-  if (offer_restore && backup_dir != NULL)
+  if ((offer_restore || offer_repair) && backup_dir != NULL)
     self->backup = mw_remedy_choose_backup (backup_dir, NULL, NULL);
 
-  if (offer_restore && self->backup != NULL)
+  if (self->backup != NULL)
     {
       g_autofree char *folder = g_path_get_dirname (self->backup->path);
       g_autofree char *file = g_path_get_basename (self->backup->path);
@@ -313,16 +372,69 @@ make_recovery (MwRemedy         *self,
   else
     self->message = g_strdup (text);
 
-  if (offer_restore)
-    add_choice (self, MW_ACTION_RESTORE, self->backup != NULL, why_no_backup);
+  add_choice (self, MW_ACTION_CANCEL, TRUE, NULL);
   add_choice (self, MW_ACTION_FRESH, can_fresh,
               _("The app's update files are needed to start a new database."));
+  set_cost (self, MW_ACTION_FRESH,
+            g_strdup (_("Starts empty: no sales, products or staff. The current database is "
+                        "kept aside for a technician.")));
+  if (offer_restore || (offer_repair && self->backup != NULL))
+    {
+      add_choice (self, MW_ACTION_RESTORE, self->backup != NULL, why_no_backup);
+      if (self->backup != NULL)
+        set_cost (self, MW_ACTION_RESTORE, restore_cost (self->backup, settings));
+    }
   if (offer_repair)
-    add_choice (self, MW_ACTION_REPAIR, TRUE, NULL);
-  add_choice (self, MW_ACTION_CANCEL, TRUE, NULL);
+    {
+      add_choice (self, MW_ACTION_REPAIR, TRUE, NULL);
+      set_cost (self, MW_ACTION_REPAIR,
+                g_strdup (_("Keeps every sale that can still be read; what was on the damaged "
+                            "parts is lost. You see what it recovered before anything "
+                            "changes.")));
+      self->recommended = MW_ACTION_REPAIR;
+      self->reason = g_strdup (_("it keeps the most of your data, and nothing changes until "
+                                 "you have seen what it recovered."));
+      return;
+    }
   self->recommended = MW_ACTION_CANCEL;
-  self->reason = g_strdup (_("Nothing is changed until you choose; each other choice asks "
-                             "first and keeps the current database."));
+  self->reason = g_strdup (_("nothing is changed; each other choice asks first and keeps the "
+                             "current database, but a technician should look before "
+                             "anything is changed."));
+}
+
+/* Whether files can be made in @dir, or in the folder that would hold it (it is
+ * created when missing). @why: the reason when not. */
+static gboolean
+folder_writable (const char  *dir,
+                 char       **why)
+{
+  g_autofree char *existing = g_strdup (dir);
+
+  while (!g_file_test (existing, G_FILE_TEST_EXISTS))
+    {
+      char *parent = g_path_get_dirname (existing);
+
+      if (g_str_equal (parent, existing))
+        {
+          g_free (parent);
+          break;
+        }
+      g_free (existing);
+      existing = parent;
+    }
+  if (!g_file_test (existing, G_FILE_TEST_IS_DIR))
+    {
+      *why = g_strdup_printf (_("%s is not a folder"), existing);
+      return FALSE;
+    }
+  if (g_access (existing, W_OK | X_OK) != 0)
+    {
+      int saved = errno;
+
+      *why = g_strdup (g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* "all 12 418 sales, 311 products and 14 staff": what a shop owner counts. */
@@ -452,6 +564,30 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
 
     case MW_STATE_PENDING:
     case MW_STATE_MISSING:
+      {
+        g_autofree char *why = NULL;
+
+        /* The update starts with a verified backup: a backups folder that cannot be
+         * written is said now, not after Update Now. */
+        if (d->state == MW_STATE_PENDING && settings != NULL && settings->backup_dir != NULL &&
+            !folder_writable (settings->backup_dir, &why))
+          {
+            self->id = "backup-folder";
+            self->exit_code = MW_EXIT_BACKUP_FAILED;
+            self->title = g_strdup (_("The Backups Folder Cannot Be Written"));
+            self->message = g_strdup_printf (_("The update makes a verified backup first, in "
+                                               "the folder %s, and that folder cannot be "
+                                               "written (%s). Nothing has been changed.\n\n"
+                                               "Make the folder writable, or set backup-dir= in "
+                                               "the configuration file to one that is, then "
+                                               "choose Try Again."),
+                                             settings->backup_dir, why);
+            make_retry (self, MW_ACTION_QUIT,
+                        _("the update needs its backup: once the folder can be written, it "
+                          "starts from here."));
+            break;
+          }
+      }
       self->id = "ready";
       if (d->state == MW_STATE_MISSING)
         {
@@ -486,7 +622,9 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
       self->id = "no-space";
       self->title = g_strdup (_("Not Enough Disk Space"));
       self->message = g_strdup (d->message);
-      make_retry (self, MW_ACTION_QUIT);
+      make_retry (self, MW_ACTION_QUIT,
+                  _("free some disk space (the message says where and how much), then try "
+                    "again: nothing has been changed."));
       break;
 
     case MW_STATE_UNTRACKED:
@@ -516,7 +654,8 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
       self->id = "locked";
       self->title = g_strdup (_("Database Locked"));
       self->message = g_strdup (d->message);
-      make_retry (self, MW_ACTION_CANCEL);
+      make_retry (self, MW_ACTION_CANCEL,
+                  _("close the POS (and anything else using the database), then try again."));
       break;
 
     case MW_STATE_NEWER:
@@ -525,13 +664,27 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
       self->message = g_strdup (d->message);
       add_choice (self, MW_ACTION_QUIT, TRUE, NULL);
       self->recommended = MW_ACTION_QUIT;
+      self->reason = g_strdup (_("only a newer version of the app can open this database: "
+                                 "install it; nothing here may change the database."));
       break;
 
     case MW_STATE_UNREADABLE:
       self->id = "unreadable";
-      self->title = g_strdup (_("Cannot Read Database"));
+      {
+        g_autofree char *folder = g_path_get_dirname (d->database_path);
+        g_autofree char *why = NULL;
+
+        /* The file reads, only its folder cannot be written (SQLite needs it for its
+         * journal): say that, not "cannot read". */
+        if (g_access (d->database_path, R_OK) == 0 && !folder_writable (folder, &why))
+          self->title = g_strdup (_("The Database Folder Cannot Be Written"));
+        else
+          self->title = g_strdup (_("Cannot Read Database"));
+      }
       self->message = g_strdup (d->message);
-      make_retry (self, MW_ACTION_QUIT);
+      make_retry (self, MW_ACTION_QUIT,
+                  _("this needs the folder or disk fixed first (the message says which); then "
+                    "try again."));
       break;
 
     case MW_STATE_NO_MIGRATIONS:
@@ -542,6 +695,8 @@ mw_remedy_for_diagnosis (MwDiagnosis      *d,
       self->message = g_strdup (d->message);
       add_choice (self, MW_ACTION_QUIT, TRUE, NULL);
       self->recommended = MW_ACTION_QUIT;
+      self->reason = g_strdup (_("the app needs to be installed again; your database is not "
+                                 "touched."));
       break;
     }
 
@@ -572,6 +727,8 @@ remedy_for_migrate_error (const GError     *error,
       add_choice (self, MW_ACTION_CLOSE, TRUE, NULL);
       add_choice (self, MW_ACTION_RETRY, TRUE, NULL);
       self->recommended = MW_ACTION_RETRY;
+      self->reason = g_strdup (_("the update starts again from the beginning, with a new "
+                                 "backup."));
       return self;
     }
 
@@ -580,21 +737,26 @@ remedy_for_migrate_error (const GError     *error,
       self->id = "locked";
       self->title = g_strdup (_("Database Locked"));
       self->message = g_strdup (error->message);
-      make_retry (self, MW_ACTION_CANCEL);
+      make_retry (self, MW_ACTION_CANCEL,
+                  _("close the POS (and anything else using the database), then try again."));
     }
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_NO_SPACE))
     {
       self->id = "no-space";
       self->title = g_strdup (_("Not Enough Disk Space"));
       self->message = g_strdup (error->message);
-      make_retry (self, MW_ACTION_QUIT);
+      make_retry (self, MW_ACTION_QUIT,
+                  _("free some disk space (the message says where and how much), then try "
+                    "again: nothing has been changed."));
     }
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BACKUP_FAILED))
     {
       self->id = "backup-failed";
       self->title = g_strdup (_("Backup Failed"));
       self->message = g_strdup (error->message);
-      make_retry (self, MW_ACTION_CANCEL);
+      make_retry (self, MW_ACTION_CANCEL,
+                  _("the update did not start, so nothing was changed: make the backups folder "
+                    "writable or free space on its disk, then try again."));
     }
   else if (g_error_matches (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATIONS_INVALID))
     {
@@ -673,6 +835,7 @@ mw_remedy_for_error (MwOperation       operation,
   add_choice (self, MW_ACTION_CLOSE, TRUE, NULL);
   add_choice (self, MW_ACTION_RETRY, TRUE, NULL);
   self->recommended = MW_ACTION_RETRY;
+  self->reason = g_strdup (_("checking again shows what the database needs now."));
 
   if (operation == MW_OPERATION_REPAIR)
     {

@@ -90,6 +90,7 @@ typedef struct
   MwAction  action;
   gboolean  available;      /* offered but not possible now: shown, with why_not */
   char     *why_not;        /* (nullable) */
+  char     *cost;           /* (nullable) one line: what choosing it costs or keeps */
 } MwChoice;
 
 /**

@@ -86,10 +86,15 @@ mw_settings_resolve (MwSettings  *settings,
 
   if (settings->config_path == NULL && config->path != NULL)
     settings->config_path = g_strdup (config->path);
-  if (settings->database == NULL)
-    settings->database = g_strdup (config->database);
-  if (settings->database == NULL)
-    settings->database = mw_config_default_database ();
+  if (settings->database != NULL)
+    settings->database_source = MW_DATABASE_SOURCE_OPTION;
+  else if (config->database != NULL)
+    {
+      settings->database = g_strdup (config->database);
+      settings->database_source = MW_DATABASE_SOURCE_CONFIG;
+    }
+  else
+    settings->database = mw_config_find_database (&settings->database_source);
   if (settings->backup_dir == NULL)
     settings->backup_dir = g_strdup (config->backup_dir);
   if (settings->backup_dir == NULL)
@@ -161,4 +166,24 @@ mw_settings_run_then (const MwSettings  *settings,
     }
   g_info ("Started %s", settings->then_run);
   return TRUE;
+}
+
+/**
+ * mw_log_path_for:
+ *
+ * Where the persistent log of runs on @settings' database is kept: beside the
+ * backups, as `migration-wizard.log`.
+ *
+ * Returns: (transfer full): the path
+ */
+char *
+mw_log_path_for (const MwSettings *settings)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
+
+  dir = settings->backup_dir ? g_strdup (settings->backup_dir)
+                             : mw_backup_default_dir (settings->database);
+  return g_build_filename (dir, "migration-wizard.log", NULL);
 }

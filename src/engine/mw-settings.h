@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "mw-backup.h"
+#include "mw-config.h"
 #include "mw-migration-set.h"
 #include "mw-retention.h"
 
@@ -19,6 +20,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char        *database;
+  MwDatabaseSource database_source; /* how the database was found (resolve sets it) */
   char        *migrations;         /* (nullable) --migrations: must exist when given */
   char        *config_migrations;  /* (nullable) from the configuration file */
   char        *backup_dir;
@@ -48,6 +50,7 @@ gboolean        mw_settings_resolve         (MwSettings        *settings,
                                              GError           **error);
 MwMigrationSet *mw_settings_load_migrations (const MwSettings  *settings,
                                              GError           **error);
+char           *mw_log_path_for             (const MwSettings  *settings);
 gboolean        mw_settings_run_then        (const MwSettings  *settings,
                                              GError           **error);
 

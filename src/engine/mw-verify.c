@@ -102,6 +102,51 @@ failed (sqlite3      *db,
   return FALSE;
 }
 
+/* SQLite's findings name pages ("Page 1278: btreeInitPage() returns error code
+ * 11", "Tree 7 page 1280 cell 3: …"); a technician wants the table too: each page is
+ * looked up in dbstat (which still walks the parts of a damaged file it can read). */
+static char *
+name_tables (sqlite3    *db,
+             const char *problems)
+{
+  g_autoptr(GRegex) page_re = g_regex_new ("(?i)\\bpage (\\d+)", 0, 0, NULL);
+  g_auto(GStrv) lines = g_strsplit (problems, "\n", -1);
+  GString *out = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT name FROM dbstat WHERE pageno = ?1 LIMIT 1", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    {
+      sqlite3_finalize (stmt);
+      g_string_free (out, TRUE);
+      return g_strdup (problems);
+    }
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+      g_autofree char *table = NULL;
+
+      if (g_regex_match (page_re, lines[i], 0, &match))
+        {
+          g_autofree char *number = g_match_info_fetch (match, 1);
+
+          sqlite3_reset (stmt);
+          sqlite3_bind_int64 (stmt, 1, g_ascii_strtoll (number, NULL, 10));
+          if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_text (stmt, 0) != NULL)
+            table = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+        }
+      if (table != NULL)
+        /* TRANSLATORS: a finding of SQLite's integrity check, then the table it is in */
+        g_string_append_printf (out, _("%s (table %s)"), lines[i], table);
+      else
+        g_string_append (out, lines[i]);
+      if (lines[i + 1] != NULL)
+        g_string_append_c (out, '\n');
+    }
+  sqlite3_finalize (stmt);
+  return g_string_free (out, FALSE);
+}
+
 /* The check itself, of the file at @open_path (the database, or a copy of its set);
  * messages name @database_path. */
 static MwVerifyReport *
@@ -153,7 +198,10 @@ verify_file (const char    *database_path,
                                             : _("Reading every page"));
 
   mw_db_check_integrity (db, deep, 100, "\n", &problems, &rc);
-  if (rc != SQLITE_DONE)
+  /* A check that stopped on the damage may have said where it is first: keep that
+   * (sqlite3's "Page 1278: …"), not only "database disk image is malformed". */
+  if (rc != SQLITE_DONE && (problems == NULL || rc == SQLITE_INTERRUPT || rc == SQLITE_BUSY ||
+                            rc == SQLITE_LOCKED || rc == SQLITE_NOTADB))
     {
       failed (db, rc, database_path, error);
       sqlite3_close (db);
@@ -161,9 +209,16 @@ verify_file (const char    *database_path,
     }
   if (problems != NULL)
     {
+      g_autofree char *named = name_tables (db, problems);
+
+      if (rc != SQLITE_DONE)
+        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                     _("The database %s is damaged:\n%s\n(the check stopped there: %s)"),
+                     database_path, named, sqlite3_errstr (rc));
+      else
+        g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                     _("The database %s is damaged:\n%s"), database_path, named);
       sqlite3_close (db);
-      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                   _("The database %s is damaged:\n%s"), database_path, problems);
       return NULL;
     }
 

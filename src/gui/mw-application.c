@@ -27,6 +27,8 @@ mw_application_activate (GApplication *application)
   window = gtk_application_get_active_window (GTK_APPLICATION (self));
   if (window != NULL)
     {
+      /* A second launch on the same database: this window, brought forward. */
+      mw_log_add ("Another launch on this database: the open window is brought forward");
       gtk_window_present (window);
       return;
     }
@@ -80,22 +82,49 @@ mw_application_init (MwApplication *self)
 }
 
 /**
- * mw_application_new:
+ * mw_application_id_for:
  *
- * One wizard per process (G_APPLICATION_NON_UNIQUE): two wizards on different
- * databases are fine, and two on the same one are told apart by the database's
- * own instance lock, not by D-Bus.
+ * One application per database: a second launch on the same database reaches the
+ * first (which brings its window forward) instead of a second window; wizards on
+ * different databases do not meet. The id is the app's, with a digest of the
+ * database's path.
+ *
+ * Returns: (transfer full): a valid D-Bus application id
+ */
+char *
+mw_application_id_for (const char *database)
+{
+  g_autofree char *canonical = g_canonicalize_filename (database, NULL);
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, canonical, -1);
+
+  return g_strdup_printf ("%s.Db%.16s", MW_APPLICATION_ID, digest);
+}
+
+/**
+ * mw_application_new:
+ * @unique: one application per database (D-Bus); %FALSE where there is no session
+ *   bus (two wizards on the same database are then still told apart by the
+ *   database's instance lock)
  */
 MwApplication *
 mw_application_new (const MwSettings *settings)
 {
+  return mw_application_new_full (settings, TRUE);
+}
+
+MwApplication *
+mw_application_new_full (const MwSettings *settings,
+                         gboolean          unique)
+{
   MwApplication *self;
+  g_autofree char *id = NULL;
 
   g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
 
+  id = mw_application_id_for (settings->database);
   self = g_object_new (MW_TYPE_APPLICATION,
-                       "application-id", MW_APPLICATION_ID,
-                       "flags", G_APPLICATION_NON_UNIQUE,
+                       "application-id", id,
+                       "flags", unique ? G_APPLICATION_DEFAULT_FLAGS : G_APPLICATION_NON_UNIQUE,
                        NULL);
   self->settings = mw_settings_copy (settings);
   return self;

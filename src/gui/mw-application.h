@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (MwApplication, mw_application, MW, APPLICATION, GtkApplication)
 
 MwApplication         *mw_application_new             (const MwSettings      *settings);
+MwApplication         *mw_application_new_full        (const MwSettings      *settings,
+                                                       gboolean               unique);
+char                  *mw_application_id_for          (const char            *database);
 const MwSettings      *mw_application_get_settings    (MwApplication         *self);
 int                    mw_application_get_exit_status (MwApplication         *self);
 void                   mw_application_set_exit_status (MwApplication         *self,

@@ -19,6 +19,9 @@ struct _MwCheckList
 
   /* Template widgets */
   GtkListBox *list;
+
+  /* Owned */
+  char       *source;     /* how the database was found, in words */
 };
 
 G_DEFINE_FINAL_TYPE (MwCheckList, mw_check_list, GTK_TYPE_WIDGET)
@@ -26,7 +29,15 @@ G_DEFINE_FINAL_TYPE (MwCheckList, mw_check_list, GTK_TYPE_WIDGET)
 static char *
 format_mb (guint64 bytes)
 {
-  return g_strdup_printf (_("%.1f MB"), (double) bytes / (1024.0 * 1024.0));
+  return mw_shop_format_size (bytes);
+}
+
+static void
+mw_check_list_finalize (GObject *object)
+{
+  g_free (MW_CHECK_LIST (object)->source);
+
+  G_OBJECT_CLASS (mw_check_list_parent_class)->finalize (object);
 }
 
 static void
@@ -44,6 +55,7 @@ mw_check_list_class_init (MwCheckListClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = mw_check_list_dispose;
+  object_class->finalize = mw_check_list_finalize;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/com/aurswift/MigrationWizard/mw-check-list.ui");
@@ -107,6 +119,8 @@ mw_check_list_add (MwCheckList   *self,
                                   -1);
   gtk_widget_add_css_class (name_label, "heading");
   gtk_label_set_xalign (GTK_LABEL (name_label), 0);
+  /* At 2× text a check's name is wider than a small screen: it wraps too. */
+  gtk_label_set_wrap (GTK_LABEL (name_label), TRUE);
   gtk_label_set_xalign (GTK_LABEL (found_label), 0);
   gtk_label_set_wrap (GTK_LABEL (found_label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (found_label), PANGO_WRAP_WORD_CHAR);
@@ -120,6 +134,8 @@ mw_check_list_add (MwCheckList   *self,
   gtk_widget_set_margin_start (box, 6);
   gtk_widget_set_margin_end (box, 6);
 
+  g_object_set_data_full (G_OBJECT (box), "mw-text", g_strdup_printf ("%s: %s", name, found),
+                          g_free);
   row = gtk_list_box_row_new ();
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
@@ -128,6 +144,45 @@ mw_check_list_add (MwCheckList   *self,
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
                                   -1);
+}
+
+/**
+ * mw_check_list_set_database_source:
+ * @source: (nullable): how the database was found ("found in the app's data folder")
+ *
+ * Said with the "Database found" check.
+ */
+void
+mw_check_list_set_database_source (MwCheckList *self,
+                                   const char  *source)
+{
+  g_return_if_fail (MW_IS_CHECK_LIST (self));
+  g_free (self->source);
+  self->source = g_strdup (source);
+}
+
+/**
+ * mw_check_list_dup_text:
+ *
+ * Returns: (transfer full): every check as "name: found", one a line
+ */
+char *
+mw_check_list_dup_text (MwCheckList *self)
+{
+  GString *text = g_string_new (NULL);
+
+  g_return_val_if_fail (MW_IS_CHECK_LIST (self), NULL);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+
+      g_string_append_printf (text, "%s\n", (const char *) g_object_get_data (G_OBJECT (box),
+                                                                              "mw-text"));
+    }
+  return g_string_free (text, FALSE);
 }
 
 /**
@@ -180,7 +235,10 @@ mw_check_list_show_diagnosis (MwCheckList *self,
 
   /* Database found */
   size = format_mb ((guint64) (d->database_size + d->wal_size));
-  if (d->exists)
+  if (d->exists && self->source != NULL)
+    /* TRANSLATORS: "Yes: <path> (15.6 MB), found in the app's data folder" */
+    found = g_strdup_printf (_("Yes: %s (%s), %s"), d->database_path, size, self->source);
+  else if (d->exists)
     found = g_strdup_printf (_("Yes: %s (%s)"), d->database_path, size);
   else
     found = g_strdup_printf (_("No database yet at %s: a new one will be created"),

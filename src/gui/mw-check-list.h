@@ -29,4 +29,8 @@ void     mw_check_list_show_diagnosis (MwCheckList   *self,
                                        gboolean       reading_pages);
 guint    mw_check_list_get_n_checks   (MwCheckList   *self);
 
+char  *mw_check_list_dup_text            (MwCheckList *self);
+void   mw_check_list_set_database_source (MwCheckList *self,
+                                          const char  *source);
+
 G_END_DECLS

@@ -103,6 +103,7 @@ mw_gui_run (const MwSettings *settings)
   g_autoptr(MwApplication) app = NULL;
   char *app_argv[2] = { (char *) "migration-wizard", NULL };
   gboolean bench = g_getenv ("MW_BENCH") != NULL;
+  gboolean remote;
   int status;
 
   bench_started_us = g_get_monotonic_time ();
@@ -118,10 +119,32 @@ mw_gui_run (const MwSettings *settings)
   mw_register_resource ();
   mw_log_install ();
   app = mw_application_new (settings);
+  {
+    g_autoptr(GError) error = NULL;
+
+    remote = FALSE;
+    /* Without a session bus: one process, one window; the database's instance lock
+     * still keeps two wizards from working on it at once. */
+    if (!g_application_register (G_APPLICATION (app), NULL, &error))
+      {
+        g_info ("No application uniqueness (%s)", error->message);
+        g_clear_object (&app);
+        app = mw_application_new_full (settings, FALSE);
+      }
+    else
+      remote = g_application_get_is_remote (G_APPLICATION (app));
+  }
   if (bench)
     g_signal_connect (app, "window-added", G_CALLBACK (bench_window_added_cb), NULL);
   g_application_run (G_APPLICATION (app), 1, app_argv);
   status = mw_application_get_exit_status (app);
+  if (remote)
+    {
+      /* Another wizard has this database open: its window was brought forward. It
+       * starts the POS when it is done; a launcher waiting on this one must not. */
+      mw_log_add ("The wizard already open on this database was brought forward");
+      status = settings->after_update ? MW_EXIT_LOCKED : MW_EXIT_OK;
+    }
   if (bench)
     bench_report ();
   return status;

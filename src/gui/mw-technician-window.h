@@ -18,5 +18,13 @@ const char         *mw_technician_window_get_integrity_result (MwTechnicianWindo
 gboolean            mw_technician_window_save_bundle     (MwTechnicianWindow  *self,
                                                           const char          *path,
                                                           GError             **error);
+gboolean            mw_technician_window_delete_backup   (MwTechnicianWindow  *self,
+                                                          const char          *path,
+                                                          GError             **error);
+const char         *mw_technician_window_get_status      (MwTechnicianWindow  *self);
+char               *mw_technician_window_dup_log_text    (MwTechnicianWindow  *self);
+gboolean            mw_technician_window_export_log      (MwTechnicianWindow  *self,
+                                                          const char          *path,
+                                                          GError             **error);
 
 G_END_DECLS

@@ -30,7 +30,8 @@ update_action (GtkWidget  *widget,
   if (self->settings->busy_timeout_ms > 0)
     mw_migrator_set_busy_timeout (self->migrator, (guint) self->settings->busy_timeout_ms);
 
-  _mw_window_begin_work (self, MW_WORK_MIGRATE, _("Updating the database"));
+  if (!_mw_window_begin_work (self, MW_WORK_MIGRATE, _("Updating the database")))
+    return;
   mw_migrator_run_async (self->migrator, self->cancellable, _mw_window_migrate_cb,
                          g_object_ref (self));
 }
@@ -43,6 +44,8 @@ ask_restore (MwWindow *self)
   g_autofree char *folder = NULL;
   g_autofree char *file = NULL;
   g_autofree char *created = NULL;
+  g_autofree char *loses = NULL;
+  gint64 lost;
   g_autofree char *db_folder = g_path_get_dirname (self->settings->database);
   g_autofree char *db_file = g_path_get_basename (self->settings->database);
 
@@ -54,12 +57,24 @@ ask_restore (MwWindow *self)
 
   folder = g_path_get_dirname (backup->path);
   file = g_path_get_basename (backup->path);
-  created = g_date_time_format (backup->created, "%Y-%m-%d %H:%M:%S");
-  text = g_strdup_printf (_("The backup %s (made %s, in the folder %s) will replace the "
-                            "database.\n\nThe current database is not deleted: it is backed "
-                            "up and kept as %s.old.<date-time> in the folder %s. Anything "
-                            "recorded after the backup was made is only in that kept file."),
-                          file, created, folder, db_file, db_folder);
+  created = mw_shop_format_time (backup->created, NULL);
+  lost = mw_shop_count_sales_since (self->settings->database, backup->path,
+                                    backup->created);
+  if (lost > 0)
+    loses = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "Restoring loses the %ld sale made since %s.",
+                                          "Restoring loses the %ld sales made since %s.",
+                                          (unsigned long) lost),
+                             (long) lost, created);
+  else if (lost == 0)
+    loses = g_strdup_printf (_("No sales were made since %s: restoring loses none."), created);
+  else
+    loses = g_strdup_printf (_("Restoring loses anything recorded since %s."), created);
+  text = g_strdup_printf (_("%s\n\nThe backup %s (made %s, in the folder %s) will replace the "
+                            "database. The current database is not deleted: it is backed up "
+                            "and kept as %s.old.<date-time> in the folder %s, with anything "
+                            "recorded after the backup was made."),
+                          loses, file, created, folder, db_file, db_folder);
   _mw_window_show_confirmation (self, MW_CONFIRM_RESTORE, _("Restore from Backup?"), text,
                                 _("_Restore"));
 }
@@ -117,14 +132,16 @@ confirm_action (GtkWidget  *widget,
   self->confirm = MW_CONFIRM_NONE;
   if (kind == MW_CONFIRM_RESTORE)
     {
-      _mw_window_begin_work (self, MW_WORK_RESTORE, _("Restoring the backup"));
+      if (!_mw_window_begin_work (self, MW_WORK_RESTORE, _("Restoring the backup")))
+        return;
       mw_restore_async (self->settings->database, self->offered_backup,
                         self->settings->backup_dir, self->set, self->progress,
                         self->cancellable, _mw_window_operation_cb, g_object_ref (self));
     }
   else
     {
-      _mw_window_begin_work (self, MW_WORK_FRESH, _("Starting with a new database"));
+      if (!_mw_window_begin_work (self, MW_WORK_FRESH, _("Starting with a new database")))
+        return;
       mw_fresh_start_async (self->settings->database, self->settings->backup_dir, self->set,
                             self->progress, self->cancellable, _mw_window_operation_cb,
                             g_object_ref (self));
@@ -138,7 +155,8 @@ repair_action (GtkWidget  *widget,
 {
   MwWindow *self = MW_WINDOW (widget);
 
-  _mw_window_begin_work (self, MW_WORK_REPAIR, _("Repairing the database"));
+  if (!_mw_window_begin_work (self, MW_WORK_REPAIR, _("Repairing the database")))
+    return;
   mw_repair_async (self->settings->database, self->settings->backup_dir, self->set,
                    self->progress, self->cancellable, _mw_window_repair_cb, g_object_ref (self));
 }
@@ -151,7 +169,9 @@ use_repaired_action (GtkWidget  *widget,
   MwWindow *self = MW_WINDOW (widget);
 
   self->confirm = MW_CONFIRM_NONE;
-  _mw_window_begin_work (self, MW_WORK_REPAIR_SWAP, _("Putting the repaired database in place"));
+  if (!_mw_window_begin_work (self, MW_WORK_REPAIR_SWAP,
+                              _("Putting the repaired database in place")))
+    return;
   mw_repair_swap_async (self->settings->database, self->repair->repaired_path,
                         self->cancellable, _mw_window_operation_cb, g_object_ref (self));
 }

@@ -44,7 +44,10 @@ struct _MwWindow
   MwCheckList          *ready_checks;
   GtkButton            *update_button;
   GtkLabel             *work_title;
+  GtkLabel             *work_step;
   GtkLabel             *work_phase;
+  GtkLabel             *work_time;
+  GtkLabel             *work_after_update;
   GtkProgressBar       *work_bar;
   GtkLabel             *work_note;
   GtkButton            *work_cancel;
@@ -67,19 +70,28 @@ struct _MwWindow
   MwRepairReport       *repair;             /* the last repair's report */
   char                 *return_problem;     /* the problem a confirmation came from */
   char                 *recovered;          /* what the start-up recovery reported */
+  char                 *outcome_title;      /* what the last restore, fresh start or repair */
+  char                 *outcome;            /*   did, until a page has said it */
   GtkWindow            *technician;         /* (weak) */
+  gint64                work_started;       /* monotonic µs, for elapsed and estimate */
+  gint64                step_started;
+  guint                 clock_id;
 
   /* Flags */
   MwWork                work;
   MwConfirm             confirm;
+  int                   exit_status;        /* as the application's */
   guint                 close_when_idle : 1;
+  guint                 asked : 1;          /* a person was shown a choice */
+  guint                 then_started : 1;   /* --then-run was started */
+  guint                 recovery_done : 1;  /* an interrupted operation was looked for */
 };
 
 void  _mw_window_class_add_actions   (GtkWidgetClass *widget_class);
 void  _mw_window_actions_update      (MwWindow       *self);
 
 void  _mw_window_start_check         (MwWindow       *self);
-void  _mw_window_begin_work          (MwWindow       *self,
+gboolean _mw_window_begin_work       (MwWindow       *self,
                                       MwWork          work,
                                       const char     *title);
 void  _mw_window_show_remedy         (MwWindow       *self,

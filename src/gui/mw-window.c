@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 
+#include "mw-accessibility.h"
 #include "mw-technician-window.h"
 #include "mw-window-private.h"
 
@@ -45,6 +47,7 @@ _mw_window_set_exit_status (MwWindow *self,
 {
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
 
+  self->exit_status = status;
   if (app != NULL)
     mw_application_set_exit_status (MW_APPLICATION (app), status);
 }
@@ -56,6 +59,13 @@ set_work (MwWindow *self,
   gboolean was_busy = self->work != MW_WORK_NONE;
 
   self->work = work;
+  /* The instance lock is held only while working: an idle window (waiting for a
+   * person, perhaps for hours) does not keep a technician's terminal out. */
+  if (work == MW_WORK_NONE)
+    {
+      g_clear_pointer (&self->lock, mw_instance_lock_release);
+      g_clear_handle_id (&self->clock_id, g_source_remove);
+    }
   if (was_busy != (work != MW_WORK_NONE))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   _mw_window_actions_update (self);
@@ -78,6 +88,8 @@ show_page (MwWindow   *self,
            GtkWidget  *default_widget)
 {
   gtk_stack_set_visible_child_name (self->stack, name);
+  mw_accessibility_name_buttons (gtk_stack_get_visible_child (self->stack));
+  mw_accessibility_update_scroll_focus_under (gtk_stack_get_visible_child (self->stack));
   gtk_window_set_default_widget (GTK_WINDOW (self), default_widget);
   if (default_widget != NULL)
     gtk_widget_grab_focus (default_widget);
@@ -96,26 +108,67 @@ present (MwWindow *self)
     gtk_window_present (GTK_WINDOW (self));
 }
 
-/* The database is ready: in after-update mode the POS starts and the window goes;
- * otherwise the Done page says what happened. */
+/* Says what the last restore, fresh start or repair did above every page, until
+ * the window closes: the check after it may lead anywhere. */
+static void
+update_notice (MwWindow *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (self->recovered != NULL)
+    g_string_append (text, self->recovered);
+  if (self->outcome != NULL)
+    g_string_append_printf (text, "%s%s. %s", text->len ? "\n" : "", self->outcome_title,
+                            self->outcome);
+  gtk_label_set_text (self->notice_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->notice_label), text->len > 0);
+}
+
+/* In after-update mode the POS starts once the database is ready, whichever way the
+ * wizard ends: by itself, or by a person closing it after a restore or a repair. */
+static void
+start_then (MwWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!self->settings->after_update || self->then_started || self->exit_status != MW_EXIT_OK)
+    return;
+  self->then_started = TRUE;
+  mw_log_add ("Starting the POS: %s", self->settings->then_run ? self->settings->then_run : "-");
+  if (!mw_settings_run_then (self->settings, &error))
+    g_warning ("%s", error->message);
+}
+
+/* The database is ready. After an update that needed nobody, the window goes and
+ * the POS starts; otherwise the Done page says what happened (and, after an update,
+ * that closing starts the POS). */
 static void
 finish_ready (MwWindow   *self,
               const char *title,
               const char *text)
 {
-  _mw_window_set_exit_status (self, MW_EXIT_OK);
-  if (self->settings->after_update)
-    {
-      g_autoptr(GError) error = NULL;
+  g_autofree char *full_title = NULL;
+  g_autofree char *full_text = NULL;
 
-      if (!mw_settings_run_then (self->settings, &error))
-        g_warning ("%s", error->message);
+  _mw_window_set_exit_status (self, MW_EXIT_OK);
+  if (self->settings->after_update && !self->asked)
+    {
       gtk_window_destroy (GTK_WINDOW (self));
       return;
     }
-  gtk_label_set_text (self->done_title, title);
-  gtk_label_set_text (self->done_text, text);
-  gtk_window_set_title (GTK_WINDOW (self), title);
+  full_title = g_strdup (self->outcome_title ? self->outcome_title : title);
+  full_text = g_strdup_printf ("%s%s%s%s%s", self->outcome ? self->outcome : "",
+                               self->outcome ? "\n\n" : "", text,
+                               self->settings->after_update ? "\n\n" : "",
+                               self->settings->after_update
+                               ? _("The POS starts when you close this window.") : "");
+  /* Said here now: not above the next pages too. */
+  g_clear_pointer (&self->outcome_title, g_free);
+  g_clear_pointer (&self->outcome, g_free);
+  update_notice (self);
+  gtk_label_set_text (self->done_title, full_title);
+  gtk_label_set_text (self->done_text, full_text);
+  gtk_window_set_title (GTK_WINDOW (self), full_title);
   present (self);
   show_page (self, "done", GTK_WIDGET (self->done_close));
 }
@@ -138,6 +191,7 @@ static void
 end_problem (MwWindow  *self,
              GtkWidget *default_button)
 {
+  self->asked = TRUE;
   present (self);
   show_page (self, "problem", default_button);
 }
@@ -153,6 +207,7 @@ icon_for (const char *id)
     { "unreadable",       "dialog-error-symbolic" },
     { "installation",     "dialog-error-symbolic" },
     { "backup-failed",    "dialog-error-symbolic" },
+    { "backup-folder",    "dialog-error-symbolic" },
     { "operation-failed", "dialog-error-symbolic" },
     { "repair-failed",    "dialog-error-symbolic" },
     { "cancelled",        "dialog-information-symbolic" },
@@ -165,26 +220,64 @@ icon_for (const char *id)
 }
 
 /* The window's words for an action: a button label and the action it drives. */
-static const char *
+static char *
 label_for (MwRemedy *remedy,
            MwAction  action)
 {
   switch (action)
     {
-    case MW_ACTION_MIGRATE:      return _("_Update Now");
-    case MW_ACTION_RESTORE:      return _("_Restore from Backup");
-    case MW_ACTION_FRESH:        return _("Backup & Start _Fresh");
-    case MW_ACTION_REPAIR:       return _("Try _Repair");
-    case MW_ACTION_USE_REPAIRED: return _("_Use the Repaired Database");
+    case MW_ACTION_MIGRATE:      return g_strdup (_("_Update Now"));
+    case MW_ACTION_RESTORE:
+      if (remedy->backup != NULL)
+        {
+          g_autofree char *when = mw_shop_format_time (remedy->backup->created, NULL);
+
+          /* TRANSLATORS: e.g. "Restore the Backup from 14:02 today" */
+          return g_strdup_printf (_("Restore the _Backup from %s"), when);
+        }
+      return g_strdup (_("Restore from _Backup"));
+    case MW_ACTION_FRESH:        return g_strdup (_("Backup & Start _Fresh"));
+    case MW_ACTION_REPAIR:       return g_strdup (_("Try _Repair"));
+    case MW_ACTION_USE_REPAIRED: return g_strdup (_("_Use the Repaired Database"));
     case MW_ACTION_RETRY:
       /* After an outcome the database may have changed: check it again. */
-      return g_str_equal (remedy->id, "operation-failed") ||
-             g_str_equal (remedy->id, "repair-failed") ? _("Check _Again") : _("_Try Again");
-    case MW_ACTION_CANCEL:       return _("_Cancel");
-    case MW_ACTION_QUIT:         return _("_Quit");
-    case MW_ACTION_CLOSE:        return _("_Close");
+      return g_strdup (g_str_equal (remedy->id, "operation-failed") ||
+                       g_str_equal (remedy->id, "repair-failed") ? _("Check _Again")
+                                                                 : _("_Try Again"));
+    case MW_ACTION_CANCEL:       return g_strdup (_("_Cancel"));
+    case MW_ACTION_QUIT:         return g_strdup (_("_Quit"));
+    case MW_ACTION_CLOSE:        return g_strdup (_("_Close"));
     default:                     g_assert_not_reached ();
     }
+}
+
+/* The engine's recommendation and its one line of why, then what each choice
+ * costs, in the words of the buttons. */
+static char *
+advice_for (MwRemedy *remedy)
+{
+  GString *advice = g_string_new (NULL);
+
+  for (guint i = 0; i < remedy->choices->len; i++)
+    {
+      const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
+      g_autofree char *label = label_for (remedy, c->action);
+      g_autofree char *name = mw_accessibility_strip_mnemonic (label);
+
+      if (c->action == remedy->recommended && remedy->reason != NULL && remedy->choices->len > 1)
+        {
+          /* TRANSLATORS: "Recommended: Try Repair — it keeps the most of your data, …" */
+          g_autofree char *line = g_strdup_printf (_("Recommended: %s — %s"), name,
+                                                   remedy->reason);
+
+          g_string_prepend (advice, line);
+          if (advice->len > strlen (line))
+            g_string_insert (advice, strlen (line), "\n");
+        }
+      if (c->cost != NULL && c->available)
+        g_string_append_printf (advice, "%s• %s: %s", advice->len ? "\n" : "", name, c->cost);
+    }
+  return g_string_free (advice, FALSE);
 }
 
 static const char *
@@ -227,21 +320,49 @@ _mw_window_show_remedy (MwWindow *self,
     self->offered_backup = mw_backup_ref (remedy->backup);
   _mw_window_set_exit_status (self, remedy->exit_code);
 
-  begin_problem (self, remedy->id, icon_for (remedy->id), remedy->title, remedy->message,
-                 remedy->detail);
+  {
+    /* For a technician at a terminal: each choice's command line, in the details. */
+    g_autoptr(GString) detail = g_string_new (remedy->detail);
+
+    for (guint i = 0; i < remedy->choices->len; i++)
+      {
+        const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
+        g_autofree char *command = c->available
+                                   ? mw_action_command_line (c->action, self->settings,
+                                                             remedy->backup)
+                                   : NULL;
+        g_autofree char *label = label_for (remedy, c->action);
+        g_autofree char *name = mw_accessibility_strip_mnemonic (label);
+
+        if (command == NULL)
+          continue;
+        if (detail->len > 0 && detail->str[detail->len - 1] != '\n')
+          g_string_append_c (detail, '\n');
+        /* TRANSLATORS: "Try Repair from a terminal: migration-wizard repair --database …" */
+        g_string_append_printf (detail, _("%s from a terminal: %s\n"), name, command);
+      }
+    begin_problem (self, remedy->id, icon_for (remedy->id), remedy->title, remedy->message,
+                   detail->len ? detail->str : NULL);
+  }
   for (guint i = 0; i < remedy->choices->len; i++)
     {
       const MwChoice *c = &g_array_index (remedy->choices, MwChoice, i);
       gboolean is_default = c->action == remedy->recommended;
+      g_autofree char *label = label_for (remedy, c->action);
       GtkWidget *button;
 
-      button = mw_problem_page_add_button (self->problem_page, label_for (remedy, c->action),
+      button = mw_problem_page_add_button (self->problem_page, label,
                                            action_name_for (c->action), NULL,
                                            is_default ? MW_BUTTON_SUGGESTED : MW_BUTTON_PLAIN,
                                            c->available ? NULL : c->why_not);
       if (is_default)
         default_button = button;
     }
+  {
+    g_autofree char *advice = advice_for (remedy);
+
+    mw_problem_page_set_advice (self->problem_page, advice);
+  }
   end_problem (self, default_button);
 }
 
@@ -316,6 +437,24 @@ show_stop (MwWindow   *self,
   end_problem (self, again ? again : quit);
 }
 
+/* Takes the database's instance lock (one wizard working on a database at a time);
+ * when another wizard holds it, says so, with Try Again. */
+static gboolean
+take_lock (MwWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->lock != NULL)
+    return TRUE;
+  self->lock = mw_instance_lock_acquire (self->settings->database, &error);
+  if (self->lock != NULL)
+    return TRUE;
+  mw_log_add ("Another wizard is working on the database: %s", error->message);
+  show_stop (self, "already-running", _("Migration Wizard Is Already Working on This Database"),
+             error->message, MW_EXIT_LOCKED, TRUE);
+  return FALSE;
+}
+
 /* What each state of the database shows: the engine's remedy, rendered. */
 static void
 route (MwWindow *self)
@@ -347,6 +486,7 @@ route (MwWindow *self)
                                                  ? _("C_reate Database") : _("_Update Now"));
       mw_check_list_show_diagnosis (self->ready_checks, d, FALSE);
       gtk_window_set_title (GTK_WINDOW (self), remedy->title);
+      self->asked = TRUE;
       present (self);
       show_page (self, "ready", GTK_WIDGET (self->update_button));
       return;
@@ -447,6 +587,33 @@ _mw_window_start_check (MwWindow *self)
   g_clear_pointer (&self->remedy, mw_remedy_unref);
   self->confirm = MW_CONFIRM_NONE;
 
+  /* Another wizard working on it (a technician's terminal): say so first. Under the
+   * lock, an operation a crash interrupted is finished or undone before anything is
+   * read. */
+  if (!take_lock (self))
+    return;
+  if (!self->recovery_done)
+    {
+      g_clear_pointer (&self->recovered, g_free);
+      self->recovered = mw_operation_recover (self->settings->database, &error);
+      if (error != NULL)
+        {
+          g_clear_pointer (&self->lock, mw_instance_lock_release);
+          show_stop (self, "recovery-failed",
+                     _("An Interrupted Operation Could Not Be Finished"), error->message,
+                     MW_EXIT_UNREADABLE, FALSE);
+          return;
+        }
+      self->recovery_done = TRUE;
+      if (self->recovered != NULL)
+        {
+          /* Said on every page, not only in the log. */
+          mw_log_add ("%s", self->recovered);
+          update_notice (self);
+        }
+    }
+  g_clear_pointer (&self->lock, mw_instance_lock_release);
+
   gtk_window_set_title (GTK_WINDOW (self), _("Migration Wizard"));
   gtk_widget_set_visible (GTK_WIDGET (self->checking_text), FALSE);
   mw_check_list_clear (self->checks_list);
@@ -493,9 +660,63 @@ progress_cancellable_cb (MwProgress *progress,
                             "changed."));
   else
     gtk_label_set_text (self->work_note,
-                        _("This step cannot be stopped safely. Please wait; it will not take "
-                          "long."));
+                        _("This step cannot be stopped safely; please wait for it to finish."));
   _mw_window_actions_update (self);
+}
+
+static char *
+format_duration (gint64 us)
+{
+  gint64 seconds = us / G_USEC_PER_SEC;
+
+  if (seconds < 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d second", "%d seconds",
+                                         (unsigned long) seconds), (int) seconds);
+  return g_strdup_printf (_("%d:%02d min"), (int) (seconds / 60), (int) (seconds % 60));
+}
+
+/* Elapsed time, and for the step under way an estimate from its own progress. */
+static gboolean
+clock_cb (gpointer user_data)
+{
+  MwWindow *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double fraction = mw_progress_get_fraction (self->progress);
+  gint64 in_step = now - self->step_started;
+  g_autofree char *elapsed = format_duration (now - self->work_started);
+  g_autofree char *text = NULL;
+
+  if (fraction >= 0.03 && fraction < 1.0 && in_step >= 2 * G_USEC_PER_SEC)
+    {
+      g_autofree char *left = format_duration ((gint64) (in_step * (1.0 - fraction) / fraction) +
+                                               G_USEC_PER_SEC);
+
+      /* TRANSLATORS: "14 seconds so far; this step: about 6 seconds left" */
+      text = g_strdup_printf (_("%s so far; this step: about %s left"), elapsed, left);
+    }
+  else
+    text = g_strdup_printf (_("%s so far"), elapsed);
+  gtk_label_set_text (self->work_time, text);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+progress_step_cb (MwProgress *progress,
+                  GParamSpec *pspec,
+                  MwWindow   *self)
+{
+  guint step = 0, n_steps = 0;
+  g_autofree char *text = NULL;
+
+  mw_progress_get_step (progress, &step, &n_steps);
+  if (step > 0 && n_steps > 1)
+    {
+      text = g_strdup_printf (_("Step %u of %u"), step, n_steps);
+      if (g_strcmp0 (gtk_label_get_text (self->work_step), text) != 0)
+        self->step_started = g_get_monotonic_time ();
+      gtk_label_set_text (self->work_step, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->work_step), step > 0 && n_steps > 1);
 }
 
 /**
@@ -504,24 +725,34 @@ progress_cancellable_cb (MwProgress *progress,
  * Shows the working page for @work; the engine call that follows reports on
  * self->progress (the page is bound to it) and can be stopped with self->cancellable.
  */
-void
+gboolean
 _mw_window_begin_work (MwWindow   *self,
                        MwWork      work,
                        const char *title)
 {
+  if (!take_lock (self))
+    return FALSE;
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   mw_progress_set_cancellable (self->progress, TRUE);
-  mw_progress_update (self->progress, 0.0, _("Starting"));
+  mw_progress_set_step (self->progress, 0, 0, _("Starting"));
   mw_progress_flush (self->progress);
 
   set_work (self, work);
   gtk_label_set_text (self->work_title, title);
+  self->work_started = self->step_started = g_get_monotonic_time ();
+  gtk_label_set_text (self->work_step, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->work_step), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->work_after_update), self->settings->after_update);
+  g_clear_handle_id (&self->clock_id, g_source_remove);
+  self->clock_id = g_timeout_add_seconds (1, clock_cb, self);
+  clock_cb (self);
   progress_cancellable_cb (self->progress, NULL, self);
   gtk_window_set_title (GTK_WINDOW (self), title);
   mw_log_add ("Started: %s", title);
   present (self);
   show_page (self, "working", GTK_WIDGET (self->work_cancel));
+  return TRUE;
 }
 
 /* After a new backup: the oldest beyond the retention go (never the one just made). */
@@ -658,23 +889,25 @@ _mw_window_operation_cb (GObject      *object,
 
       mw_log_add ("%s%s%s", title, aside ? "; kept " : "", aside ? aside : "");
       prune_aside_sets (self);
-      _mw_window_set_exit_status (self, MW_EXIT_OK);
       if (self->close_when_idle)
         {
+          _mw_window_set_exit_status (self, MW_EXIT_OK);
           gtk_window_destroy (GTK_WINDOW (self));
           return;
         }
       if (aside != NULL)
         text = g_strdup_printf (_("The previous database was kept, unchanged, as %s in the "
-                                  "folder %s, together with a backup of it in %s.\n\nChoose "
-                                  "Check Again to see whether updates are needed."),
+                                  "folder %s, together with a backup of it in %s."),
                                 file, folder, self->settings->backup_dir);
       else
-        text = g_strdup (_("Choose Check Again to see whether updates are needed."));
-      gtk_label_set_text (self->done_title, title);
-      gtk_label_set_text (self->done_text, text);
-      gtk_window_set_title (GTK_WINDOW (self), title);
-      show_page (self, "done", GTK_WIDGET (self->done_check_again));
+        text = g_strdup ("");
+      g_free (self->outcome_title);
+      self->outcome_title = g_strdup (title);
+      g_free (self->outcome);
+      self->outcome = g_steal_pointer (&text);
+      update_notice (self);
+      /* What the database needs now (updates, nothing) is what the check says. */
+      _mw_window_start_check (self);
       return;
     }
 
@@ -728,31 +961,121 @@ _mw_window_repair_cb (GObject      *object,
     g_autofree char *db_file = g_path_get_basename (self->settings->database);
     g_autofree char *db_folder = g_path_get_dirname (self->settings->database);
     g_autofree char *copy_file = g_path_get_basename (report->repaired_path);
-    g_autofree char *lost = report->lost >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, report->lost)
-                                              : g_strdup (_("an unknown number of"));
+    g_autofree char *shop = mw_shop_describe_repair (report);
+    g_autoptr(MwBackup) backup = mw_remedy_choose_backup (self->settings->backup_dir, NULL,
+                                                          NULL);
+    g_autofree char *in_backup = report->lost != 0
+                                 ? mw_shop_describe_lost_sales_in_backup (report->repaired_path,
+                                                                          backup)
+                                 : NULL;
+    g_autofree char *summary = in_backup ? g_strconcat (shop, " ", in_backup, NULL)
+                                         : g_strdup (shop);
     g_autofree char *text = NULL;
+    const char *headings[] = { _("Table"), _("Before"), _("Recovered"), _("Lost"),
+                               _("No parent"), NULL };
     GtkWidget *keep;
 
-    text = g_strdup_printf (_("%lld rows were recovered; %s rows could not be read and are "
-                              "lost.\n\nUse the repaired database? The damaged one is not "
+    text = g_strdup_printf (_("%s\n\nUse the repaired database? The damaged one is not "
                               "deleted: it is kept, exactly as it is now, as %s.old.<date-time> "
                               "in the folder %s (and a copy is in the backups). The repaired copy "
                               "is %s."),
-                            (long long) report->recovered, lost, db_file, db_folder, copy_file);
+                            summary, db_file, db_folder, copy_file);
     self->confirm = MW_CONFIRM_REPAIR;
     g_free (self->return_problem);
     self->return_problem = g_strdup ("corrupt");
-    mw_log_add ("Repair: %" G_GINT64_FORMAT " rows recovered into %s", report->recovered,
-                report->repaired_path);
+    mw_log_add ("Repair: %" G_GINT64_FORMAT " rows recovered into %s; %s", report->recovered,
+                report->repaired_path, summary);
     begin_problem (self, "repair-report", "dialog-question-symbolic", _("Repair Finished"), text,
                    table);
-    keep = mw_problem_page_add_button (self->problem_page, _("_Keep the Original"),
+    /* The report table by table, as a real table (readable at any text size). */
+    mw_problem_page_add_report_row (self->problem_page, headings, TRUE);
+    for (guint i = 0; i < report->tables->len; i++)
+      {
+        MwRepairTable *t = g_ptr_array_index (report->tables, i);
+        g_autofree char *before = t->rows_before >= 0
+                                  ? g_strdup_printf ("%" G_GINT64_FORMAT, t->rows_before)
+                                  : g_strdup (_("unknown"));
+        g_autofree char *recovered = g_strdup_printf ("%" G_GINT64_FORMAT, t->recovered);
+        g_autofree char *lost = t->lost >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, t->lost)
+                                             : g_strdup (_("unknown"));
+        g_autofree char *orphaned = g_strdup_printf ("%" G_GINT64_FORMAT, t->orphaned);
+        const char *cells[] = { t->name, before, recovered, lost, orphaned, NULL };
+
+        if (t->lost == 0 && t->orphaned == 0 && report->tables->len > 8)
+          continue;   /* the untouched tables are in the details */
+        mw_problem_page_add_report_row (self->problem_page, cells, FALSE);
+      }
+    keep = mw_problem_page_add_button (self->problem_page, _("_Keep the Damaged Database"),
                                        "wizard.cancel", NULL, MW_BUTTON_SUGGESTED, NULL);
     mw_problem_page_add_button (self->problem_page, _("_Use the Repaired Database"),
                                 "wizard.use-repaired", NULL, MW_BUTTON_DESTRUCTIVE, NULL);
     end_problem (self, keep);
-    mw_problem_page_set_expanded (self->problem_page, TRUE);
   }
+}
+
+/* Every page's scrolled area is a Tab stop only when it has something to scroll;
+ * every button is named for screen readers as it reads. */
+static void
+prepare_for_keyboard (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (MW_IS_PROBLEM_PAGE (child))
+        continue;
+      if (GTK_IS_SCROLLED_WINDOW (child))
+        mw_accessibility_scroll_focus_when_needed (GTK_SCROLLED_WINDOW (child));
+      if (GTK_IS_BUTTON (child))
+        mw_accessibility_name_button (child);
+      prepare_for_keyboard (child);
+    }
+}
+
+/* The window sizes to its content, up to the screen it is on: at 2× text on an
+ * 800×600 remote desktop it must not reach past the screen's edge (its buttons
+ * would be out of reach); only the page scrolls. */
+static void
+fit_to_screen (MwWindow *self)
+{
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (self));
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (self));
+  GdkMonitor *monitor = NULL;
+  GdkRectangle area = { 0 };
+  int width = 760, height = 0, natural = 0;
+
+  if (surface != NULL)
+    monitor = gdk_display_get_monitor_at_surface (display, surface);
+  if (monitor == NULL)
+    {
+      GListModel *monitors = gdk_display_get_monitors (display);
+
+      if (g_list_model_get_n_items (monitors) > 0)
+        {
+          g_autoptr(GdkMonitor) first = g_list_model_get_item (monitors, 0);
+
+          gdk_monitor_get_geometry (first, &area);
+        }
+    }
+  else
+    gdk_monitor_get_geometry (monitor, &area);
+  if (area.width <= 0 || area.height <= 0)
+    return;
+
+  /* Room for a panel and the window's own decorations; pages come and go, so the
+   * first one's size is no measure: the usual size, or the screen's when smaller. */
+  width = MIN (width, area.width - 32);
+  gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_VERTICAL, width, NULL, &natural,
+                      NULL, NULL);
+  height = MIN (MAX (natural, 560), area.height - 56);
+  gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+}
+
+static void
+mw_window_realize (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (mw_window_parent_class)->realize (widget);
+  fit_to_screen (MW_WINDOW (widget));
 }
 
 /* ---- the class ----------------------------------------------------------------------- */
@@ -781,9 +1104,12 @@ mw_window_dispose (GObject *object)
 
   if (self->technician != NULL)
     gtk_window_destroy (self->technician);
+  g_clear_handle_id (&self->clock_id, g_source_remove);
   if (self->progress != NULL)
     g_signal_handlers_disconnect_by_data (self->progress, self);
   g_clear_pointer (&self->lock, mw_instance_lock_release);
+  /* After everything of the wizard's is closed: the POS, when the database is ready. */
+  start_then (self);
   /* GtkWindow disposes its child (the template's stack) itself. */
 
   G_OBJECT_CLASS (mw_window_parent_class)->dispose (object);
@@ -805,6 +1131,8 @@ mw_window_finalize (GObject *object)
   g_clear_pointer (&self->repair, mw_repair_report_unref);
   g_free (self->return_problem);
   g_free (self->recovered);
+  g_free (self->outcome_title);
+  g_free (self->outcome);
 
   G_OBJECT_CLASS (mw_window_parent_class)->finalize (object);
 }
@@ -851,6 +1179,7 @@ mw_window_class_init (MwWindowClass *klass)
   object_class->finalize = mw_window_finalize;
   object_class->get_property = mw_window_get_property;
   window_class->close_request = mw_window_close_request;
+  widget_class->realize = mw_window_realize;
 
   /**
    * MwWindow:page:
@@ -902,7 +1231,10 @@ mw_window_class_init (MwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MwWindow, ready_checks);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, update_button);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_title);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_step);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_phase);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_time);
+  gtk_widget_class_bind_template_child (widget_class, MwWindow, work_after_update);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_bar);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_note);
   gtk_widget_class_bind_template_child (widget_class, MwWindow, work_cancel);
@@ -919,6 +1251,7 @@ static void
 mw_window_init (MwWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  prepare_for_keyboard (GTK_WIDGET (self));
 
   /* One progress object for the window's lifetime: every operation reports on it,
    * and the working page shows it through these bindings. */
@@ -929,6 +1262,7 @@ mw_window_init (MwWindow *self)
                           G_BINDING_SYNC_CREATE);
   g_signal_connect (self->progress, "notify::cancellable",
                     G_CALLBACK (progress_cancellable_cb), self);
+  g_signal_connect (self->progress, "notify::step", G_CALLBACK (progress_step_cb), self);
   _mw_window_actions_update (self);
 }
 
@@ -949,50 +1283,40 @@ mw_window_new (MwApplication    *application,
   g_return_val_if_fail (settings != NULL && settings->database != NULL, NULL);
 
   self = g_object_new (MW_TYPE_WINDOW, "application", application, NULL);
+  self->exit_status = MW_EXIT_INTERNAL;
   self->settings = mw_settings_copy (settings);
   if (self->settings->backup_dir == NULL)
     self->settings->backup_dir = mw_backup_default_dir (self->settings->database);
+  /* Where the database was found is said with the first check. */
+  if (self->settings->database_source != MW_DATABASE_SOURCE_OPTION)
+    {
+      const char *how = mw_database_source_describe (self->settings->database_source);
+
+      mw_check_list_set_database_source (self->checks_list, how);
+      mw_check_list_set_database_source (self->ready_checks, how);
+    }
+  /* The log beside the backups: what this window does is there after it closes. */
+  {
+    g_autofree char *log = mw_log_path_for (self->settings);
+
+    mw_log_set_file (log);
+  }
   return self;
 }
 
 /**
  * mw_window_start:
  *
- * Finishes or undoes an operation a crash interrupted, takes the database's
- * instance lock (one wizard per database), then checks the database.
+ * Checks the database, after finishing or undoing an operation a crash
+ * interrupted. The database's instance lock (one wizard working on a database at
+ * a time) is taken for that, and then only while working.
  */
 void
 mw_window_start (MwWindow *self)
 {
-  g_autoptr(GError) error = NULL;
-
   g_return_if_fail (MW_IS_WINDOW (self));
 
-  g_clear_pointer (&self->recovered, g_free);
-  self->recovered = mw_operation_recover (self->settings->database, &error);
-  if (error != NULL)
-    {
-      show_stop (self, "recovery-failed", _("An Interrupted Operation Could Not Be Finished"),
-                 error->message, MW_EXIT_UNREADABLE, FALSE);
-      return;
-    }
-  if (self->recovered != NULL)
-    {
-      /* An operation a crash interrupted was finished or undone: say so on every
-       * page, not only in the log. */
-      mw_log_add ("%s", self->recovered);
-      gtk_label_set_text (self->notice_label, self->recovered);
-      gtk_widget_set_visible (GTK_WIDGET (self->notice_label), TRUE);
-    }
-
-  self->lock = mw_instance_lock_acquire (self->settings->database, &error);
-  if (self->lock == NULL)
-    {
-      show_stop (self, "already-running", _("Migration Wizard Is Already Running"),
-                 error->message, MW_EXIT_LOCKED, FALSE);
-      return;
-    }
-
+  self->recovery_done = FALSE;
   _mw_window_start_check (self);
 }
 
