@@ -16,7 +16,8 @@
  *     byte for byte, after an update a verified backup holds every row it had.
  *
  * By default each command is sampled (its first and last calls and some in between,
- * both modes); MW_FAULTS=all runs every N, MW_FAULTS=<k> takes k samples per mode.
+ * both modes); MW_FAULTS=all runs every N, MW_FAULTS=<k> takes k samples per mode,
+ * MW_FAULTS=<n1>,<n2>,… exactly those calls.
  * MW_FAULTS_COMMANDS=migrate,backup picks commands. The figures (tried / survived)
  * are printed with g_test_message().
  */
@@ -42,10 +43,11 @@ static const int documented[] = { 0, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18
 static const char *cli, *demo_db, *migrations, *shim;
 static char *base;
 
-/* The repaired copy put in place though a failed write had dropped a whole table from
- * it (issue 11, item 1): the repair engine's to fix, counted apart here so that this
- * test guards everything else meanwhile. MW_FAULTS_STRICT=1 counts it as a failure. */
-#define KNOWN_REPAIR_TABLE_DROPPED "a table is missing from the repaired copy"
+/* The repaired copy put in place though a failed write had kept a table or an index
+ * from being recreated in it ("could not be recreated: disk I/O error"; issue 11,
+ * item 1): the repair engine's to fix, counted apart here so that this test guards
+ * everything else meanwhile. MW_FAULTS_STRICT=1 counts it as a failure. */
+#define KNOWN_REPAIR_OBJECT_DROPPED "a table or an index is missing from the repaired copy"
 
 typedef struct
 {
@@ -53,7 +55,7 @@ typedef struct
   char *backups;        /* (nullable) the backups folder it starts with */
   char *before;         /* its dump (or, for repair, its file's digest) */
   char *after;          /* the dump after the command ran without faults */
-  char *after_tables;   /* its tables' names, one per line */
+  char *after_objects;  /* its tables' and indexes' names, one per line */
   guint calls;          /* the calls the shim counts in that run */
 } Case;
 
@@ -68,7 +70,7 @@ typedef struct
   const char *only;     /* (nullable) MW_FAULT_CALLS: count only these calls */
   /* results */
   gboolean survived;
-  gboolean known;       /* failed as KNOWN_REPAIR_TABLE_DROPPED */
+  gboolean known;       /* failed as KNOWN_REPAIR_OBJECT_DROPPED */
   char    *failure;
 } Job;
 
@@ -386,10 +388,10 @@ sell_into_the_wal (const char *path)
 }
 
 static char *
-table_names (const char *db)
+object_names (const char *db)
 {
-  return mw_test_sql_text (db, "SELECT group_concat(name, char(10)) FROM (SELECT name FROM "
-                               "sqlite_schema WHERE type = 'table' ORDER BY name)");
+  return mw_test_sql_text (db, "SELECT group_concat(type || ' ' || name, char(10)) FROM "
+                               "(SELECT type, name FROM sqlite_schema ORDER BY type, name)");
 }
 
 /* Runs @command once without faults, counting its calls: the after state. */
@@ -426,7 +428,7 @@ measure (Command command)
     g_assert_true (open_as_the_pos (db, &why));
   }
   c->after = stable_dump (db);
-  c->after_tables = table_names (db);
+  c->after_objects = object_names (db);
   remove_dir (dir);
 }
 
@@ -573,12 +575,12 @@ check_after_failure (Job        *job,
     {
       if (job->command == CMD_REPAIR)
         {
-          g_autofree char *tables = table_names (db);
+          g_autofree char *objects = object_names (db);
 
-          if (!g_str_equal (tables, c->after_tables))
+          if (!g_str_equal (objects, c->after_objects))
             {
               job->known = TRUE;
-              return g_strdup_printf ("%s (tables: %s)", KNOWN_REPAIR_TABLE_DROPPED, tables);
+              return g_strdup (KNOWN_REPAIR_OBJECT_DROPPED);
             }
         }
       return g_strdup_printf ("the database is neither the before nor the after state (exit %d): "
@@ -669,6 +671,9 @@ test_faults (void)
   const char *faults = g_getenv ("MW_FAULTS");
   const char *only = g_getenv ("MW_FAULTS_COMMANDS");
   guint samples = faults == NULL ? 24 : g_str_equal (faults, "all") ? 0 : (guint) atoi (faults);
+  /* "n1,n2,…": exactly these calls, to look at one again. */
+  g_auto(GStrv) explicit = faults != NULL && strchr (faults, ',') != NULL
+                           ? g_strsplit (faults, ",", -1) : NULL;
   g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
   GThreadPool *pool;
   guint tried[N_CMDS][2] = { { 0 } }, survived[N_CMDS][2] = { { 0 } };
@@ -685,7 +690,16 @@ test_faults (void)
         continue;
       for (int enospc = 0; enospc < 2; enospc++)
         {
-          g_autoptr(GArray) ns = choose (cases[command].calls, samples);
+          g_autoptr(GArray) ns = explicit ? g_array_new (FALSE, FALSE, sizeof (guint))
+                                          : choose (cases[command].calls, samples);
+
+          for (guint i = 0; explicit != NULL && explicit[i] != NULL; i++)
+            if (atoi (explicit[i]) > 0)
+              {
+                guint n = (guint) atoi (explicit[i]);
+
+                g_array_append_val (ns, n);
+              }
 
           for (guint i = 0; i < ns->len; i++)
             {
@@ -733,8 +747,9 @@ test_faults (void)
       if (tried[command][0] + tried[command][1] == 0)
         continue;
       if (known[command][0] + known[command][1] > 0)
-        note = g_strdup_printf ("; %u with a table missing from the repaired copy (item 1, the "
-                                "repair engine's)", known[command][0] + known[command][1]);
+        note = g_strdup_printf ("; %u with a table or an index missing from the repaired copy "
+                                "(item 1, the repair engine's)",
+                                known[command][0] + known[command][1]);
       g_test_message ("%-8s %4u calls; EIO once: %u tried, %u survived; ENOSPC from N on: %u "
                       "tried, %u survived%s", command_names[command], cases[command].calls,
                       tried[command][0], survived[command][0], tried[command][1],
@@ -835,7 +850,7 @@ main (int argc, char **argv)
       g_free (cases[command].backups);
       g_free (cases[command].before);
       g_free (cases[command].after);
-      g_free (cases[command].after_tables);
+      g_free (cases[command].after_objects);
     }
   mw_test_remove_tree (base);
   g_free (base);

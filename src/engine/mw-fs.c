@@ -14,6 +14,25 @@
 #include <glib/gstdio.h>
 #ifdef G_OS_UNIX
 # include <unistd.h>
+#else
+# include <io.h>
+#endif
+
+/* Where a flag does not exist (Windows), what it guards against does not either. */
+#ifndef O_NOFOLLOW
+# define O_NOFOLLOW 0
+#endif
+#ifndef O_NONBLOCK
+# define O_NONBLOCK 0
+#endif
+#ifndef O_NOCTTY
+# define O_NOCTTY 0
+#endif
+#ifndef O_CLOEXEC
+# define O_CLOEXEC 0
+#endif
+#ifdef G_OS_WIN32
+# define realpath(path, resolved) _fullpath ((resolved), (path), 0)
 #endif
 
 #include "mw-db-private.h"
