@@ -263,9 +263,28 @@ stable_dump (const char *db)
         g_autofree char *when = g_strdup_printf ("%" G_GINT64_FORMAT,
                                                  (gint64) sqlite3_column_int64 (stmt, 2));
 
-        g_string_replace (dump, (const char *) sqlite3_column_text (stmt, 0), name, 0);
+        g_autofree char *row_start = g_strdup_printf ("t:%s |", sqlite3_column_text (stmt, 0));
+
+        /* The time this run's migration seeded the row with, in that row only (a sale
+         * made in the same millisecond keeps its own). */
         if (sqlite3_column_int64 (stmt, 2) > G_GINT64_CONSTANT (1000000000000))
-          g_string_replace (dump, when, "<time>", 0);
+          {
+            g_auto(GStrv) lines = g_strsplit (dump->str, "\n", -1);
+
+            for (guint i = 0; lines[i] != NULL; i++)
+              if (strstr (lines[i], row_start) != NULL && strstr (lines[i], when) != NULL)
+                {
+                  g_autoptr(GString) line = g_string_new (lines[i]);
+
+                  g_string_replace (line, when, "<time>", 0);
+                  g_free (lines[i]);
+                  lines[i] = g_string_free (g_steal_pointer (&line), FALSE);
+                }
+            g_free (text);
+            text = g_strjoinv ("\n", lines);
+            g_string_assign (dump, text);
+          }
+        g_string_replace (dump, (const char *) sqlite3_column_text (stmt, 0), name, 0);
       }
   sqlite3_finalize (stmt);
   sqlite3_close (handle);

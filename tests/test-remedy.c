@@ -327,7 +327,7 @@ test_keep_data_is_recommended (Fixture *f, gconstpointer data)
   mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'Corner');"
                            "DROP TABLE __drizzle_migrations");
   legacy = remedy_with_schema (f, s, MW_STATE_UNTRACKED);
-  assert_remedy (legacy, "incompatible", "adopt* fresh cancel", MW_EXIT_UNTRACKED);
+  assert_remedy (legacy, "incompatible", "cancel fresh adopt*", MW_EXIT_UNTRACKED);
   g_assert_nonnull (strstr (legacy->message, "exactly what this version expects"));
   g_assert_null (strstr (legacy->message, "contact support"));
   g_assert_false (legacy->automatic);
@@ -342,7 +342,7 @@ test_keep_data_is_recommended (Fixture *f, gconstpointer data)
   mw_test_write_file (path, "ALTER TABLE `shops` ADD `town` text; -- reviewed");
   mw_test_fixture_load (f);
   changed = remedy_with_schema (f, s, MW_STATE_HASH_MISMATCH);
-  assert_remedy (changed, "hash-mismatch", "adopt* restore(unavailable) fresh cancel",
+  assert_remedy (changed, "hash-mismatch", "cancel fresh restore(unavailable) adopt*",
                  MW_EXIT_HASH_MISMATCH);
   g_assert_false (changed->automatic);
   s->after_update = TRUE;
@@ -355,7 +355,7 @@ test_keep_data_is_recommended (Fixture *f, gconstpointer data)
   mw_test_sql_exec (f->db, "ALTER TABLE shops ADD COLUMN note text; DELETE FROM "
                            "__drizzle_migrations");
   carried = remedy_with_schema (f, s, MW_STATE_UNTRACKED);
-  assert_remedy (carried, "incompatible", "adopt* fresh cancel", MW_EXIT_UNTRACKED);
+  assert_remedy (carried, "incompatible", "cancel fresh adopt*", MW_EXIT_UNTRACKED);
   g_assert_nonnull (strstr (carried->message, "1 part this version no longer uses"));
 }
 

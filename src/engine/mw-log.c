@@ -40,11 +40,29 @@ static char *log_path;        /* (nullable) the file lines are appended to */
 static gsize log_written;     /* how much of log_text went to a file (or was given up) */
 
 #ifdef G_OS_UNIX
+/* The log lives beside the backups: only in a folder that is the user's own and
+ * private (as the backups code makes or requires it), never in a shared one like
+ * /tmp that the wizard refuses to keep backups in. */
+static gboolean
+folder_is_private (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  GStatBuf st;
+
+  return g_lstat (dir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid () &&
+         (st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX)) == 0;
+}
+
 static int
 open_log_file (const char *path)
 {
   int fd;
 
+  if (!folder_is_private (path))
+    {
+      errno = EACCES;
+      return -1;
+    }
   do
     fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
                0600);

@@ -508,13 +508,19 @@ offer_keep_data (MwRemedy         *self,
     g_free (self->message);
     self->message = g_steal_pointer (&message);
   }
-  g_array_prepend_val (self->choices, ((MwChoice) { MW_ACTION_ADOPT, TRUE, NULL }));
+  add_choice (self, MW_ACTION_ADOPT, TRUE, NULL);
+  set_cost (self, MW_ACTION_ADOPT,
+            g_strdup (proven ? _("Keeps everything: only the record of the updates is "
+                                 "corrected, after a verified backup.")
+                             : _("Keeps every row: they are carried into this version's tables "
+                                 "after a verified backup; the database as it is now is kept "
+                                 "aside.")));
   self->recommended = MW_ACTION_ADOPT;
   g_free (self->reason);
   self->reason = g_strdup (proven
-                           ? _("The tables prove which updates the database has: nothing is "
+                           ? _("the tables prove which updates the database has: nothing is "
                                "copied, and a verified backup is made first.")
-                           : _("Nothing is lost: every row is carried, a verified backup is "
+                           : _("nothing is lost: every row is carried, a verified backup is "
                                "made first and the database as it is now is kept aside."));
   /* A changed update whose files still build exactly the recorded tables (a comment,
    * whitespace) must never stop the POS again: after an update it is applied without
@@ -860,7 +866,8 @@ mw_remedy_for_error (MwOperation       operation,
     }
 
   self->id = "operation-failed";
-  self->title = g_strdup (operation == MW_OPERATION_RESTORE ? _("Restore Failed")
+  self->title = g_strdup (operation == MW_OPERATION_ADOPT ? _("Keeping the Data Failed")
+                          : operation == MW_OPERATION_RESTORE ? _("Restore Failed")
                           : operation == MW_OPERATION_REPAIR_SWAP
                           ? _("The Repaired Database Could Not Be Used")
                           : _("Start Fresh Failed"));

@@ -83,6 +83,7 @@ typedef enum
   MW_OPERATION_FRESH,
   MW_OPERATION_REPAIR,
   MW_OPERATION_REPAIR_SWAP,
+  MW_OPERATION_ADOPT,
 } MwOperation;
 
 typedef struct

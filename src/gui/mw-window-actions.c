@@ -148,6 +148,28 @@ confirm_action (GtkWidget  *widget,
     }
 }
 
+/* Update and Keep My Data: after a verified backup, the history re-stamped at the
+ * proven level, or every row carried into the app's tables (the original kept aside). */
+static void
+adopt_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  MwWindow *self = MW_WINDOW (widget);
+
+  if (!_mw_window_begin_work (self, MW_WORK_ADOPT, _("Updating and keeping the data")))
+    return;
+  g_clear_pointer (&self->adopt_options, mw_adopt_options_free);
+  self->adopt_options = mw_adopt_options_new ();
+  for (guint i = 0; self->settings->adopt_maps && self->settings->adopt_maps[i]; i++)
+    mw_adopt_options_add_map (self->adopt_options, self->settings->adopt_maps[i], NULL);
+  for (guint i = 0; self->settings->adopt_values && self->settings->adopt_values[i]; i++)
+    mw_adopt_options_add_value (self->adopt_options, self->settings->adopt_values[i], NULL);
+  mw_adopt_async (self->settings->database, self->set, self->adopt_options,
+                  self->settings->backup_dir, TRUE, self->progress, self->cancellable,
+                  _mw_window_adopt_cb, g_object_ref (self));
+}
+
 static void
 repair_action (GtkWidget  *widget,
                const char *action_name,
@@ -264,6 +286,7 @@ _mw_window_actions_update (MwWindow *self)
                                  idle && (self->confirm == MW_CONFIRM_FRESH ||
                                           self->confirm == MW_CONFIRM_RESTORE));
   gtk_widget_action_set_enabled (widget, "wizard.repair", idle);
+  gtk_widget_action_set_enabled (widget, "wizard.adopt", idle && has_set);
   gtk_widget_action_set_enabled (widget, "wizard.use-repaired",
                                  idle && self->repair != NULL &&
                                  self->confirm == MW_CONFIRM_REPAIR);
@@ -283,6 +306,7 @@ _mw_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "wizard.fresh", NULL, fresh_action);
   gtk_widget_class_install_action (widget_class, "wizard.confirm", NULL, confirm_action);
   gtk_widget_class_install_action (widget_class, "wizard.repair", NULL, repair_action);
+  gtk_widget_class_install_action (widget_class, "wizard.adopt", NULL, adopt_action);
   gtk_widget_class_install_action (widget_class, "wizard.use-repaired", NULL,
                                    use_repaired_action);
   gtk_widget_class_install_action (widget_class, "wizard.details", NULL, details_action);

@@ -17,6 +17,7 @@ typedef enum
   MW_WORK_FRESH,
   MW_WORK_REPAIR,
   MW_WORK_REPAIR_SWAP,
+  MW_WORK_ADOPT,
 } MwWork;
 
 /* Which destructive choice a confirmation page is asking about. */
@@ -68,6 +69,7 @@ struct _MwWindow
   MwMigrator           *migrator;
   MwBackup             *offered_backup;     /* what Restore from Backup would restore */
   MwRepairReport       *repair;             /* the last repair's report */
+  MwAdoptOptions       *adopt_options;      /* maps and values for a running adoption */
   char                 *return_problem;     /* the problem a confirmation came from */
   char                 *recovered;          /* what the start-up recovery reported */
   char                 *outcome_title;      /* what the last restore, fresh start or repair */
@@ -111,6 +113,9 @@ void  _mw_window_migrate_cb          (GObject        *object,
                                       GAsyncResult   *result,
                                       gpointer        user_data);
 void  _mw_window_operation_cb        (GObject        *object,
+                                      GAsyncResult   *result,
+                                      gpointer        user_data);
+void  _mw_window_adopt_cb           (GObject        *object,
                                       GAsyncResult   *result,
                                       gpointer        user_data);
 void  _mw_window_repair_cb           (GObject        *object,

@@ -247,6 +247,7 @@ label_for (MwRemedy *remedy,
     case MW_ACTION_CANCEL:       return g_strdup (_("_Cancel"));
     case MW_ACTION_QUIT:         return g_strdup (_("_Quit"));
     case MW_ACTION_CLOSE:        return g_strdup (_("_Close"));
+    case MW_ACTION_ADOPT:        return g_strdup (_("Update and _Keep My Data"));
     default:                     g_assert_not_reached ();
     }
 }
@@ -292,6 +293,7 @@ action_name_for (MwAction action)
     case MW_ACTION_USE_REPAIRED: return "wizard.use-repaired";
     case MW_ACTION_RETRY:        return "wizard.retry";
     case MW_ACTION_CLOSE:        return "wizard.close";
+    case MW_ACTION_ADOPT:        return "wizard.adopt";
     case MW_ACTION_CANCEL:
     case MW_ACTION_QUIT:
     default:                     return "wizard.cancel";
@@ -473,6 +475,16 @@ route (MwWindow *self)
       return;
     }
 
+  if (remedy->automatic && remedy->recommended == MW_ACTION_ADOPT)
+    {
+      /* After an update: the changed updates still build exactly the recorded tables
+       * (a comment, whitespace). Adopted without asking; logged. */
+      mw_log_add ("The changed updates build exactly the recorded tables: adopting without "
+                  "asking");
+      gtk_widget_activate_action (GTK_WIDGET (self), "wizard.adopt", NULL);
+      return;
+    }
+
   if (g_str_equal (remedy->id, "ready"))
     {
       if (remedy->automatic)
@@ -635,7 +647,7 @@ _mw_window_start_check (MwWindow *self)
     }
 
   set_work (self, MW_WORK_CHECK);
-  mw_diagnose_async (self->settings->database, self->set, MW_DIAGNOSE_NONE, NULL,
+  mw_diagnose_async (self->settings->database, self->set, MW_DIAGNOSE_SCHEMA, NULL,
                      self->cancellable, diagnose_cb, g_object_ref (self));
 }
 
@@ -926,6 +938,76 @@ _mw_window_operation_cb (GObject      *object,
   }
 }
 
+/* Update and Keep My Data: the engine re-stamps a proven level or carries every row;
+ * then the check says what the database needs now (nothing, in after-update mode the
+ * POS starts). */
+void
+_mw_window_adopt_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(MwWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *aside = NULL;
+  g_autoptr(MwAdoptReport) report = mw_adopt_finish (result, &aside, &error);
+
+  set_work (self, MW_WORK_NONE);
+  g_clear_pointer (&self->adopt_options, mw_adopt_options_free);
+  if (report != NULL && !report->ready)
+    g_set_error (&error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_BAD_MAPPING,
+                 _("This version has a new required column (%s) with no value to give the "
+                   "shop's rows. Nothing was changed; a technician can give one "
+                   "(migration-wizard adopt --value TABLE.COLUMN=VALUE)."),
+                 (const char *) g_ptr_array_index (report->needs_values, 0));
+  if (error != NULL)
+    {
+      g_autoptr(MwRemedy) remedy = mw_remedy_for_error (MW_OPERATION_ADOPT, error, NULL,
+                                                        self->diagnosis, self->settings);
+
+      mw_log_add ("Keeping the data failed: %s", error->message);
+      _mw_window_set_exit_status (self, remedy->exit_code);
+      if (self->close_when_idle)
+        {
+          gtk_window_destroy (GTK_WINDOW (self));
+          return;
+        }
+      _mw_window_show_remedy (self, remedy);
+      return;
+    }
+
+  {
+    g_autofree char *text = mw_adopt_report_to_text (report);
+
+    mw_log_add ("Kept the data (%s): %s", report->method == MW_ADOPT_RESTAMP ? "re-stamped"
+                                                                          : "carried",
+                text);
+    if (aside != NULL)
+      {
+        g_autofree char *folder = g_path_get_dirname (aside);
+        g_autofree char *file = g_path_get_basename (aside);
+        g_autofree char *kept = g_strdup_printf (_("%s\nThe database as it was is kept, "
+                                                   "unchanged, as %s in the folder %s."),
+                                                 text, file, folder);
+
+        g_free (text);
+        text = g_steal_pointer (&kept);
+      }
+    if (self->close_when_idle)
+      {
+        _mw_window_set_exit_status (self, MW_EXIT_OK);
+        gtk_window_destroy (GTK_WINDOW (self));
+        return;
+      }
+    g_free (self->outcome_title);
+    self->outcome_title = g_strdup (_("The data was kept"));
+    g_free (self->outcome);
+    self->outcome = g_steal_pointer (&text);
+    update_notice (self);
+    /* What the database needs now (nothing, or the rest of the updates). */
+    _mw_window_start_check (self);
+  }
+}
+
 /* Try Repair: a repaired copy and its report first; then a person chooses. */
 void
 _mw_window_repair_cb (GObject      *object,
@@ -1129,6 +1211,7 @@ mw_window_finalize (GObject *object)
   g_clear_object (&self->migrator);
   g_clear_pointer (&self->offered_backup, mw_backup_unref);
   g_clear_pointer (&self->repair, mw_repair_report_unref);
+  g_clear_pointer (&self->adopt_options, mw_adopt_options_free);
   g_free (self->return_problem);
   g_free (self->recovered);
   g_free (self->outcome_title);
