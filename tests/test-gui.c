@@ -1574,6 +1574,19 @@ test_keep_my_data (Fixture *f, gconstpointer data)
   g_assert_true (gtk_window_get_default_widget (GTK_WINDOW (f->window)) ==
                  button_labelled (f, "Update and _Keep My Data"));
   screenshot (f, "keep-my-data");
+  /* The technician sees why: the tables against the app's schema. */
+  {
+    GtkWindow *tech;
+    g_autofree char *diagnostics = NULL;
+
+    gtk_widget_activate_action (GTK_WIDGET (f->window), "wizard.details", NULL);
+    tech = find_technician_window ();
+    g_assert_nonnull (tech);
+    diagnostics = mw_technician_window_dup_diagnostics (MW_TECHNICIAN_WINDOW (tech));
+    mw_test_assert_contains (diagnostics, "Schema: The database's tables are exactly what the "
+                                          "app's updates build up to 0003");
+    gtk_window_destroy (tech);
+  }
   press (f, "Update and _Keep My Data");
   g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
   g_assert_cmpint (exit_status (f), ==, 0);

@@ -655,6 +655,14 @@ mw_support_diagnostics_text (MwDiagnosis      *diagnosis,
                                   "  unknown row: hash %.12s created_at %" G_GINT64_FORMAT "\n",
                                   row->hash ? row->hash : "", row->created_at);
         }
+      /* The tables against the app's schema (untracked, unknown history, changed
+       * migrations): what keeping the data would do, difference by difference. */
+      if (diagnosis->schema != NULL)
+        {
+          g_autofree char *schema = mw_schema_check_to_text (diagnosis->schema, diagnosis->set);
+
+          g_string_append_printf (out, "Schema: %s", schema);
+        }
     }
   if (facts != NULL)
     {
