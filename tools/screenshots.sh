@@ -14,6 +14,7 @@ MW_SCREENSHOTS="$out" \
 MW_CLI="$build/src/migration-wizard" \
 MW_DEMO_DB="$build/tools/mw-demo-db" \
 MW_MIGRATIONS="$top/migrations" \
+MW_REGENERATED="$top/tests/fixtures/regenerated" \
 MW_LOCALEDIR="$build/tests/locale" \
 GSETTINGS_BACKEND=memory GTK_A11Y=none \
   dbus-run-session -- xvfb-run -a -s "-screen 0 1024x768x24" "$build/tests/test-gui" >/dev/null
