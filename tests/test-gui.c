@@ -1585,6 +1585,12 @@ test_keep_my_data (Fixture *f, gconstpointer data)
     diagnostics = mw_technician_window_dup_diagnostics (MW_TECHNICIAN_WINDOW (tech));
     mw_test_assert_contains (diagnostics, "Schema: The database's tables are exactly what the "
                                           "app's updates build up to 0003");
+    {
+      g_autofree char *schema = mw_technician_window_dup_schema_text (MW_TECHNICIAN_WINDOW (tech));
+
+      mw_test_assert_contains (schema, "The database's tables are exactly what the app's "
+                                       "updates build up to 0003");
+    }
     gtk_window_destroy (tech);
   }
   press (f, "Update and _Keep My Data");

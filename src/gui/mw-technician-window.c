@@ -38,6 +38,7 @@ struct _MwTechnicianWindow
   GtkTextView      *log_view;
   GtkLabel         *status_label;
   GtkButton        *close_button;
+  GtkLabel         *schema_label;   /* the Schema page, built in init */
 
   /* Owned */
   MwWindow         *wizard;         /* (weak) */
@@ -896,8 +897,38 @@ mw_technician_window_class_init (MwTechnicianWindowClass *klass)
 static void
 mw_technician_window_init (MwTechnicianWindow *self)
 {
+  GtkWidget *scrolled;
+
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+
+  self->schema_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->schema_label, TRUE);
+  gtk_label_set_selectable (self->schema_label, TRUE);
+  gtk_label_set_xalign (self->schema_label, 0.0);
+  gtk_label_set_yalign (self->schema_label, 0.0);
+  gtk_widget_set_margin_start (GTK_WIDGET (self->schema_label), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->schema_label), 12);
+  gtk_widget_set_margin_top (GTK_WIDGET (self->schema_label), 12);
+  gtk_widget_set_margin_bottom (GTK_WIDGET (self->schema_label), 12);
+  scrolled = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), GTK_WIDGET (self->schema_label));
+  gtk_notebook_append_page (self->notebook, scrolled, gtk_label_new (_("Schema")));
+}
+
+/**
+ * mw_technician_window_dup_schema_text:
+ *
+ * Returns: (transfer full): what the Schema page shows
+ */
+char *
+mw_technician_window_dup_schema_text (MwTechnicianWindow *self)
+{
+  g_return_val_if_fail (MW_IS_TECHNICIAN_WINDOW (self), NULL);
+
+  return g_strdup (gtk_label_get_text (self->schema_label));
 }
 
 /**
@@ -933,6 +964,24 @@ mw_technician_window_new (MwWindow *wizard)
  * Reads everything again: the wizard's diagnosis, the backups folder, the
  * database's facts (in a worker) and the log.
  */
+/* The Schema page: the tables against the app's schema, difference by difference, as
+ * `migration-wizard schema` prints them (the engine compares them for the states
+ * whose history does not fit: untracked, unknown history, changed updates). */
+static void
+fill_schema (MwTechnicianWindow *self)
+{
+  MwDiagnosis *d = mw_window_get_diagnosis (self->wizard);
+  g_autofree char *text = NULL;
+
+  if (d != NULL && d->schema != NULL)
+    text = mw_schema_check_to_text (d->schema, d->set);
+  else
+    text = g_strdup (_("The tables are compared with the app's schema when the record of the "
+                       "updates does not fit the app's updates (no record, an unknown one, or "
+                       "changed updates). This database's record fits."));
+  gtk_label_set_text (self->schema_label, text);
+}
+
 void
 mw_technician_window_refresh (MwTechnicianWindow *self)
 {
@@ -940,6 +989,7 @@ mw_technician_window_refresh (MwTechnicianWindow *self)
 
   if (self->wizard == NULL)
     return;
+  fill_schema (self);
   fill_migrations (self);
   fill_backups (self);
   fill_facts (self);

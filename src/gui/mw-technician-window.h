@@ -14,6 +14,7 @@ G_DECLARE_FINAL_TYPE (MwTechnicianWindow, mw_technician_window, MW, TECHNICIAN_W
 MwTechnicianWindow *mw_technician_window_new             (MwWindow            *wizard);
 void                mw_technician_window_refresh         (MwTechnicianWindow  *self);
 char               *mw_technician_window_dup_diagnostics (MwTechnicianWindow  *self);
+char               *mw_technician_window_dup_schema_text (MwTechnicianWindow  *self);
 const char         *mw_technician_window_get_integrity_result (MwTechnicianWindow *self);
 gboolean            mw_technician_window_save_bundle     (MwTechnicianWindow  *self,
                                                           const char          *path,
