@@ -1480,7 +1480,7 @@ test_hash_mismatch_restore (Fixture *f, gconstpointer data)
   mw_test_sql_exec (f->db, "DELETE FROM transaction_items; DELETE FROM transactions");
   g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
   g_assert_cmpint (mw_test_spawn (NULL, NULL, "sh", "-c", copy_cmd, NULL), ==, 0);
-  first = g_build_filename (folder, "0001_add_product_barcode.sql", NULL);
+  first = g_build_filename (folder, "0001_add_product_age_restriction.sql", NULL);
   if (!g_file_test (first, G_FILE_TEST_EXISTS))
     {
       g_autoptr(GDir) d = g_dir_open (folder, 0, NULL);
@@ -1627,6 +1627,40 @@ test_keep_my_data (Fixture *f, gconstpointer data)
   /* Every sale and product carried; the database as it was is kept aside. */
   g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) FROM transactions"), ==, sales);
   g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) FROM products"), ==, counts);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_clear_pointer (&after, mw_diagnosis_unref);
+
+  /* An applied update's file changed by a comment only: Database Updates Changed, and
+   * keeping the data re-stamps the record, every sale where it was. */
+  {
+    g_autofree char *folder = g_build_filename (f->dir, "changed migrations", NULL);
+    g_autofree char *copy_cmd = g_strdup_printf ("cp -r '%s/.' '%s/'", g_getenv ("MW_MIGRATIONS"),
+                                                 folder);
+    g_autofree char *first = g_build_filename (folder, "0001_add_product_age_restriction.sql", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *changed = NULL;
+
+    g_unlink (f->db);
+    g_free (f->migrations);
+    f->migrations = g_strdup (g_getenv ("MW_MIGRATIONS"));
+    make_demo (f, "7");
+    g_free (sales);
+    sales = mw_test_sql_text (f->db, "SELECT count(*) FROM transactions");
+    g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+    g_assert_cmpint (mw_test_spawn (NULL, NULL, "sh", "-c", copy_cmd, NULL), ==, 0);
+    g_assert_true (g_file_get_contents (first, &text, NULL, NULL));
+    changed = g_strconcat (text, "\n-- changed after release\n", NULL);
+    g_assert_true (g_file_set_contents (first, changed, -1, NULL));
+    g_free (f->migrations);
+    f->migrations = g_strdup (folder);
+    open_wizard (f, FALSE);
+    g_assert_cmpstr (mw_window_get_problem (f->window), ==, "hash-mismatch");
+    press (f, "Update and _Keep My Data");
+    g_assert_cmpstr (mw_window_get_page (f->window), ==, "done");
+    after = diagnose (f);
+    g_assert_cmpint (after->state, ==, MW_STATE_UP_TO_DATE);
+    g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) FROM transactions"), ==, sales);
+  }
 }
 
 static void
