@@ -420,6 +420,38 @@ test_foreign_key_violation (Fixture *f, gconstpointer data)
   g_assert_cmpstr (after, ==, before);
 }
 
+/* A child naming its parent in other case (REFERENCES `TILLS`) is checked when an
+ * update deletes from `tills`: SQLite's names are case-insensitive. */
+static void
+test_foreign_key_parent_in_other_case (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration list[] = {
+    { "0000_tills", 1700000000000,
+      "CREATE TABLE `tills` (\n\t`id` text PRIMARY KEY NOT NULL\n);\n" },
+    { "0001_receipts", 1700000100000,
+      "CREATE TABLE `receipts` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`till_id` text NOT NULL "
+      "REFERENCES `TILLS`(`id`)\n);\n--> statement-breakpoint\n"
+      "INSERT INTO `tills` VALUES ('t1');\n--> statement-breakpoint\n"
+      "INSERT INTO `receipts` VALUES ('r1', 't1');" },
+    { "0002_drop_till", 1700000200000, "DELETE FROM `tills` WHERE `id` = 't1';" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+
+  mw_test_fixture_write (f, list);
+  mw_test_fixture_migrate (f, "0001_receipts");
+  before = mw_test_dump_database (f->db);
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  g_assert_false (mw_migrator_run (migrator, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  mw_test_assert_mentions (error->message, "receipts");
+  g_assert_cmpstr (mw_test_dump_database (f->db), ==, before);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM tills"), ==, 1);
+}
+
 static void
 test_existing_orphans_do_not_block (Fixture *f, gconstpointer data)
 {
@@ -1439,6 +1471,7 @@ main (int argc, char **argv)
   ADD ("failure/on-new-database", test_failure_on_new_database);
   ADD ("foreign-keys/rebuild-keeps-children", test_rebuild_keeps_children);
   ADD ("foreign-keys/violation-rolls-back", test_foreign_key_violation);
+  ADD ("foreign-keys/parent-named-in-other-case", test_foreign_key_parent_in_other_case);
   ADD ("foreign-keys/existing-orphans-do-not-block", test_existing_orphans_do_not_block);
   ADD ("damaged-database-not-updated", test_damaged_database_not_updated);
   for (guint i = 0; i < G_N_ELEMENTS (control_cases); i++)

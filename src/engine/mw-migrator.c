@@ -86,6 +86,23 @@ struct _MwMigrator
 
 G_DEFINE_FINAL_TYPE (MwMigrator, mw_migrator, G_TYPE_OBJECT)
 
+/* SQLite's names are case-insensitive (ASCII): "TILLS" in a child's REFERENCES is the
+ * table "tills" an update wrote. The written tables are looked up that way. */
+static guint
+name_hash (gconstpointer key)
+{
+  g_autofree char *lower = g_ascii_strdown (key, -1);
+
+  return g_str_hash (lower);
+}
+
+static gboolean
+name_equal (gconstpointer a,
+            gconstpointer b)
+{
+  return g_ascii_strcasecmp (a, b) == 0;
+}
+
 enum {
   PROP_0,
   PROP_PROGRESS,
@@ -159,7 +176,7 @@ mw_migrator_init (MwMigrator *self)
   self->violations = g_ptr_array_new_with_free_func (g_free);
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
   self->restamp_level = -1;
-  self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->written = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
   self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
   self->make_backup = TRUE;
   self->verify = TRUE;
@@ -923,7 +940,7 @@ check_integrity (MwMigrator  *self,
           g_autofree char *quoted = mw_db_quote_identifier (table);
           g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
           char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
-                                              "type = 'table' AND name = %Q", table);
+                                              "type = 'table' AND name = %Q COLLATE NOCASE", table);
           gboolean exists = mw_db_query_int (db, exists_sql, 0) > 0;
           sqlite3_stmt *stmt = NULL;
           int rc;
