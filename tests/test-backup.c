@@ -153,7 +153,7 @@ test_damaged_backup_not_trusted (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (truncated->problem, "size"));
 
   /* Same size: only the full check finds it, and then it is not offered. */
-  g_assert_false (mw_backup_verify (damaged, NULL, &error));
+  g_assert_false (mw_backup_verify (damaged, NULL, NULL, &error));
   g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
   g_assert_false (damaged->verified);
   g_assert_nonnull (damaged->problem);

@@ -20,10 +20,20 @@ G_BEGIN_DECLS
  * symbol: the engine is linked into both the program and the window's module. */
 static const char * const mw_set_suffixes[MW_N_SET_SUFFIXES] = { "", "-wal", "-shm", "-journal" };
 
+/* Told how many bytes a long read has got through (any thread). */
+typedef void (*MwBytesFunc) (gint64   bytes,
+                             gpointer user_data);
+
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,
                                   GError       **error);
 char     *mw_sha256_of_file      (const char    *path,
+                                  GCancellable  *cancellable,
+                                  GError       **error);
+char     *mw_sha256_of_fd        (int            fd,
+                                  const char    *path,
+                                  MwBytesFunc    on_bytes,
+                                  gpointer       user_data,
                                   GCancellable  *cancellable,
                                   GError       **error);
 gboolean  mw_copy_through_sqlite (sqlite3       *src,

@@ -19,6 +19,7 @@
 #include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
+#include "mw-ticker-private.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
@@ -164,19 +165,45 @@ mw_migrator_init (MwMigrator *self)
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-typedef struct
-{
-  MwMigrator   *self;
-  GCancellable *cancellable;
-} RunContext;
-
 static int
 progress_handler_cb (void *data)
 {
-  RunContext *ctx = data;
+  GCancellable *cancellable = data;
 
   /* Non-zero makes SQLite abandon the statement with SQLITE_INTERRUPT. */
-  return g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+  return g_cancellable_is_cancelled (cancellable) ? 1 : 0;
+}
+
+/* The run's own progress handler only watches for a cancel; a check installs a
+ * ticker (progress and cancel) for its time, then puts this one back. */
+static void
+watch_for_cancel (sqlite3      *db,
+                  GCancellable *cancellable)
+{
+  sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, cancellable);
+}
+
+/* SQLite's check of the whole file on @db (quick_check, or @full integrity_check),
+ * with progress under @message; as mw_db_check_integrity(). The caller puts its own
+ * progress handler back afterwards. */
+static gboolean
+check_file_with_progress (MwMigrator    *self,
+                          sqlite3       *db,
+                          gboolean       full,
+                          const char    *message,
+                          GCancellable  *cancellable,
+                          char         **out_problems,
+                          int           *out_rc)
+{
+  g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, cancellable);
+  gboolean ok;
+
+  mw_ticker_restart (ticker, message);
+  mw_ticker_expect_file_check (ticker, db, full);
+  mw_ticker_install (ticker, db);
+  ok = mw_db_check_integrity (db, full, 20, "; ", out_problems, out_rc);
+  sqlite3_progress_handler (db, 0, NULL, NULL);
+  return ok;
 }
 
 static const char *
@@ -371,15 +398,50 @@ tables_to_check (MwMigrator *self,
   return tables;
 }
 
-/* "child → parent" → rows, for @tables (NULL: the whole database). */
+/* The work a check does on @table, in the progress handler's calls: its rows (its
+ * largest rowid: one b-tree descent, where count(*) would read the table) times the
+ * b-trees an integrity_check walks (the table and its indexes) or the foreign keys a
+ * foreign_key_check follows. */
+static double
+estimate_ticks (sqlite3    *db,
+                const char *table,
+                gboolean    foreign_keys)
+{
+  g_autofree char *quoted = mw_db_quote_identifier (table);
+  g_autofree char *rows_sql = g_strdup_printf ("SELECT max(rowid) FROM %s", quoted);
+  char *per_row_sql = foreign_keys
+    ? sqlite3_mprintf ("SELECT count(DISTINCT id) FROM pragma_foreign_key_list(%Q)", table)
+    : sqlite3_mprintf ("SELECT 1 + count(*) FROM pragma_index_list(%Q)", table);
+  /* WITHOUT ROWID tables have no rowid: a middling guess. */
+  gint64 rows = MAX (mw_db_query_int (db, rows_sql, 10000), 1);
+  gint64 per_row = MAX (mw_db_query_int (db, per_row_sql, 1), 1);
+
+  sqlite3_free (per_row_sql);
+  return (double) rows * per_row * (foreign_keys ? MW_TICKS_PER_ROW_AND_KEY
+                                                 : MW_TICKS_PER_ROW_AND_TREE);
+}
+
+/* "child → parent" → rows, for @tables (NULL: the whole database); the progress on
+ * @ticker (nullable), each table's share of the bar by its estimated work. */
 static GHashTable *
-count_fk_violations (MwMigrator  *self,
-                     sqlite3     *db,
+count_fk_violations (sqlite3     *db,
                      GPtrArray   *tables,
+                     MwTicker    *ticker,
                      GError     **error)
 {
   g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (double));
   guint n = tables ? tables->len : 1;
+  double total = 0.0, before = 0.0;
+
+  for (guint i = 0; ticker != NULL && i < n; i++)
+    {
+      double w = tables ? estimate_ticks (db, g_ptr_array_index (tables, i), TRUE)
+                        : mw_db_query_int (db, "PRAGMA page_count", 1) * MW_TICKS_PER_PAGE_FK;
+
+      g_array_append_val (work, w);
+      total += w;
+    }
 
   for (guint i = 0; i < n; i++)
     {
@@ -390,8 +452,13 @@ count_fk_violations (MwMigrator  *self,
       sqlite3_stmt *stmt = NULL;
       int rc;
 
-      if (self != NULL && tables != NULL && tables->len > 0)
-        mw_progress_set_fraction (self->progress, (double) i / tables->len);
+      if (ticker != NULL)
+        {
+          double w = g_array_index (work, double, i);
+
+          mw_ticker_phase (ticker, NULL, before / total, (before + w) / total, w);
+          before += w;
+        }
       rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
       if (rc == SQLITE_OK)
         while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -417,13 +484,20 @@ count_fk_violations (MwMigrator  *self,
 /* Only violations the updates add count: a shop whose database already had orphan rows
  * (reported by the preflight) must not be stuck forever. */
 static gboolean
-check_foreign_keys (MwMigrator  *self,
-                    sqlite3     *db,
-                    GHashTable  *baseline,
-                    GError     **error)
+check_foreign_keys (MwMigrator    *self,
+                    sqlite3       *db,
+                    GHashTable    *baseline,
+                    GCancellable  *cancellable,
+                    GError       **error)
 {
   g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
-  g_autoptr(GHashTable) counts = count_fk_violations (self, db, tables, error);
+  g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, cancellable);
+  g_autoptr(GHashTable) counts = NULL;
+
+  mw_ticker_restart (ticker, _("Checking the database's links between tables"));
+  mw_ticker_install (ticker, db);
+  counts = count_fk_violations (db, tables, ticker, error);
+  watch_for_cancel (db, cancellable);
   g_autoptr(GString) summary = g_string_new (NULL);
   GHashTableIter iter;
   gpointer key, value;
@@ -463,19 +537,26 @@ check_foreign_keys (MwMigrator  *self,
  * backup and the update on each volume concerned. Foreign keys already broken are only
  * looked at if the final check finds any (see mw_migrator_run()). */
 static gboolean
-preflight (MwMigrator   *self,
-           sqlite3      *db,
-           GError      **error)
+preflight (MwMigrator    *self,
+           sqlite3       *db,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   g_autofree char *result = NULL;
+  gboolean sound;
+  int rc = SQLITE_DONE;
 
   /* The verified backup reads every page of the database and checks the copy with
    * quick_check: that proves the source pages too, so they are not read twice. */
   if (!self->verify || (self->make_backup && self->existed))
     goto space;
 
-  mw_progress_update (self->progress, 0.0, _("Checking the database before updating"));
-  if (!mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL))
+  sound = check_file_with_progress (self, db, FALSE, _("Checking the database before updating"),
+                                    cancellable, &result, &rc);
+  watch_for_cancel (db, cancellable);
+  if ((rc & 0xff) == SQLITE_INTERRUPT && cancelled_error (cancellable, error))
+    return FALSE;
+  if (!sound)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
                    _("The database is damaged, so it was not updated (quick_check: %s). Nothing "
@@ -703,7 +784,7 @@ apply_in_transaction (MwMigrator    *self,
       goto out;
     }
 
-  if (!preflight (self, db, error))
+  if (!preflight (self, db, cancellable, error))
     goto out;
 
   /* The backup is taken here, while this connection holds the write lock and has not
@@ -780,8 +861,7 @@ apply_in_transaction (MwMigrator    *self,
     }
 
   sqlite3_set_authorizer (db, NULL, NULL);
-  mw_progress_update (self->progress, 0.0, _("Checking the database's links between tables"));
-  ok = check_foreign_keys (self, db, baseline, error);
+  ok = check_foreign_keys (self, db, baseline, cancellable, error);
 
 out:
   sqlite3_set_authorizer (db, NULL, NULL);
@@ -826,19 +906,24 @@ check_integrity (MwMigrator  *self,
 
   if (self->full_checks)
     {
-      mw_progress_update (self->progress, 0.0, _("Checking the whole database"));
-      if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
+      if (!check_file_with_progress (self, db, TRUE, _("Checking the whole database"), NULL,
+                                     &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
     }
   else
     {
+      g_autoptr(MwTicker) ticker = NULL;
+      g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (double));
+      double total = 0.0, before = 0.0;
+
       /* Every page of the file (quick_check, O(N)), then the full check — every index
        * entry against its row, every constraint — of each table the updates wrote.
        * Tables they did not touch were proven by the backup's check before the update
        * and are the same pages now. */
-      mw_progress_update (self->progress, 0.0, _("Checking the database file"));
-      if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL))
+      if (!check_file_with_progress (self, db, FALSE, _("Checking the database file"), NULL,
+                                     &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
+
       tables = g_ptr_array_new ();
       {
         GHashTableIter iter;
@@ -846,9 +931,28 @@ check_integrity (MwMigrator  *self,
 
         g_hash_table_iter_init (&iter, self->written);
         while (g_hash_table_iter_next (&iter, &key, NULL))
-          g_ptr_array_add (tables, key);
+          {
+            char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
+                                                "type = 'table' AND name = %Q", (char *) key);
+
+            /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
+            if (mw_db_query_int (db, exists_sql, 0) > 0)
+              g_ptr_array_add (tables, key);
+            sqlite3_free (exists_sql);
+          }
       }
       g_ptr_array_sort (tables, compare_strings);
+      for (guint i = 0; i < tables->len; i++)
+        {
+          double w = estimate_ticks (db, g_ptr_array_index (tables, i), FALSE);
+
+          g_array_append_val (work, w);
+          total += w;
+        }
+
+      /* One phase, each table its share of the bar by its estimated work. */
+      ticker = mw_ticker_new (self->progress, NULL);
+      mw_ticker_install (ticker, db);
       for (guint i = 0; found->len == 0 && i < tables->len; i++)
         {
           const char *table = g_ptr_array_index (tables, i);
@@ -856,17 +960,15 @@ check_integrity (MwMigrator  *self,
           g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
           g_autofree char *message = g_strdup_printf (_("Checking the changed tables (%u of %u): "
                                                         "%s"), i + 1, tables->len, table);
-          char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
-                                              "type = 'table' AND name = %Q", table);
-          gboolean exists = mw_db_query_int (db, exists_sql, 0) > 0;
+          double w = g_array_index (work, double, i);
           sqlite3_stmt *stmt = NULL;
           int rc;
 
-          sqlite3_free (exists_sql);
-          /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
-          if (!exists)
-            continue;
-          mw_progress_update (self->progress, (double) i / tables->len, message);
+          if (i == 0)
+            mw_ticker_restart (ticker, message);
+          mw_ticker_phase (ticker, i == 0 ? NULL : message, before / total, (before + w) / total,
+                           w);
+          before += w;
           rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
           if (rc == SQLITE_OK)
             while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -880,6 +982,7 @@ check_integrity (MwMigrator  *self,
           if (rc != SQLITE_DONE && found->len == 0)
             g_string_append (found, sqlite3_errmsg (db));
         }
+      sqlite3_progress_handler (db, 0, NULL, NULL);
     }
 
   if (found->len > 0)
@@ -900,7 +1003,6 @@ run_once (MwMigrator    *self,
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
-  RunContext ctx = { self, cancellable };
   int foreign_keys = 0;
   gboolean ok;
 
@@ -932,7 +1034,7 @@ run_once (MwMigrator    *self,
   if (!mw_db_exec (db, "PRAGMA foreign_keys = OFF", error))
     return FALSE;
 
-  sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, &ctx);
+  watch_for_cancel (db, cancellable);
 
   if (!mw_db_exec (db, "BEGIN IMMEDIATE", &local_error))
     {
@@ -959,7 +1061,7 @@ run_once (MwMigrator    *self,
       {
         g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
 
-        baseline = count_fk_violations (self, db, tables, NULL);
+        baseline = count_fk_violations (db, tables, NULL, NULL);
       }
       if (baseline != NULL && g_hash_table_size (baseline) > 0 &&
           mw_db_exec (db, "BEGIN IMMEDIATE", NULL))
@@ -973,7 +1075,8 @@ run_once (MwMigrator    *self,
     {
       /* From here on a cancel could not undo anything: say so. */
       mw_progress_set_cancellable (self->progress, FALSE);
-      mw_progress_update (self->progress, 1.0, _("Saving"));
+      /* One call to SQLite, with nothing to count: the bar starts the step. */
+      mw_progress_update (self->progress, 0.0, _("Saving"));
       ok = mw_db_exec (db, "COMMIT", &local_error);
     }
   if (!ok)

@@ -68,14 +68,14 @@ mw_restore (const char      *database_path,
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
-  if (!mw_backup_verify (backup, cancellable, error))
+  if (!mw_backup_verify (backup, progress, cancellable, error))
     return FALSE;
 
   /* The database as it is now is worth a backup too, if SQLite can read it. */
   if (g_file_test (database_path, G_FILE_TEST_EXISTS))
     {
       g_autoptr(MwBackup) before = mw_backup_create (database_path, backup_dir,
-                                                     MW_BACKUP_REASON_PRE_RESTORE, set, NULL,
+                                                     MW_BACKUP_REASON_PRE_RESTORE, set, progress,
                                                      cancellable, &local_error);
 
       if (before == NULL &&
@@ -136,7 +136,7 @@ mw_restore_after_failure (const char    *database_path,
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
-  if (!mw_backup_verify (backup, NULL, error))
+  if (!mw_backup_verify (backup, progress, NULL, error))
     return FALSE;
 
   mw_journal_init (&j, "failed-restore", database_path);
