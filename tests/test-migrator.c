@@ -1422,6 +1422,96 @@ test_checks_follow_what_changed (Fixture *f, gconstpointer data)
   g_assert_error (full_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
 }
 
+/* The parent's rows or keys touched in each way a child that was not written can
+ * see: every case is caught (the pair named), and nothing is left changed. */
+typedef struct
+{
+  const char *name;
+  const char *sql;
+  const char *pair;    /* NULL: the update is sound and is applied */
+} KeyCase;
+
+static const KeyCase key_cases[] = {
+  { "delete", "DELETE FROM shops WHERE id = 's1';", "sales → shops" },
+  { "update-key", "UPDATE shops SET id = 'gone' WHERE id = 's1';", "sales → shops" },
+  { "update-referenced-column", "UPDATE shops SET code = 'C9' WHERE id = 's2';", "stamps → shops" },
+  /* s1 takes s2's code: OR REPLACE deletes s2, whose sale x2 points at it. */
+  { "update-or-replace", "UPDATE OR REPLACE shops SET code = 'C2' WHERE id = 's1';",
+    "sales → shops" },
+  /* A new shop with s1's code: s1 is deleted. */
+  { "insert-or-replace", "INSERT OR REPLACE INTO shops (id, code, name) VALUES ('s3', 'C1', 'New');",
+    "sales → shops" },
+  { "rebuild-losing-rows",
+    "CREATE TABLE __new_shops (id text PRIMARY KEY, code text UNIQUE, name text, note text);\n"
+    "--> statement-breakpoint\n"
+    "INSERT INTO __new_shops SELECT * FROM shops WHERE id <> 's2';\n--> statement-breakpoint\n"
+    "DROP TABLE shops;\n--> statement-breakpoint\n"
+    "ALTER TABLE __new_shops RENAME TO shops;", "sales → shops" },
+  /* The children name their parent in capitals (SQLite's names ignore case). */
+  { "delete-parent-named-in-capitals", "DELETE FROM tills WHERE id = 'k1';", "sales → TILLS" },
+  /* A column added, a column that is no key changed: no child can have lost its parent
+   * (the children are not read), and the update is applied. */
+  { "add-column-and-update-other-column",
+    "ALTER TABLE shops ADD COLUMN phone text;\n--> statement-breakpoint\n"
+    "UPDATE shops SET note = 'checked', phone = '0123';", NULL },
+};
+
+static void
+test_checks_follow_keys (Fixture *f, gconstpointer data)
+{
+  const KeyCase *c = data;
+  const MwTestMigration base[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE shops (id text PRIMARY KEY, code text UNIQUE, name text, note text);\n"
+      "--> statement-breakpoint\n"
+      "CREATE TABLE tills (id text PRIMARY KEY);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id text PRIMARY KEY, shop_id text REFERENCES shops(id), "
+      "till_id text REFERENCES TILLS(id));\n--> statement-breakpoint\n"
+      "CREATE TABLE stamps (id text PRIMARY KEY, shop_code text REFERENCES shops(code));" },
+    { "0001_change", 1700000100000, c->sql },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *violations = NULL;
+  gboolean ok;
+
+  mw_test_fixture_write (f, base);
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'C1', 'Corner', ''), "
+                           "('s2', 'C2', 'Kiosk', ''); "
+                           "INSERT INTO tills VALUES ('k1'), ('k2'); "
+                           "INSERT INTO sales VALUES ('x1', 's1', 'k1'), ('x2', 's2', 'k2'); "
+                           "INSERT INTO stamps VALUES ('t1', 'C2');");
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  ok = mw_migrator_run (migrator, NULL, &error);
+  if (c->pair == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE phone = '0123'"),
+                       ==, 2);
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  {
+    GPtrArray *found = mw_migrator_get_violations (migrator);
+    g_autoptr(GString) all = g_string_new (NULL);
+
+    for (guint i = 0; i < found->len; i++)
+      g_string_append_printf (all, "%s|", (const char *) g_ptr_array_index (found, i));
+    violations = g_string_free (g_steal_pointer (&all), FALSE);
+  }
+  mw_test_assert_mentions (violations, c->pair);
+  /* Rolled back: every shop and till still there, nothing recorded. */
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE id IN ('s1', 's2') "
+                                           "AND code IN ('C1', 'C2')"), ==, 2);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM tills"), ==, 2);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1433,6 +1523,14 @@ main (int argc, char **argv)
 #define ADD(path, fn) ADD_DATA (path, fn, NULL)
   ADD ("creates-database", test_creates_database);
   ADD ("checks-follow-what-changed", test_checks_follow_what_changed);
+  for (guint i = 0; i < G_N_ELEMENTS (key_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/mw/engine/migrate/checks-follow-keys/%s",
+                                               key_cases[i].name);
+
+      g_test_add (path, Fixture, &key_cases[i], fixture_set_up, test_checks_follow_keys,
+                  mw_test_fixture_tear_down);
+    }
   ADD ("applies-pending-only", test_applies_pending_only);
   ADD ("applies-out-of-order", test_applies_out_of_order);
   ADD ("failure/rolls-back", test_failure_rolls_back);

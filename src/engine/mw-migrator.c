@@ -70,6 +70,9 @@ struct _MwMigrator
   guint           busy_timeout_ms;
   int             restamp_level;  /* -1: the history is read as it is */
   GHashTable     *written;        /* tables the run's statements wrote (the authorizer) */
+  GHashTable     *keys_touched;   /* …that may have lost a row or a key value (see below) */
+  GHashTable     *updated;        /* table → (set of) columns an UPDATE set */
+  const char     *preparing;      /* the statement SQLite is preparing, for the authorizer */
   GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
   guint           accept_modified : 1;
   guint           make_backup : 1;
@@ -103,6 +106,8 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->violations, g_ptr_array_unref);
   g_clear_pointer (&self->replaced_rows, g_ptr_array_unref);
   g_clear_pointer (&self->written, g_hash_table_unref);
+  g_clear_pointer (&self->keys_touched, g_hash_table_unref);
+  g_clear_pointer (&self->updated, g_hash_table_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
@@ -158,6 +163,9 @@ mw_migrator_init (MwMigrator *self)
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
   self->restamp_level = -1;
   self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->keys_touched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->updated = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_hash_table_unref);
   self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
   self->make_backup = TRUE;
   self->verify = TRUE;
@@ -267,15 +275,20 @@ run_piece (MwMigrator         *self,
   const char *tail = NULL;
   int rc;
 
+  /* For the authorizer, which SQLite also calls when it prepares the statement again
+   * in sqlite3_step() (after a schema change). */
+  self->preparing = piece;
   rc = sqlite3_prepare_v2 (db, piece, -1, &stmt, &tail);
   if (rc == SQLITE_OK && stmt == NULL)
     {
+      self->preparing = NULL;
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
                    _("Update “%s”, statement %u, is empty."), migration->tag, piece_idx + 1);
       return FALSE;
     }
   if (rc == SQLITE_OK && tail != NULL && !mw_sql_is_blank (tail))
     {
+      self->preparing = NULL;
       sqlite3_finalize (stmt);
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
                    _("Update “%s”, statement %u, holds more than one SQL statement: a "
@@ -291,6 +304,7 @@ run_piece (MwMigrator         *self,
   if (rc == SQLITE_DONE)
     rc = SQLITE_OK;
   sqlite3_finalize (stmt);
+  self->preparing = NULL;
 
   if (rc != SQLITE_OK)
     {
@@ -324,9 +338,114 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-/* Rows breaking a foreign key, counted per "child → parent" pair. */
-/* Which tables the migrations write, as SQLite itself reports while it prepares each
- * statement (triggers included): the checks after applying are proportional to them. */
+/* ---- what the updates touched ----------------------------------------------------------
+ *
+ * SQLite's authorizer reports every table each statement writes as SQLite prepares it
+ * (triggers included). Three things are kept, each table's name ASCII-lowercased, as
+ * SQLite compares names:
+ *
+ *  - written: tables whose rows or definition changed. Their own foreign keys are
+ *    checked (a row inserted or changed, a column added with REFERENCES), and their
+ *    integrity after committing.
+ *  - keys_touched: tables that may have lost a row or a key value a child points at:
+ *    DELETE, DROP TABLE (a rebuild drops the old table), INSERT (OR REPLACE, or a
+ *    constraint's ON CONFLICT REPLACE, deletes the row it collides with), DROP INDEX
+ *    (a parent key needs its unique index), ALTER TABLE other than ADD COLUMN (a
+ *    rename). Every table pointing at one is checked.
+ *  - updated: the columns an UPDATE set (UPSERTs too). A child is checked when one of
+ *    them is a key it points at, or belongs to a unique index of the parent (UPDATE OR
+ *    REPLACE deletes the row it collides with), or when the parent has generated
+ *    columns, a unique index on an expression or a partial one (what they depend on
+ *    is not followed).
+ *
+ * A child none of this applies to kept every row and every parent row it pointed at:
+ * it cannot have gained a violation, and foreign_key_check() of it, which costs a
+ * lookup per row and key, is not run. (The database was proven sound before the
+ * update by the backup's check; with full-checks every table is checked.) */
+
+static gboolean
+is_name_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '_' || c == '$' || (guchar) c >= 0x80;
+}
+
+/* Moves past @keyword (any case) at *@p, if it is there as a whole word. */
+static gboolean
+skip_keyword (const char **p,
+              const char  *keyword)
+{
+  gsize n = strlen (keyword);
+
+  if (g_ascii_strncasecmp (*p, keyword, n) != 0 || is_name_char ((*p)[n]))
+    return FALSE;
+  *p += n;
+  return TRUE;
+}
+
+/* Moves past one name at *@p: bare, "quoted", `quoted` or [quoted]. */
+static gboolean
+skip_name (const char **p)
+{
+  const char *q = *p;
+  char close = *q == '"' ? '"' : *q == '`' ? '`' : *q == '[' ? ']' : 0;
+
+  if (close != 0)
+    {
+      for (q++; *q; q++)
+        if (*q == close)
+          {
+            /* A doubled quote is one quote in the name; ] cannot be doubled. */
+            if (close != ']' && q[1] == close)
+              q++;
+            else
+              break;
+          }
+      if (*q != close)
+        return FALSE;
+      *p = q + 1;
+      return TRUE;
+    }
+  while (is_name_char (*q))
+    q++;
+  if (q == *p)
+    return FALSE;
+  *p = q;
+  return TRUE;
+}
+
+/* "ALTER TABLE [schema.]name ADD …": the one ALTER TABLE that changes no row, no key
+ * and no name. */
+static gboolean
+is_add_column (const char *sql)
+{
+  const char *p = skip_blank (sql);
+
+  if (!skip_keyword (&p, "ALTER"))
+    return FALSE;
+  p = skip_blank (p);
+  if (!skip_keyword (&p, "TABLE"))
+    return FALSE;
+  p = skip_blank (p);
+  if (!skip_name (&p))
+    return FALSE;
+  p = skip_blank (p);
+  if (*p == '.')
+    {
+      p = skip_blank (p + 1);
+      if (!skip_name (&p))
+        return FALSE;
+      p = skip_blank (p);
+    }
+  return skip_keyword (&p, "ADD");
+}
+
+static void
+add_name (GHashTable *set,
+          const char *name)
+{
+  g_hash_table_add (set, g_ascii_strdown (name, -1));
+}
+
 static int
 authorizer_cb (void       *data,
                int         action,
@@ -338,19 +457,29 @@ authorizer_cb (void       *data,
   MwMigrator *self = data;
   const char *history = mw_migration_set_get_table (self->set);
   const char *table = NULL;
+  gboolean touches_keys = FALSE;
 
   switch (action)
     {
     case SQLITE_INSERT:
-    case SQLITE_UPDATE:
     case SQLITE_DELETE:
-    case SQLITE_CREATE_TABLE:
     case SQLITE_DROP_TABLE:
+      touches_keys = TRUE;
       table = arg1;
       break;
-    case SQLITE_CREATE_INDEX:
+    case SQLITE_UPDATE:
+    case SQLITE_CREATE_TABLE:
+      table = arg1;
+      break;
     case SQLITE_DROP_INDEX:
+      touches_keys = TRUE;
+      table = arg2;
+      break;
     case SQLITE_ALTER_TABLE:
+      touches_keys = self->preparing == NULL || !is_add_column (self->preparing);
+      table = arg2;
+      break;
+    case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TRIGGER:
     case SQLITE_DROP_TRIGGER:
       table = arg2;
@@ -358,41 +487,123 @@ authorizer_cb (void       *data,
     default:
       break;
     }
-  if (table != NULL && !g_str_has_prefix (table, "sqlite_") &&
-      g_strcmp0 (table, history ? history : "__drizzle_migrations") != 0)
-    g_hash_table_add (self->written, g_strdup (table));
+  if (table == NULL || g_ascii_strncasecmp (table, "sqlite_", 7) == 0 ||
+      g_ascii_strcasecmp (table, history ? history : "__drizzle_migrations") == 0)
+    return SQLITE_OK;
+
+  add_name (self->written, table);
+  if (touches_keys)
+    add_name (self->keys_touched, table);
+  if (action == SQLITE_UPDATE && arg2 != NULL)
+    {
+      g_autofree char *key = g_ascii_strdown (table, -1);
+      GHashTable *columns = g_hash_table_lookup (self->updated, key);
+
+      if (columns == NULL)
+        {
+          columns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_insert (self->updated, g_steal_pointer (&key), columns);
+        }
+      add_name (columns, arg2);
+    }
   return SQLITE_OK;
 }
 
+static gboolean
+contains_name (GHashTable *set,
+               const char *name)
+{
+  g_autofree char *key = name ? g_ascii_strdown (name, -1) : NULL;
+
+  return key != NULL && g_hash_table_contains (set, key);
+}
+
+/* Whether an UPDATE of @parent may have changed a key its children point at
+ * (@to: the column a foreign key names, NULL for the primary key), or deleted a
+ * row through OR REPLACE. */
+static gboolean
+update_touches_keys (sqlite3    *db,
+                     const char *parent,
+                     const char *to,
+                     GHashTable *columns)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean touches = FALSE;
+  char *sql;
+
+  if (g_hash_table_contains (columns, "rowid") || (to != NULL && contains_name (columns, to)))
+    return TRUE;
+
+  /* The primary key (when the foreign key names no column), the columns of every
+   * unique index; anything not followed column by column counts as touched. */
+  sql = sqlite3_mprintf ("SELECT 1 FROM pragma_table_xinfo(%Q) WHERE hidden IN (2, 3) "
+                         "UNION ALL SELECT 2 FROM pragma_index_list(%Q) WHERE \"unique\" AND partial "
+                         "UNION ALL SELECT 3 FROM pragma_index_list(%Q) l, "
+                         "pragma_index_xinfo(l.name) x WHERE l.\"unique\" AND x.key AND x.cid = -2",
+                         parent, parent, parent);
+  /* Any row, or a failing query, counts as touched. */
+  touches = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+            sqlite3_step (stmt) != SQLITE_DONE;
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  sqlite3_free (sql);
+  if (touches)
+    return TRUE;
+
+  sql = sqlite3_mprintf ("SELECT name FROM pragma_table_info(%Q) WHERE pk > 0 AND %d "
+                         "UNION ALL SELECT x.name FROM pragma_index_list(%Q) l, "
+                         "pragma_index_xinfo(l.name) x WHERE l.\"unique\" AND x.key",
+                         parent, to == NULL, parent);
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    touches = TRUE;
+  else
+    {
+      int rc;
+
+      while (!touches && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        touches = contains_name (columns, (const char *) sqlite3_column_text (stmt, 0));
+      touches = touches || rc != SQLITE_DONE;
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_free (sql);
+  return touches;
+}
+
 /* The tables whose rows can point at a row that is gone after these updates: every
- * table the updates wrote, and every table with a foreign key into one of them. */
+ * table the updates wrote, and every table with a foreign key into a table whose
+ * rows or keys they may have touched (see above). */
 static GPtrArray *
 tables_to_check (MwMigrator *self,
                  sqlite3    *db)
 {
+  g_autoptr(GHashTable) checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GPtrArray *tables = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *stmt = NULL;
 
-  if (sqlite3_prepare_v2 (db, "SELECT m.name, (SELECT group_concat(f.\"table\", char(31)) FROM "
-                              "pragma_foreign_key_list(m.name) f) FROM sqlite_schema m WHERE "
+  if (sqlite3_prepare_v2 (db, "SELECT m.name, f.\"table\", f.\"to\" FROM sqlite_schema m "
+                              "LEFT JOIN pragma_foreign_key_list(m.name) f WHERE "
                               "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
                           -1, &stmt, NULL) != SQLITE_OK)
     return tables;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *name = (const char *) sqlite3_column_text (stmt, 0);
-      const char *parents = (const char *) sqlite3_column_text (stmt, 1);
-      gboolean check = g_hash_table_contains (self->written, name);
+      const char *parent = (const char *) sqlite3_column_text (stmt, 1);
+      const char *to = (const char *) sqlite3_column_text (stmt, 2);
+      g_autofree char *parent_key = parent ? g_ascii_strdown (parent, -1) : NULL;
+      GHashTable *columns = parent_key ? g_hash_table_lookup (self->updated, parent_key) : NULL;
+      gboolean check;
 
-      if (!check && parents != NULL)
-        {
-          g_auto(GStrv) list = g_strsplit (parents, "\x1f", -1);
-
-          for (guint i = 0; list[i] != NULL && !check; i++)
-            check = g_hash_table_contains (self->written, list[i]);
-        }
+      if (contains_name (checked, name))
+        continue;
+      check = contains_name (self->written, name) ||
+              (parent != NULL && contains_name (self->keys_touched, parent)) ||
+              (columns != NULL && update_touches_keys (db, parent, to, columns));
       if (check)
-        g_ptr_array_add (tables, g_strdup (name));
+        {
+          add_name (checked, name);
+          g_ptr_array_add (tables, g_strdup (name));
+        }
     }
   sqlite3_finalize (stmt);
   return tables;
@@ -880,6 +1091,8 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->failed_aside, g_free);
   g_ptr_array_set_size (self->replaced_rows, 0);
   g_hash_table_remove_all (self->written);
+  g_hash_table_remove_all (self->keys_touched);
+  g_hash_table_remove_all (self->updated);
   self->failed_statement = 0;
   self->table_changed = FALSE;
 }
@@ -924,7 +1137,7 @@ check_integrity (MwMigrator  *self,
                                      &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
 
-      tables = g_ptr_array_new ();
+      tables = g_ptr_array_new_with_free_func (g_free);
       {
         GHashTableIter iter;
         gpointer key;
@@ -932,13 +1145,18 @@ check_integrity (MwMigrator  *self,
         g_hash_table_iter_init (&iter, self->written);
         while (g_hash_table_iter_next (&iter, &key, NULL))
           {
-            char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
-                                                "type = 'table' AND name = %Q", (char *) key);
+            char *name_sql = sqlite3_mprintf ("SELECT name FROM sqlite_schema WHERE "
+                                              "type = 'table' AND name = %Q COLLATE NOCASE",
+                                              (char *) key);
+            sqlite3_stmt *stmt = NULL;
 
-            /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
-            if (mw_db_query_int (db, exists_sql, 0) > 0)
-              g_ptr_array_add (tables, key);
-            sqlite3_free (exists_sql);
+            /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to
+             * check. The name as the schema spells it (the key is lowercased). */
+            if (sqlite3_prepare_v2 (db, name_sql, -1, &stmt, NULL) == SQLITE_OK &&
+                sqlite3_step (stmt) == SQLITE_ROW)
+              g_ptr_array_add (tables, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+            sqlite3_finalize (stmt);
+            sqlite3_free (name_sql);
           }
       }
       g_ptr_array_sort (tables, compare_strings);
