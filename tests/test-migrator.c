@@ -1076,6 +1076,100 @@ test_async_progress (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM n"), ==, 300000);
 }
 
+/* The bar through a whole safe update, as a window reads it: watched from another
+ * thread as often as it can (every notification is coalesced, so a notify handler
+ * would not see a 100 % that a later value replaced). */
+typedef struct
+{
+  MwProgress *progress;
+  gint        stop;      /* (atomic) */
+  GPtrArray  *messages;  /* each new message, in order */
+  char       *bad;       /* the first broken rule, if any */
+  double      last_fraction;
+  char       *last_message;
+} BarWatch;
+
+static gpointer
+bar_watch_thread (gpointer data)
+{
+  BarWatch *w = data;
+
+  while (!g_atomic_int_get (&w->stop))
+    {
+      double fraction;
+      g_autofree char *message = mw_progress_dup_state (w->progress, &fraction);
+      gboolean same = g_strcmp0 (message, w->last_message) == 0;
+
+      if (w->bad == NULL && same && fraction < w->last_fraction)
+        w->bad = g_strdup_printf ("“%s” went back from %.3f to %.3f", message, w->last_fraction,
+                                  fraction);
+      if (w->bad == NULL && fraction >= 1.0 && g_strcmp0 (message, "All updates applied") != 0)
+        w->bad = g_strdup_printf ("“%s” showed 100 %%", message);
+      if (!same)
+        g_ptr_array_add (w->messages, g_strdup (message));
+      w->last_fraction = fraction;
+      g_free (w->last_message);
+      w->last_message = g_steal_pointer (&message);
+      g_usleep (20);
+    }
+  return NULL;
+}
+
+/* Every phase of a safe update — the backup's copy and its check, the updates, the
+ * links between tables, saving, the checks after committing — moves the bar forward
+ * from its start and never shows 100 % before the end. */
+static void
+test_progress_every_phase (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration list[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE shops (id text PRIMARY KEY, name text);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id integer PRIMARY KEY, shop_id text REFERENCES shops(id), "
+      "total integer);\n--> statement-breakpoint\n"
+      "CREATE INDEX sales_shop ON sales (shop_id);" },
+    { "0001_change", 1700000100000,
+      "ALTER TABLE sales ADD COLUMN note text;\n--> statement-breakpoint\n"
+      "UPDATE shops SET name = upper(name);\n--> statement-breakpoint\n"
+      "DELETE FROM shops WHERE id = 'unused';" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwProgress) progress = mw_progress_new ();
+  BarWatch w = { progress, 0, g_ptr_array_new_with_free_func (g_free), NULL, 0.0, NULL };
+  g_autofree char *seen = NULL;
+  GThread *watcher;
+  gboolean ok;
+
+  mw_test_fixture_write (f, list);
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'corner'), ('unused', 'none'); "
+                           "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+                           "WHERE i < 200000) INSERT INTO sales SELECT i, 's1', i FROM c;");
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  mw_migrator_set_progress (migrator, progress);
+  watcher = g_thread_new ("bar-watch", bar_watch_thread, &w);
+  ok = mw_migrator_run (migrator, NULL, &error);
+  g_atomic_int_set (&w.stop, 1);
+  g_thread_join (watcher);
+
+  g_ptr_array_add (w.messages, NULL);
+  seen = g_strjoinv (" | ", (char **) w.messages->pdata);
+  g_test_message ("phases seen: %s", seen);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (w.bad);
+  g_assert_cmpstr (w.last_message, ==, "All updates applied");
+  g_assert_cmpfloat (w.last_fraction, ==, 1.0);
+  /* The checks after committing ran with their message (the changed tables are
+   * checked beside the file, and named when they take longer). */
+  g_assert_nonnull (strstr (seen, "Checking the database file"));
+
+  g_ptr_array_unref (w.messages);
+  g_free (w.last_message);
+}
+
 /* ---- v1 folders ----------------------------------------------------------------------- */
 
 static void
@@ -1561,6 +1655,7 @@ main (int argc, char **argv)
   ADD ("locked/by-writer", test_locked_by_writer);
   ADD ("locked/by-reader", test_locked_by_reader);
   ADD ("async-progress", test_async_progress);
+  ADD ("progress/every-phase-moves-never-full-early", test_progress_every_phase);
   ADD ("v1/ddl-and-rows", test_v1_ddl_and_rows);
   ADD ("v1/upgrades-0x-table", test_v1_upgrades_old_table);
   ADD ("path-with-spaces-and-accents", test_path_with_spaces_and_accents);

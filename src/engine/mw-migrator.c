@@ -1049,7 +1049,8 @@ apply_in_transaction (MwMigrator    *self,
       g_autofree char *message = g_strdup_printf (_("Applying update %u of %u: %s"),
                                                   m + 1, todo->len, migration->tag);
 
-      mw_progress_update (self->progress, total ? (double) done / total : 0.0, message);
+      /* Of total + 1: recording each update and checking come after the statements. */
+      mw_progress_update (self->progress, (double) done / (total + 1), message);
 
       for (guint p = 0; p < migration->statements->len; p++)
         {
@@ -1060,7 +1061,7 @@ apply_in_transaction (MwMigrator    *self,
               goto out;
             }
           done++;
-          mw_progress_set_fraction (self->progress, (double) done / total);
+          mw_progress_set_fraction (self->progress, (double) done / (total + 1));
         }
 
       if (!mw_history_record_applied (db, &history, migration, v1, error))
@@ -1097,6 +1098,162 @@ reset_result (MwMigrator *self)
   self->table_changed = FALSE;
 }
 
+/* integrity_check(table) of each table the updates wrote, in a thread of its own, on a
+ * connection of its own (read-write but query_only, for the same reason as the
+ * file's check), beside the file's quick_check. */
+typedef struct
+{
+  char       *database_path;
+  guint       busy_timeout_ms;
+  GPtrArray  *tables;         /* (element-type utf8) as the schema spells them */
+  GArray     *work;           /* (element-type double) estimated handler calls each */
+  double      total;
+  GThread    *thread;
+  GMutex      mutex;
+  GCond       cond;
+  guint       current;        /* the table being checked (mutex) */
+  gboolean    done;           /* (mutex) */
+  gint        ticks;          /* (atomic) handler calls in the current table */
+  GString    *found;          /* the thread's until done */
+} TableCheck;
+
+static int
+table_check_tick_cb (void *data)
+{
+  TableCheck *tc = data;
+
+  g_atomic_int_inc (&tc->ticks);
+  return 0;
+}
+
+/* Of the whole table check, 0…1; never back, never 1 before the end. */
+static double
+table_check_fraction (gpointer data)
+{
+  TableCheck *tc = data;
+  double before = 0.0, w;
+  guint current;
+
+  g_mutex_lock (&tc->mutex);
+  current = tc->current;
+  g_mutex_unlock (&tc->mutex);
+  if (current >= tc->work->len || tc->total <= 0.0)
+    return 0.99;
+  for (guint i = 0; i < current; i++)
+    before += g_array_index (tc->work, double, i);
+  w = g_array_index (tc->work, double, current);
+  return MIN (before + MIN ((double) g_atomic_int_get (&tc->ticks), 0.9 * w), tc->total) /
+         tc->total;
+}
+
+static gpointer
+table_check_thread (gpointer data)
+{
+  TableCheck *tc = data;
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mw_thread_run_in_background ();
+  db = mw_db_open (tc->database_path, SQLITE_OPEN_READWRITE, (int) tc->busy_timeout_ms, &error);
+  if (db == NULL || !mw_db_exec (db, "PRAGMA query_only = ON", &error))
+    g_string_append (tc->found, error->message);
+  else
+    sqlite3_progress_handler (db, MW_TICKER_OPS, table_check_tick_cb, tc);
+
+  for (guint i = 0; db != NULL && tc->found->len == 0 && i < tc->tables->len; i++)
+    {
+      g_autofree char *quoted = mw_db_quote_identifier (g_ptr_array_index (tc->tables, i));
+      g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
+      sqlite3_stmt *stmt = NULL;
+      int rc;
+
+      g_mutex_lock (&tc->mutex);
+      tc->current = i;
+      g_atomic_int_set (&tc->ticks, 0);
+      g_mutex_unlock (&tc->mutex);
+      rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+          {
+            const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+            if (g_strcmp0 (line, "ok") != 0)
+              g_string_append_printf (tc->found, "%s%s", tc->found->len ? "; " : "", line);
+          }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE && tc->found->len == 0)
+        g_string_append (tc->found, sqlite3_errmsg (db));
+    }
+
+  g_mutex_lock (&tc->mutex);
+  tc->current = tc->tables->len;
+  tc->done = TRUE;
+  g_cond_signal (&tc->cond);
+  g_mutex_unlock (&tc->mutex);
+  return NULL;
+}
+
+/* The tables the updates wrote that are still there (not a rebuild's __new_ table),
+ * spelled as the schema spells them, each with its estimated work; the check starts
+ * when there is any. */
+static void
+table_check_start (TableCheck *tc,
+                   MwMigrator *self,
+                   sqlite3    *db)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_mutex_init (&tc->mutex);
+  g_cond_init (&tc->cond);
+  tc->database_path = g_strdup (self->database_path);
+  tc->busy_timeout_ms = self->busy_timeout_ms;
+  tc->tables = g_ptr_array_new_with_free_func (g_free);
+  tc->work = g_array_new (FALSE, TRUE, sizeof (double));
+  tc->found = g_string_new (NULL);
+
+  g_hash_table_iter_init (&iter, self->written);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      char *name_sql = sqlite3_mprintf ("SELECT name FROM sqlite_schema WHERE type = 'table' "
+                                        "AND name = %Q COLLATE NOCASE", (char *) key);
+      sqlite3_stmt *stmt = NULL;
+
+      if (sqlite3_prepare_v2 (db, name_sql, -1, &stmt, NULL) == SQLITE_OK &&
+          sqlite3_step (stmt) == SQLITE_ROW)
+        g_ptr_array_add (tc->tables, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+      sqlite3_finalize (stmt);
+      sqlite3_free (name_sql);
+    }
+  g_ptr_array_sort (tc->tables, compare_strings);
+  for (guint i = 0; i < tc->tables->len; i++)
+    {
+      double w = MAX (estimate_ticks (db, g_ptr_array_index (tc->tables, i), FALSE), 1.0);
+
+      g_array_append_val (tc->work, w);
+      tc->total += w;
+    }
+  if (tc->tables->len > 0)
+    tc->thread = g_thread_new ("mw-check-tables", table_check_thread, tc);
+}
+
+/* Waits for the thread and adds what it found to @found. */
+static void
+table_check_finish (TableCheck *tc,
+                    GString    *found)
+{
+  if (tc->thread != NULL)
+    g_thread_join (g_steal_pointer (&tc->thread));
+  if (tc->found->len > 0)
+    g_string_append_printf (found, "%s%s", found->len ? "; " : "", tc->found->str);
+  g_string_free (tc->found, TRUE);
+  g_ptr_array_unref (tc->tables);
+  g_array_unref (tc->work);
+  g_free (tc->database_path);
+  g_mutex_clear (&tc->mutex);
+  g_cond_clear (&tc->cond);
+}
+
 /* After committing, the whole file is checked: what the migrations did must leave a
  * sound database. (Foreign keys were checked before the commit.) */
 static gboolean
@@ -1107,7 +1264,6 @@ check_integrity (MwMigrator  *self,
   g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
   g_autoptr(GString) found = g_string_new (NULL);
-  g_autoptr(GPtrArray) tables = NULL;
 
   /* A connection of its own: it reads what is on disk now, schema included, not what
    * this connection has cached. Not a read-only one: SQLite skips CHECK and NOT NULL
@@ -1125,82 +1281,53 @@ check_integrity (MwMigrator  *self,
     }
   else
     {
-      g_autoptr(MwTicker) ticker = NULL;
-      g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (double));
-      double total = 0.0, before = 0.0;
+      g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, NULL);
+      TableCheck tc = { 0 };
+      guint shown_table = G_MAXUINT;
 
-      /* Every page of the file (quick_check, O(N)), then the full check — every index
-       * entry against its row, every constraint — of each table the updates wrote.
-       * Tables they did not touch were proven by the backup's check before the update
-       * and are the same pages now. */
-      if (!check_file_with_progress (self, db, FALSE, _("Checking the database file"), NULL,
-                                     &problems, NULL))
-        g_string_append (found, problems ? problems : sqlite3_errmsg (db));
-
-      tables = g_ptr_array_new_with_free_func (g_free);
-      {
-        GHashTableIter iter;
-        gpointer key;
-
-        g_hash_table_iter_init (&iter, self->written);
-        while (g_hash_table_iter_next (&iter, &key, NULL))
-          {
-            char *name_sql = sqlite3_mprintf ("SELECT name FROM sqlite_schema WHERE "
-                                              "type = 'table' AND name = %Q COLLATE NOCASE",
-                                              (char *) key);
-            sqlite3_stmt *stmt = NULL;
-
-            /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to
-             * check. The name as the schema spells it (the key is lowercased). */
-            if (sqlite3_prepare_v2 (db, name_sql, -1, &stmt, NULL) == SQLITE_OK &&
-                sqlite3_step (stmt) == SQLITE_ROW)
-              g_ptr_array_add (tables, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-            sqlite3_finalize (stmt);
-            sqlite3_free (name_sql);
-          }
-      }
-      g_ptr_array_sort (tables, compare_strings);
-      for (guint i = 0; i < tables->len; i++)
-        {
-          double w = estimate_ticks (db, g_ptr_array_index (tables, i), FALSE);
-
-          g_array_append_val (work, w);
-          total += w;
-        }
-
-      /* One phase, each table its share of the bar by its estimated work. */
-      ticker = mw_ticker_new (self->progress, NULL);
+      /* Every page of the file (quick_check, O(N)) on this connection, and on the other
+       * core, on a connection of its own, the full check — every index entry against
+       * its row, every constraint — of each table the updates wrote. Tables they did
+       * not touch were proven by the backup's check before the update and are the same
+       * pages now. */
+      table_check_start (&tc, self, db);
+      mw_ticker_restart (ticker, _("Checking the database file"));
+      mw_ticker_expect_file_check (ticker, db, FALSE);
+      if (tc.thread != NULL)
+        mw_ticker_set_limit (ticker, table_check_fraction, &tc);
       mw_ticker_install (ticker, db);
-      for (guint i = 0; found->len == 0 && i < tables->len; i++)
-        {
-          const char *table = g_ptr_array_index (tables, i);
-          g_autofree char *quoted = mw_db_quote_identifier (table);
-          g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
-          g_autofree char *message = g_strdup_printf (_("Checking the changed tables (%u of %u): "
-                                                        "%s"), i + 1, tables->len, table);
-          double w = g_array_index (work, double, i);
-          sqlite3_stmt *stmt = NULL;
-          int rc;
-
-          if (i == 0)
-            mw_ticker_restart (ticker, message);
-          mw_ticker_phase (ticker, i == 0 ? NULL : message, before / total, (before + w) / total,
-                           w);
-          before += w;
-          rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-          if (rc == SQLITE_OK)
-            while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-              {
-                const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-                if (g_strcmp0 (line, "ok") != 0)
-                  g_string_append_printf (found, "%s%s", found->len ? "; " : "", line);
-              }
-          sqlite3_finalize (stmt);
-          if (rc != SQLITE_DONE && found->len == 0)
-            g_string_append (found, sqlite3_errmsg (db));
-        }
+      if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL))
+        g_string_append (found, problems ? problems : sqlite3_errmsg (db));
       sqlite3_progress_handler (db, 0, NULL, NULL);
+      mw_ticker_set_limit (ticker, NULL, NULL);
+
+      /* The tables may take longer than the file: say which one, and follow it. */
+      while (tc.thread != NULL)
+        {
+          guint current;
+          gboolean done;
+
+          g_mutex_lock (&tc.mutex);
+          if (!tc.done)
+            g_cond_wait_until (&tc.cond, &tc.mutex,
+                               g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND);
+          current = tc.current;
+          done = tc.done;
+          g_mutex_unlock (&tc.mutex);
+          if (done)
+            break;
+          if (current != shown_table && current < tc.tables->len)
+            {
+              g_autofree char *message =
+                g_strdup_printf (_("Checking the changed tables (%u of %u): %s"), current + 1,
+                                 tc.tables->len, (const char *) g_ptr_array_index (tc.tables, current));
+
+              mw_ticker_set_message (ticker, message);
+              shown_table = current;
+            }
+          mw_ticker_show (ticker, table_check_fraction (&tc));
+        }
+      table_check_finish (&tc, found);
     }
 
   if (found->len > 0)

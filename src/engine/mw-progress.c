@@ -449,6 +449,31 @@ mw_progress_dup_message (MwProgress *self)
 }
 
 /**
+ * mw_progress_dup_state:
+ * @out_fraction: (out): the latest fraction
+ *
+ * The message and the fraction as one worker set them together (the two getters
+ * called one after the other may see a new step's fraction with the previous
+ * step's message).
+ *
+ * Returns: (transfer full) (nullable): the latest message
+ */
+char *
+mw_progress_dup_state (MwProgress *self,
+                       double     *out_fraction)
+{
+  char *message;
+
+  g_return_val_if_fail (MW_IS_PROGRESS (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  *out_fraction = self->fraction;
+  message = g_strdup (self->message);
+  g_mutex_unlock (&self->mutex);
+  return message;
+}
+
+/**
  * mw_progress_flush:
  *
  * Asks for a notification as soon as the owner's context runs, e.g. at the end of

@@ -48,6 +48,8 @@ void      mw_ticker_phase        (MwTicker          *ticker,
                                   double             start,
                                   double             end,
                                   double             expected_ticks);
+void      mw_ticker_set_message  (MwTicker          *ticker,
+                                  const char        *message);
 void      mw_ticker_set_walk     (MwTicker          *ticker,
                                   double             share,
                                   double             seconds);

@@ -233,6 +233,26 @@ mw_ticker_phase (MwTicker   *self,
 }
 
 /**
+ * mw_ticker_set_message:
+ *
+ * A new message for the phase that goes on: the bar stays where it is.
+ */
+void
+mw_ticker_set_message (MwTicker   *self,
+                       const char *message)
+{
+  g_return_if_fail (self != NULL);
+
+  g_mutex_lock (&self->mutex);
+  if (self->progress != NULL)
+    {
+      self->reported = self->shown;
+      mw_progress_update (self->progress, self->shown, message);
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
  * mw_ticker_set_walk:
  * @share: the part of the stretch done before SQLite's first tick
  * @seconds: how long that part is expected to take
@@ -313,7 +333,8 @@ mw_ticker_show (MwTicker *self,
   g_return_if_fail (self != NULL);
 
   g_mutex_lock (&self->mutex);
-  show_locked (self, self->start + (self->end - self->start) * CLAMP (fraction, 0.0, 1.0),
+  /* Never the stretch's end: whatever called this still has its result to hand on. */
+  show_locked (self, self->start + (self->end - self->start) * CLAMP (fraction, 0.0, 0.99),
                FALSE);
   g_mutex_unlock (&self->mutex);
 }
