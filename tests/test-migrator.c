@@ -1094,8 +1094,10 @@ bar_watch_thread (gpointer data)
 {
   BarWatch *w = data;
 
-  while (!g_atomic_int_get (&w->stop))
+  for (;;)
     {
+      /* Once more after the run returned: its last state. */
+      gboolean last = g_atomic_int_get (&w->stop);
       double fraction;
       g_autofree char *message = mw_progress_dup_state (w->progress, &fraction);
       gboolean same = g_strcmp0 (message, w->last_message) == 0;
@@ -1110,6 +1112,8 @@ bar_watch_thread (gpointer data)
       w->last_fraction = fraction;
       g_free (w->last_message);
       w->last_message = g_steal_pointer (&message);
+      if (last)
+        break;
       g_usleep (20);
     }
   return NULL;
