@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${MW_BUILD_DIR:-$top/_build}
 size=${MW_BENCH_SIZE:-1G}
 level=${MW_BENCH_LEVEL:-3}
-runs=${MW_BENCH_GUI_RUNS:-3}
+runs=${MW_BENCH_GUI_RUNS:-5}
 launches=${MW_BENCH_LAUNCHES:-10}
 
 work="$build/bench"
@@ -39,12 +39,14 @@ x () {
 }
 
 worst=0
+all=""
 for _ in $(seq "$runs"); do
   rm -rf "$work/gui-bk"; cp "$base" "$run_db"; rm -f "$run_db-journal" "$run_db-wal"
   stall=$(x "$wizard" --after-update --database "$run_db" --migrations "$migrations" \
             --backup-dir "$work/gui-bk" | awk '/longest-stall-ms/ { print $3 }')
-  echo "longest stall while migrating: ${stall:-?} ms" >&2
+  echo "longest stall while migrating: ${stall:-?} ms (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
   worst=$(python3 -c "print(max($worst, ${stall:-0}))")
+  all="$all${all:+, }${stall:-?}"
 done
 rm -rf "$work/gui-bk" "$run_db" "$run_db-journal"
 
@@ -57,5 +59,5 @@ done
 first=$(python3 -c "print(f'{$total / $launches:.0f}')")
 
 db_mb=$(( $(stat -c %s "$base") / 1048576 ))
-echo "| wizard window: longest main-loop stall while migrating ($db_mb MB, backup + apply + check) | ${worst} ms | | | ≤ 20 ms | |"
+echo "| wizard window: longest main-loop stall while migrating ($db_mb MB, backup + apply + checks; worst of $runs runs: $all ms) | ${worst} ms | | | ≤ 20 ms | |"
 echo "| wizard window: launch to first frame (mean of $launches) | ${first} ms | | | | |"

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "mw-fs-private.h"
 #include "mw-test-util.h"
 
 typedef MwTestFixture Fixture;
@@ -153,7 +154,7 @@ test_damaged_backup_not_trusted (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (truncated->problem, "size"));
 
   /* Same size: only the full check finds it, and then it is not offered. */
-  g_assert_false (mw_backup_verify (damaged, NULL, &error));
+  g_assert_false (mw_backup_verify (damaged, NULL, NULL, &error));
   g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
   g_assert_false (damaged->verified);
   g_assert_nonnull (damaged->problem);
@@ -272,6 +273,53 @@ test_retention (Fixture *f, gconstpointer data)
   g_assert_cmpuint (left->len, ==, 2);
 }
 
+/* The sidecar's SHA-256 (nettle's) is the file's, as sha256sum and GLib compute it:
+ * backups made before nettle stay verifiable, and a technician can check one by hand. */
+static void
+test_hash_as_sha256sum (Fixture *f, gconstpointer data)
+{
+  g_autoptr(MwBackup) backup = backup_now (f, MW_BACKUP_REASON_MANUAL);
+  g_autofree char *glib_digest = mw_test_file_digest (backup->path);
+  g_autofree char *out = NULL;
+  g_autofree char *sha256sum = g_find_program_in_path ("sha256sum");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (backup->sha256, ==, glib_digest);
+  if (sha256sum != NULL)
+    {
+      g_assert_cmpint (mw_test_spawn (&out, NULL, sha256sum, backup->path, NULL), ==, 0);
+      g_assert_true (g_str_has_prefix (out, backup->sha256));
+    }
+  /* What a restore checks, side by side with quick_check. */
+  g_assert_true (mw_backup_verify (backup, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* Lengths around the read buffer (256 KiB) and SHA-256's 64-byte blocks. */
+static void
+test_hash_lengths (Fixture *f, gconstpointer data)
+{
+  const gsize lengths[] = { 0, 1, 55, 56, 63, 64, 65, 256 * 1024 - 1, 256 * 1024,
+                            256 * 1024 + 1, 5 * 1024 * 1024 + 17 };
+  g_autofree char *path = g_build_filename (f->dir, "bytes", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (lengths); i++)
+    {
+      g_autofree guchar *bytes = g_malloc (MAX (lengths[i], 1));
+      g_autofree char *expected = NULL;
+      g_autofree char *got = NULL;
+      g_autoptr(GError) error = NULL;
+
+      for (gsize k = 0; k < lengths[i]; k++)
+        bytes[k] = (guchar) (k * 131 + i);
+      g_assert_true (g_file_set_contents (path, (char *) bytes, lengths[i], NULL));
+      expected = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes, lengths[i]);
+      got = mw_sha256_of_file (path, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got, ==, expected);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,6 +334,8 @@ main (int argc, char **argv)
   ADD ("/mw/engine/backup/migrate-backs-up-only-when-there-is-work",
        test_migrate_backs_up_only_when_there_is_work);
   ADD ("/mw/engine/backup/retention", test_retention);
+  ADD ("/mw/engine/backup/hash-as-sha256sum", test_hash_as_sha256sum);
+  ADD ("/mw/engine/backup/hash-lengths", test_hash_lengths);
 #undef ADD
 
   return g_test_run ();

@@ -1109,6 +1109,104 @@ test_async_progress (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM n"), ==, 300000);
 }
 
+/* The bar through a whole safe update, as a window reads it: watched from another
+ * thread as often as it can (every notification is coalesced, so a notify handler
+ * would not see a 100 % that a later value replaced). */
+typedef struct
+{
+  MwProgress *progress;
+  gint        stop;      /* (atomic) */
+  GPtrArray  *messages;  /* each new message, in order */
+  char       *bad;       /* the first broken rule, if any */
+  double      last_fraction;
+  char       *last_message;
+} BarWatch;
+
+static gpointer
+bar_watch_thread (gpointer data)
+{
+  BarWatch *w = data;
+
+  for (;;)
+    {
+      /* Once more after the run returned: its last state. */
+      gboolean last = g_atomic_int_get (&w->stop);
+      double fraction;
+      g_autofree char *message = mw_progress_dup_state (w->progress, &fraction);
+      gboolean same = g_strcmp0 (message, w->last_message) == 0;
+
+      if (w->bad == NULL && same && fraction < w->last_fraction)
+        w->bad = g_strdup_printf ("“%s” went back from %.3f to %.3f", message, w->last_fraction,
+                                  fraction);
+      if (w->bad == NULL && fraction >= 1.0 && g_strcmp0 (message, "All updates applied") != 0)
+        w->bad = g_strdup_printf ("“%s” showed 100 %%", message);
+      if (!same)
+        g_ptr_array_add (w->messages, g_strdup (message));
+      w->last_fraction = fraction;
+      g_free (w->last_message);
+      w->last_message = g_steal_pointer (&message);
+      if (last)
+        break;
+      g_usleep (20);
+    }
+  return NULL;
+}
+
+/* Every phase of a safe update — the backup's copy and its check, the updates, the
+ * links between tables, saving, the checks after committing — moves the bar forward
+ * from its start and never shows 100 % before the end. */
+static void
+test_progress_every_phase (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration list[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE shops (id text PRIMARY KEY, name text);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id integer PRIMARY KEY, shop_id text REFERENCES shops(id), "
+      "total integer);\n--> statement-breakpoint\n"
+      "CREATE INDEX sales_shop ON sales (shop_id);" },
+    { "0001_change", 1700000100000,
+      "ALTER TABLE sales ADD COLUMN note text;\n--> statement-breakpoint\n"
+      "UPDATE shops SET name = upper(name);\n--> statement-breakpoint\n"
+      "DELETE FROM shops WHERE id = 'unused';" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwProgress) progress = mw_progress_new ();
+  BarWatch w = { progress, 0, g_ptr_array_new_with_free_func (g_free), NULL, 0.0, NULL };
+  g_autofree char *seen = NULL;
+  GThread *watcher;
+  gboolean ok;
+
+  mw_test_fixture_write (f, list);
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'corner'), ('unused', 'none'); "
+                           "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+                           "WHERE i < 200000) INSERT INTO sales SELECT i, 's1', i FROM c;");
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  mw_migrator_set_progress (migrator, progress);
+  watcher = g_thread_new ("bar-watch", bar_watch_thread, &w);
+  ok = mw_migrator_run (migrator, NULL, &error);
+  g_atomic_int_set (&w.stop, 1);
+  g_thread_join (watcher);
+
+  g_ptr_array_add (w.messages, NULL);
+  seen = g_strjoinv (" | ", (char **) w.messages->pdata);
+  g_test_message ("phases seen: %s", seen);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (w.bad);
+  g_assert_cmpstr (w.last_message, ==, "All updates applied");
+  g_assert_cmpfloat (w.last_fraction, ==, 1.0);
+  /* The checks after committing ran with their message (the changed tables are
+   * checked beside the file, and named when they take longer). */
+  g_assert_nonnull (strstr (seen, "Checking the database file"));
+
+  g_ptr_array_unref (w.messages);
+  g_free (w.last_message);
+}
+
 /* ---- v1 folders ----------------------------------------------------------------------- */
 
 static void
@@ -1455,6 +1553,96 @@ test_checks_follow_what_changed (Fixture *f, gconstpointer data)
   g_assert_error (full_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
 }
 
+/* The parent's rows or keys touched in each way a child that was not written can
+ * see: every case is caught (the pair named), and nothing is left changed. */
+typedef struct
+{
+  const char *name;
+  const char *sql;
+  const char *pair;    /* NULL: the update is sound and is applied */
+} KeyCase;
+
+static const KeyCase key_cases[] = {
+  { "delete", "DELETE FROM shops WHERE id = 's1';", "sales → shops" },
+  { "update-key", "UPDATE shops SET id = 'gone' WHERE id = 's1';", "sales → shops" },
+  { "update-referenced-column", "UPDATE shops SET code = 'C9' WHERE id = 's2';", "stamps → shops" },
+  /* s1 takes s2's code: OR REPLACE deletes s2, whose sale x2 points at it. */
+  { "update-or-replace", "UPDATE OR REPLACE shops SET code = 'C2' WHERE id = 's1';",
+    "sales → shops" },
+  /* A new shop with s1's code: s1 is deleted. */
+  { "insert-or-replace", "INSERT OR REPLACE INTO shops (id, code, name) VALUES ('s3', 'C1', 'New');",
+    "sales → shops" },
+  { "rebuild-losing-rows",
+    "CREATE TABLE __new_shops (id text PRIMARY KEY, code text UNIQUE, name text, note text);\n"
+    "--> statement-breakpoint\n"
+    "INSERT INTO __new_shops SELECT * FROM shops WHERE id <> 's2';\n--> statement-breakpoint\n"
+    "DROP TABLE shops;\n--> statement-breakpoint\n"
+    "ALTER TABLE __new_shops RENAME TO shops;", "sales → shops" },
+  /* The children name their parent in capitals (SQLite's names ignore case). */
+  { "delete-parent-named-in-capitals", "DELETE FROM tills WHERE id = 'k1';", "sales → TILLS" },
+  /* A column added, a column that is no key changed: no child can have lost its parent
+   * (the children are not read), and the update is applied. */
+  { "add-column-and-update-other-column",
+    "ALTER TABLE shops ADD COLUMN phone text;\n--> statement-breakpoint\n"
+    "UPDATE shops SET note = 'checked', phone = '0123';", NULL },
+};
+
+static void
+test_checks_follow_keys (Fixture *f, gconstpointer data)
+{
+  const KeyCase *c = data;
+  const MwTestMigration base[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE shops (id text PRIMARY KEY, code text UNIQUE, name text, note text);\n"
+      "--> statement-breakpoint\n"
+      "CREATE TABLE tills (id text PRIMARY KEY);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id text PRIMARY KEY, shop_id text REFERENCES shops(id), "
+      "till_id text REFERENCES TILLS(id));\n--> statement-breakpoint\n"
+      "CREATE TABLE stamps (id text PRIMARY KEY, shop_code text REFERENCES shops(code));" },
+    { "0001_change", 1700000100000, c->sql },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *violations = NULL;
+  gboolean ok;
+
+  mw_test_fixture_write (f, base);
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO shops VALUES ('s1', 'C1', 'Corner', ''), "
+                           "('s2', 'C2', 'Kiosk', ''); "
+                           "INSERT INTO tills VALUES ('k1'), ('k2'); "
+                           "INSERT INTO sales VALUES ('x1', 's1', 'k1'), ('x2', 's2', 'k2'); "
+                           "INSERT INTO stamps VALUES ('t1', 'C2');");
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  ok = mw_migrator_run (migrator, NULL, &error);
+  if (c->pair == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE phone = '0123'"),
+                       ==, 2);
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  {
+    GPtrArray *found = mw_migrator_get_violations (migrator);
+    g_autoptr(GString) all = g_string_new (NULL);
+
+    for (guint i = 0; i < found->len; i++)
+      g_string_append_printf (all, "%s|", (const char *) g_ptr_array_index (found, i));
+    violations = g_string_free (g_steal_pointer (&all), FALSE);
+  }
+  mw_test_assert_mentions (violations, c->pair);
+  /* Rolled back: every shop and till still there, nothing recorded. */
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE id IN ('s1', 's2') "
+                                           "AND code IN ('C1', 'C2')"), ==, 2);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM tills"), ==, 2);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1466,6 +1654,14 @@ main (int argc, char **argv)
 #define ADD(path, fn) ADD_DATA (path, fn, NULL)
   ADD ("creates-database", test_creates_database);
   ADD ("checks-follow-what-changed", test_checks_follow_what_changed);
+  for (guint i = 0; i < G_N_ELEMENTS (key_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/mw/engine/migrate/checks-follow-keys/%s",
+                                               key_cases[i].name);
+
+      g_test_add (path, Fixture, &key_cases[i], fixture_set_up, test_checks_follow_keys,
+                  mw_test_fixture_tear_down);
+    }
   ADD ("applies-pending-only", test_applies_pending_only);
   ADD ("applies-out-of-order", test_applies_out_of_order);
   ADD ("failure/rolls-back", test_failure_rolls_back);
@@ -1497,6 +1693,7 @@ main (int argc, char **argv)
   ADD ("locked/by-writer", test_locked_by_writer);
   ADD ("locked/by-reader", test_locked_by_reader);
   ADD ("async-progress", test_async_progress);
+  ADD ("progress/every-phase-moves-never-full-early", test_progress_every_phase);
   ADD ("v1/ddl-and-rows", test_v1_ddl_and_rows);
   ADD ("v1/upgrades-0x-table", test_v1_upgrades_old_table);
   ADD ("path-with-spaces-and-accents", test_path_with_spaces_and_accents);

@@ -14,7 +14,7 @@ build_dir=${MW_BUILD_DIR:-$top/_build}
 # (the GTK tests and screenshots), node and npm if the machine has none.
 packages=(
   gcc pkg-config meson ninja-build
-  libglib2.0-dev libjson-glib-dev libsqlite3-dev libgtk-4-dev
+  libglib2.0-dev libjson-glib-dev libsqlite3-dev libgtk-4-dev nettle-dev
   sqlite3 hyperfine time
   xvfb xauth dbus dbus-x11 imagemagick libxtst-dev python3-pyatspi at-spi2-core
   desktop-file-utils appstream gettext

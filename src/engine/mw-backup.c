@@ -4,12 +4,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #ifdef G_OS_UNIX
 # include <unistd.h>
+#else
+# include <io.h>
 #endif
 
 #include "mw-backup.h"
@@ -21,6 +24,7 @@
 #include "mw-history-private.h"
 #include "mw-json-private.h"
 #include "mw-thread-private.h"
+#include "mw-ticker-private.h"
 
 /*
  * Verified backups.
@@ -368,12 +372,36 @@ mw_backup_check_copy (sqlite3     *db,
   return TRUE;
 }
 
+/* ---- the proof: SQLite's check and the hash, side by side ----------------------------- */
+
+/* The SHA-256 of a copy, computed on the other core while this one has SQLite check
+ * the copy: the same two passes over the file in the time of the slower one. */
 typedef struct
 {
+  int           fd;           /* held until every connection to the file is closed */
   const char   *path;
+  gint64        size;
   GCancellable *cancellable;
+  GThread      *thread;
+  gboolean      started;
+  GMutex        mutex;
+  GCond         cond;
+  gint64        hashed;       /* bytes so far (mutex) */
+  gboolean      done;         /* (mutex) */
+  char         *sha256;
   GError       *error;
 } HashJob;
+
+static void
+hash_bytes_cb (gint64   bytes,
+               gpointer data)
+{
+  HashJob *job = data;
+
+  g_mutex_lock (&job->mutex);
+  job->hashed = bytes;
+  g_mutex_unlock (&job->mutex);
+}
 
 static gpointer
 hash_thread (gpointer data)
@@ -381,7 +409,133 @@ hash_thread (gpointer data)
   HashJob *job = data;
 
   mw_thread_run_in_background ();
-  return mw_sha256_of_file (job->path, job->cancellable, &job->error);
+  job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
+                                 &job->error);
+  g_mutex_lock (&job->mutex);
+  job->done = TRUE;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->mutex);
+  return NULL;
+}
+
+/* The hash's fraction done: the check's progress shows the slower of the two. */
+static double
+hash_fraction (gpointer data)
+{
+  HashJob *job = data;
+  double fraction;
+
+  g_mutex_lock (&job->mutex);
+  fraction = job->size > 0 ? (double) job->hashed / job->size : 0.0;
+  g_mutex_unlock (&job->mutex);
+  return fraction;
+}
+
+/* Opens @path and starts hashing it. The fd is opened before any SQLite connection
+ * to the file and closed by hash_job_finish() after the last one: closing an fd of a
+ * database drops the process's POSIX locks on it. */
+static gboolean
+hash_job_start (HashJob       *job,
+                const char    *path,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  GStatBuf st;
+
+  *job = (HashJob) { 0 };
+  g_mutex_init (&job->mutex);
+  g_cond_init (&job->cond);
+  job->started = TRUE;
+  job->path = path;
+  job->cancellable = cancellable;
+  job->fd = mw_fs_open_regular (path, FALSE, -1, &st, error);
+  if (job->fd < 0)
+    return FALSE;
+  job->size = st.st_size;
+  job->thread = g_thread_new ("mw-backup-hash", hash_thread, job);
+  return TRUE;
+}
+
+/* Waits for the hash, moving @ticker's bar (if any) with it. Call only once every
+ * SQLite connection to the file is closed.
+ *
+ * Returns: (transfer full): the hash, or %NULL with @error set */
+static char *
+hash_job_finish (HashJob   *job,
+                 MwTicker  *ticker,
+                 GError   **error)
+{
+  char *sha256;
+
+  g_assert (job->started);
+  if (job->thread != NULL)
+    {
+      for (;;)
+        {
+          gint64 until = g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND;
+          gboolean done;
+          double fraction;
+
+          g_mutex_lock (&job->mutex);
+          if (!job->done)
+            g_cond_wait_until (&job->cond, &job->mutex, until);
+          done = job->done;
+          fraction = job->size > 0 ? (double) job->hashed / job->size : 0.0;
+          g_mutex_unlock (&job->mutex);
+          if (done)
+            break;
+          /* Not under the job's lock: the ticker calls hash_fraction() under its own. */
+          if (ticker != NULL)
+            mw_ticker_show (ticker, fraction);
+        }
+      g_thread_join (g_steal_pointer (&job->thread));
+    }
+  if (job->fd >= 0)
+    close (job->fd);
+  job->fd = -1;
+  g_mutex_clear (&job->mutex);
+  g_cond_clear (&job->cond);
+  job->started = FALSE;
+
+  sha256 = g_steal_pointer (&job->sha256);
+  if (sha256 == NULL && job->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&job->error));
+  g_clear_error (&job->error);
+  return sha256;
+}
+
+/* SQLite's check of the copy at @path with progress (Checking the backup), while
+ * @job hashes it. */
+static sqlite3 *
+check_copy (const char    *path,
+            const char    *name,
+            HashJob       *job,
+            MwTicker      *ticker,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok;
+
+  db = mw_db_open (path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
+  if (db == NULL)
+    return NULL;
+  mw_ticker_expect_file_check (ticker, db, FALSE);
+  mw_ticker_set_limit (ticker, hash_fraction, job);
+  mw_ticker_install (ticker, db);
+  ok = mw_backup_check_copy (db, name, &local_error);
+  sqlite3_progress_handler (db, 0, NULL, NULL);
+  /* From here the hash's progress is shown by hash_job_finish(). */
+  mw_ticker_set_limit (ticker, NULL, NULL);
+  if (!ok)
+    {
+      /* Cancelled: the handler stopped the check, which then reads as a failure. */
+      if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&db);
 }
 
 /* Makes a verified backup of what @src sees. @src must not be in a write transaction
@@ -403,8 +557,8 @@ mw_backup_create_from_connection (sqlite3         *src,
   g_autofree char *dir = g_canonicalize_filename (given_dir, NULL);
   g_autofree char *tmp = NULL, *base = NULL, *tmp_name = NULL, *journal = NULL;
   g_autoptr(sqlite3) check = NULL;
-  HashJob hash_job = { NULL, NULL, NULL };
-  GThread *hasher = NULL;
+  HashJob hash_job = { .fd = -1 };
+  g_autoptr(MwTicker) ticker = NULL;
   int pages = -1;
   gint64 check_pages;
   GStatBuf st;
@@ -443,20 +597,18 @@ mw_backup_create_from_connection (sqlite3         *src,
   if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
     goto failed;
 
-  /* The SHA-256 of the copy is computed on the other core while this one flushes the
-   * copy to disk and SQLite checks it: the same passes, in about half the time. */
-  hash_job.path = tmp;
-  hash_job.cancellable = cancellable;
-  hasher = g_thread_new ("mw-backup-hash", hash_thread, &hash_job);
-
-  if (!mw_fsync_path (tmp, FALSE, error))
+  /* The proof: SQLite's quick_check of the copy (every page read: it proves the
+   * source pages it was copied from too, see mw-migrator.c), its page count, and its
+   * SHA-256 for the sidecar, computed on the other core meanwhile. The copy cannot
+   * be hashed while it is written: SHA-256 reads a file from its start, and SQLite
+   * writes page 1 last (its change counter, when the copy commits). */
+  ticker = mw_ticker_new (progress, cancellable);
+  mw_ticker_restart (ticker, _("Checking the backup"));
+  if (!hash_job_start (&hash_job, tmp, cancellable, error) ||
+      !mw_fsync_path (tmp, FALSE, error))
     goto failed;
-
-  if (progress != NULL)
-    mw_progress_update (progress, 1.0, _("Checking the backup"));
-  check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (check == NULL || !mw_backup_check_copy (check, self->path, error) ||
-      !read_level (check, set, self, error))
+  check = check_copy (tmp, self->path, &hash_job, ticker, cancellable, error);
+  if (check == NULL || !read_level (check, set, self, error))
     goto failed;
   check_pages = mw_db_query_int (check, "PRAGMA page_count", -1);
   if (check_pages != pages)
@@ -468,12 +620,9 @@ mw_backup_create_from_connection (sqlite3         *src,
     }
   g_clear_pointer (&check, mw_db_close);
 
-  self->sha256 = g_thread_join (g_steal_pointer (&hasher));
+  self->sha256 = hash_job_finish (&hash_job, ticker, error);
   if (self->sha256 == NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&hash_job.error));
-      goto failed;
-    }
+    goto failed;
   if (g_lstat (tmp, &st) != 0)
     {
       mw_fs_set_error (error, errno, _("Cannot read %s"), tmp);
@@ -494,9 +643,8 @@ mw_backup_create_from_connection (sqlite3         *src,
 
 failed:
   g_clear_pointer (&check, mw_db_close);
-  if (hasher != NULL)
-    g_free (g_thread_join (g_steal_pointer (&hasher)));
-  g_clear_error (&hash_job.error);
+  if (hash_job.started)
+    g_free (hash_job_finish (&hash_job, NULL, NULL));
   /* Only our own temporary file: never anything that was there before. */
   g_unlink (tmp);
   g_unlink (journal);
@@ -739,19 +887,24 @@ mw_backup_list (const char  *backup_dir,
 
 /**
  * mw_backup_verify:
+ * @progress: (nullable): receives the check's progress (Checking the backup)
  *
  * The full check before a backup is trusted for a restore: the recorded size and
- * SHA-256, and SQLite's quick_check. On failure the backup is marked unverified, with
- * the reason in `problem`.
+ * SHA-256, and SQLite's quick_check, the two side by side. On failure the backup is
+ * marked unverified, with the reason in `problem`.
  */
 gboolean
 mw_backup_verify (MwBackup      *self,
+                  MwProgress    *progress,
                   GCancellable  *cancellable,
                   GError       **error)
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GError) hash_error = NULL;
   g_autofree char *sha = NULL;
+  HashJob hash_job = { .fd = -1 };
+  g_autoptr(MwTicker) ticker = NULL;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -763,23 +916,35 @@ mw_backup_verify (MwBackup      *self,
       return FALSE;
     }
 
-  sha = mw_sha256_of_file (self->path, cancellable, &local_error);
-  if (sha != NULL && g_strcmp0 (sha, self->sha256) != 0)
-    g_set_error (&local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                 _("The backup %s has changed since it was made (its SHA-256 differs)."),
-                 self->path);
-  if (local_error == NULL)
+  ticker = mw_ticker_new (progress, cancellable);
+  mw_ticker_restart (ticker, _("Checking the backup"));
+  if (hash_job_start (&hash_job, self->path, cancellable, &local_error))
     {
-      db = mw_db_open (self->path, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, &local_error);
-      if (db != NULL)
-        mw_backup_check_copy (db, self->path, &local_error);
+      db = check_copy (self->path, self->path, &hash_job, ticker, cancellable, &local_error);
+      g_clear_pointer (&db, mw_db_close);
     }
+  /* After the check's connection is closed (POSIX locks), and even when it failed:
+   * a file whose bytes changed since is best told as that. */
+  if (hash_job.started)
+    sha = hash_job_finish (&hash_job, local_error == NULL ? ticker : NULL, &hash_error);
+  if (sha != NULL && g_strcmp0 (sha, self->sha256) != 0)
+    {
+      g_clear_error (&local_error);
+      g_set_error (&local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                   _("The backup %s has changed since it was made (its SHA-256 differs)."),
+                   self->path);
+    }
+  else if (local_error == NULL && hash_error != NULL)
+    local_error = g_steal_pointer (&hash_error);
 
   if (local_error != NULL)
     {
-      self->verified = FALSE;
-      g_free (self->problem);
-      self->problem = g_strdup (local_error->message);
+      if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          self->verified = FALSE;
+          g_free (self->problem);
+          self->problem = g_strdup (local_error->message);
+        }
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }

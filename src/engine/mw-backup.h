@@ -74,6 +74,7 @@ MwBackup       *mw_backup_create_finish     (GAsyncResult         *result,
 GPtrArray      *mw_backup_list              (const char           *backup_dir,
                                              GError              **error);
 gboolean        mw_backup_verify            (MwBackup             *self,
+                                             MwProgress           *progress,
                                              GCancellable         *cancellable,
                                              GError              **error);
 void            mw_backup_to_json           (MwBackup             *self,

@@ -27,10 +27,20 @@ G_BEGIN_DECLS
  * two exported copies of one global are an ODR violation (AddressSanitizer). */
 G_GNUC_INTERNAL extern const char * const mw_set_suffixes[MW_N_SET_SUFFIXES];
 
+/* Told how many bytes a long read has got through (any thread). */
+typedef void (*MwBytesFunc) (gint64   bytes,
+                             gpointer user_data);
+
 gboolean  mw_fsync_path          (const char    *path,
                                   gboolean       is_dir,
                                   GError       **error);
 char     *mw_sha256_of_file      (const char    *path,
+                                  GCancellable  *cancellable,
+                                  GError       **error);
+char     *mw_sha256_of_fd        (int            fd,
+                                  const char    *path,
+                                  MwBytesFunc    on_bytes,
+                                  gpointer       user_data,
                                   GCancellable  *cancellable,
                                   GError       **error);
 gboolean  mw_copy_through_sqlite (sqlite3       *src,

@@ -20,6 +20,7 @@
 #include "mw-restore.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
+#include "mw-ticker-private.h"
 
 /*
  * Applying migrations: drizzle-orm's result, without drizzle-orm's traps.
@@ -70,9 +71,11 @@ struct _MwMigrator
   guint           busy_timeout_ms;
   int             restamp_level;  /* -1: the history is read as it is */
   GHashTable     *written;        /* tables the run's statements wrote (the authorizer) */
+  GHashTable     *keys_touched;   /* …that may have lost a row or a key value (see below) */
+  GHashTable     *updated;        /* table → (set of) columns an UPDATE set */
+  const char     *preparing;      /* the statement SQLite is preparing, for the authorizer */
   GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
   guint           step;           /* the run's step now (see count_steps()) */
-  gpointer        run;            /* (RunContext *) the run in progress */
   guint           accept_modified : 1;
   guint           make_backup : 1;
   guint           verify : 1;
@@ -122,6 +125,8 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->violations, g_ptr_array_unref);
   g_clear_pointer (&self->replaced_rows, g_ptr_array_unref);
   g_clear_pointer (&self->written, g_hash_table_unref);
+  g_clear_pointer (&self->keys_touched, g_hash_table_unref);
+  g_clear_pointer (&self->updated, g_hash_table_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
@@ -177,6 +182,9 @@ mw_migrator_init (MwMigrator *self)
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
   self->restamp_level = -1;
   self->written = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
+  self->keys_touched = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
+  self->updated = g_hash_table_new_full (name_hash, name_equal, g_free,
+                                         (GDestroyNotify) g_hash_table_unref);
   self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
   self->make_backup = TRUE;
   self->verify = TRUE;
@@ -184,34 +192,45 @@ mw_migrator_init (MwMigrator *self)
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-typedef struct
-{
-  MwMigrator   *self;
-  GCancellable *cancellable;
-  /* A check's progress, estimated from SQLite's progress callbacks per page (as
-   * mw-verify.c measures them): the checks report nothing else while they run. */
-  gint64        ticks;
-  double        ticks_expected;   /* 0: not in a check */
-} RunContext;
-
-/* quick_check and integrity_check: progress callbacks (every PROGRESS_HANDLER_OPS
- * operations) per page, measured on demo databases. */
-#define TICKS_PER_PAGE_QUICK     0.045
-#define TICKS_PER_PAGE_INTEGRITY 0.07
-
 static int
 progress_handler_cb (void *data)
 {
-  RunContext *ctx = data;
+  GCancellable *cancellable = data;
 
-  if (ctx->ticks_expected > 0 && ctx->self->progress != NULL)
-    {
-      ctx->ticks++;
-      mw_progress_set_fraction (ctx->self->progress,
-                                MIN (0.99, (double) ctx->ticks / ctx->ticks_expected));
-    }
   /* Non-zero makes SQLite abandon the statement with SQLITE_INTERRUPT. */
-  return ctx->cancellable != NULL && g_cancellable_is_cancelled (ctx->cancellable) ? 1 : 0;
+  return g_cancellable_is_cancelled (cancellable) ? 1 : 0;
+}
+
+/* The run's own progress handler only watches for a cancel; a check installs a
+ * ticker (progress and cancel) for its time, then puts this one back. */
+static void
+watch_for_cancel (sqlite3      *db,
+                  GCancellable *cancellable)
+{
+  sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, cancellable);
+}
+
+/* SQLite's check of the whole file on @db (quick_check, or @full integrity_check),
+ * with progress under @message; as mw_db_check_integrity(). The caller puts its own
+ * progress handler back afterwards. */
+static gboolean
+check_file_with_progress (MwMigrator    *self,
+                          sqlite3       *db,
+                          gboolean       full,
+                          const char    *message,
+                          GCancellable  *cancellable,
+                          char         **out_problems,
+                          int           *out_rc)
+{
+  g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, cancellable);
+  gboolean ok;
+
+  mw_ticker_restart (ticker, message);
+  mw_ticker_expect_file_check (ticker, db, full);
+  mw_ticker_install (ticker, db);
+  ok = mw_db_check_integrity (db, full, 20, "; ", out_problems, out_rc);
+  sqlite3_progress_handler (db, 0, NULL, NULL);
+  return ok;
 }
 
 /* Steps of a run, said as "Step N of M" by the fronts: check, back up, update
@@ -234,15 +253,6 @@ begin_step (MwMigrator *self,
   self->step++;
   mw_progress_set_step (self->progress, MIN (self->step, count_steps (self)),
                         count_steps (self), message);
-}
-
-static void
-start_check_ticks (RunContext *ctx,
-                   sqlite3    *db,
-                   double      ticks_per_page)
-{
-  ctx->ticks = 0;
-  ctx->ticks_expected = ticks_per_page * (double) MAX (1, mw_db_query_int (db, "PRAGMA page_count", 1));
 }
 
 static const char *
@@ -306,15 +316,20 @@ run_piece (MwMigrator         *self,
   const char *tail = NULL;
   int rc;
 
+  /* For the authorizer, which SQLite also calls when it prepares the statement again
+   * in sqlite3_step() (after a schema change). */
+  self->preparing = piece;
   rc = sqlite3_prepare_v2 (db, piece, -1, &stmt, &tail);
   if (rc == SQLITE_OK && stmt == NULL)
     {
+      self->preparing = NULL;
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
                    _("Update “%s”, statement %u, is empty."), migration->tag, piece_idx + 1);
       return FALSE;
     }
   if (rc == SQLITE_OK && tail != NULL && !mw_sql_is_blank (tail))
     {
+      self->preparing = NULL;
       sqlite3_finalize (stmt);
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
                    _("Update “%s”, statement %u, holds more than one SQL statement: a "
@@ -330,6 +345,7 @@ run_piece (MwMigrator         *self,
   if (rc == SQLITE_DONE)
     rc = SQLITE_OK;
   sqlite3_finalize (stmt);
+  self->preparing = NULL;
 
   if (rc != SQLITE_OK)
     {
@@ -363,9 +379,114 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-/* Rows breaking a foreign key, counted per "child → parent" pair. */
-/* Which tables the migrations write, as SQLite itself reports while it prepares each
- * statement (triggers included): the checks after applying are proportional to them. */
+/* ---- what the updates touched ----------------------------------------------------------
+ *
+ * SQLite's authorizer reports every table each statement writes as SQLite prepares it
+ * (triggers included). Three things are kept, each table's name ASCII-lowercased, as
+ * SQLite compares names:
+ *
+ *  - written: tables whose rows or definition changed. Their own foreign keys are
+ *    checked (a row inserted or changed, a column added with REFERENCES), and their
+ *    integrity after committing.
+ *  - keys_touched: tables that may have lost a row or a key value a child points at:
+ *    DELETE, DROP TABLE (a rebuild drops the old table), INSERT (OR REPLACE, or a
+ *    constraint's ON CONFLICT REPLACE, deletes the row it collides with), DROP INDEX
+ *    (a parent key needs its unique index), ALTER TABLE other than ADD COLUMN (a
+ *    rename). Every table pointing at one is checked.
+ *  - updated: the columns an UPDATE set (UPSERTs too). A child is checked when one of
+ *    them is a key it points at, or belongs to a unique index of the parent (UPDATE OR
+ *    REPLACE deletes the row it collides with), or when the parent has generated
+ *    columns, a unique index on an expression or a partial one (what they depend on
+ *    is not followed).
+ *
+ * A child none of this applies to kept every row and every parent row it pointed at:
+ * it cannot have gained a violation, and foreign_key_check() of it, which costs a
+ * lookup per row and key, is not run. (The database was proven sound before the
+ * update by the backup's check; with full-checks every table is checked.) */
+
+static gboolean
+is_name_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '_' || c == '$' || (guchar) c >= 0x80;
+}
+
+/* Moves past @keyword (any case) at *@p, if it is there as a whole word. */
+static gboolean
+skip_keyword (const char **p,
+              const char  *keyword)
+{
+  gsize n = strlen (keyword);
+
+  if (g_ascii_strncasecmp (*p, keyword, n) != 0 || is_name_char ((*p)[n]))
+    return FALSE;
+  *p += n;
+  return TRUE;
+}
+
+/* Moves past one name at *@p: bare, "quoted", `quoted` or [quoted]. */
+static gboolean
+skip_name (const char **p)
+{
+  const char *q = *p;
+  char close = *q == '"' ? '"' : *q == '`' ? '`' : *q == '[' ? ']' : 0;
+
+  if (close != 0)
+    {
+      for (q++; *q; q++)
+        if (*q == close)
+          {
+            /* A doubled quote is one quote in the name; ] cannot be doubled. */
+            if (close != ']' && q[1] == close)
+              q++;
+            else
+              break;
+          }
+      if (*q != close)
+        return FALSE;
+      *p = q + 1;
+      return TRUE;
+    }
+  while (is_name_char (*q))
+    q++;
+  if (q == *p)
+    return FALSE;
+  *p = q;
+  return TRUE;
+}
+
+/* "ALTER TABLE [schema.]name ADD …": the one ALTER TABLE that changes no row, no key
+ * and no name. */
+static gboolean
+is_add_column (const char *sql)
+{
+  const char *p = skip_blank (sql);
+
+  if (!skip_keyword (&p, "ALTER"))
+    return FALSE;
+  p = skip_blank (p);
+  if (!skip_keyword (&p, "TABLE"))
+    return FALSE;
+  p = skip_blank (p);
+  if (!skip_name (&p))
+    return FALSE;
+  p = skip_blank (p);
+  if (*p == '.')
+    {
+      p = skip_blank (p + 1);
+      if (!skip_name (&p))
+        return FALSE;
+      p = skip_blank (p);
+    }
+  return skip_keyword (&p, "ADD");
+}
+
+static void
+add_name (GHashTable *set,
+          const char *name)
+{
+  g_hash_table_add (set, g_ascii_strdown (name, -1));
+}
+
 static int
 authorizer_cb (void       *data,
                int         action,
@@ -377,19 +498,29 @@ authorizer_cb (void       *data,
   MwMigrator *self = data;
   const char *history = mw_migration_set_get_table (self->set);
   const char *table = NULL;
+  gboolean touches_keys = FALSE;
 
   switch (action)
     {
     case SQLITE_INSERT:
-    case SQLITE_UPDATE:
     case SQLITE_DELETE:
-    case SQLITE_CREATE_TABLE:
     case SQLITE_DROP_TABLE:
+      touches_keys = TRUE;
       table = arg1;
       break;
-    case SQLITE_CREATE_INDEX:
+    case SQLITE_UPDATE:
+    case SQLITE_CREATE_TABLE:
+      table = arg1;
+      break;
     case SQLITE_DROP_INDEX:
+      touches_keys = TRUE;
+      table = arg2;
+      break;
     case SQLITE_ALTER_TABLE:
+      touches_keys = self->preparing == NULL || !is_add_column (self->preparing);
+      table = arg2;
+      break;
+    case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TRIGGER:
     case SQLITE_DROP_TRIGGER:
       table = arg2;
@@ -397,55 +528,172 @@ authorizer_cb (void       *data,
     default:
       break;
     }
-  if (table != NULL && !g_str_has_prefix (table, "sqlite_") &&
-      g_strcmp0 (table, history ? history : "__drizzle_migrations") != 0)
-    g_hash_table_add (self->written, g_strdup (table));
+  if (table == NULL || g_ascii_strncasecmp (table, "sqlite_", 7) == 0 ||
+      g_ascii_strcasecmp (table, history ? history : "__drizzle_migrations") == 0)
+    return SQLITE_OK;
+
+  add_name (self->written, table);
+  if (touches_keys)
+    add_name (self->keys_touched, table);
+  if (action == SQLITE_UPDATE && arg2 != NULL)
+    {
+      g_autofree char *key = g_ascii_strdown (table, -1);
+      GHashTable *columns = g_hash_table_lookup (self->updated, key);
+
+      if (columns == NULL)
+        {
+          columns = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
+          g_hash_table_insert (self->updated, g_steal_pointer (&key), columns);
+        }
+      add_name (columns, arg2);
+    }
   return SQLITE_OK;
 }
 
+static gboolean
+contains_name (GHashTable *set,
+               const char *name)
+{
+  g_autofree char *key = name ? g_ascii_strdown (name, -1) : NULL;
+
+  return key != NULL && g_hash_table_contains (set, key);
+}
+
+/* Whether an UPDATE of @parent may have changed a key its children point at
+ * (@to: the column a foreign key names, NULL for the primary key), or deleted a
+ * row through OR REPLACE. */
+static gboolean
+update_touches_keys (sqlite3    *db,
+                     const char *parent,
+                     const char *to,
+                     GHashTable *columns)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean touches = FALSE;
+  char *sql;
+
+  if (g_hash_table_contains (columns, "rowid") || (to != NULL && contains_name (columns, to)))
+    return TRUE;
+
+  /* The primary key (when the foreign key names no column), the columns of every
+   * unique index; anything not followed column by column counts as touched. */
+  sql = sqlite3_mprintf ("SELECT 1 FROM pragma_table_xinfo(%Q) WHERE hidden IN (2, 3) "
+                         "UNION ALL SELECT 2 FROM pragma_index_list(%Q) WHERE \"unique\" AND partial "
+                         "UNION ALL SELECT 3 FROM pragma_index_list(%Q) l, "
+                         "pragma_index_xinfo(l.name) x WHERE l.\"unique\" AND x.key AND x.cid = -2",
+                         parent, parent, parent);
+  /* Any row, or a failing query, counts as touched. */
+  touches = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+            sqlite3_step (stmt) != SQLITE_DONE;
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  sqlite3_free (sql);
+  if (touches)
+    return TRUE;
+
+  sql = sqlite3_mprintf ("SELECT name FROM pragma_table_info(%Q) WHERE pk > 0 AND %d "
+                         "UNION ALL SELECT x.name FROM pragma_index_list(%Q) l, "
+                         "pragma_index_xinfo(l.name) x WHERE l.\"unique\" AND x.key",
+                         parent, to == NULL, parent);
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    touches = TRUE;
+  else
+    {
+      int rc;
+
+      while (!touches && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        touches = contains_name (columns, (const char *) sqlite3_column_text (stmt, 0));
+      touches = touches || rc != SQLITE_DONE;
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_free (sql);
+  return touches;
+}
+
 /* The tables whose rows can point at a row that is gone after these updates: every
- * table the updates wrote, and every table with a foreign key into one of them. */
+ * table the updates wrote, and every table with a foreign key into a table whose
+ * rows or keys they may have touched (see above). */
 static GPtrArray *
 tables_to_check (MwMigrator *self,
                  sqlite3    *db)
 {
+  g_autoptr(GHashTable) checked = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
   GPtrArray *tables = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *stmt = NULL;
 
-  if (sqlite3_prepare_v2 (db, "SELECT m.name, (SELECT group_concat(f.\"table\", char(31)) FROM "
-                              "pragma_foreign_key_list(m.name) f) FROM sqlite_schema m WHERE "
+  if (sqlite3_prepare_v2 (db, "SELECT m.name, f.\"table\", f.\"to\" FROM sqlite_schema m "
+                              "LEFT JOIN pragma_foreign_key_list(m.name) f WHERE "
                               "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
                           -1, &stmt, NULL) != SQLITE_OK)
     return tables;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *name = (const char *) sqlite3_column_text (stmt, 0);
-      const char *parents = (const char *) sqlite3_column_text (stmt, 1);
-      gboolean check = g_hash_table_contains (self->written, name);
+      const char *parent = (const char *) sqlite3_column_text (stmt, 1);
+      const char *to = (const char *) sqlite3_column_text (stmt, 2);
+      g_autofree char *parent_key = parent ? g_ascii_strdown (parent, -1) : NULL;
+      GHashTable *columns = parent_key ? g_hash_table_lookup (self->updated, parent_key) : NULL;
+      gboolean check;
 
-      if (!check && parents != NULL)
-        {
-          g_auto(GStrv) list = g_strsplit (parents, "\x1f", -1);
-
-          for (guint i = 0; list[i] != NULL && !check; i++)
-            check = g_hash_table_contains (self->written, list[i]);
-        }
+      if (contains_name (checked, name))
+        continue;
+      check = contains_name (self->written, name) ||
+              (parent != NULL && contains_name (self->keys_touched, parent)) ||
+              (columns != NULL && update_touches_keys (db, parent, to, columns));
       if (check)
-        g_ptr_array_add (tables, g_strdup (name));
+        {
+          add_name (checked, name);
+          g_ptr_array_add (tables, g_strdup (name));
+        }
     }
   sqlite3_finalize (stmt);
   return tables;
 }
 
-/* "child → parent" → rows, for @tables (NULL: the whole database). */
+/* The work a check does on @table, in the progress handler's calls: its rows (its
+ * largest rowid: one b-tree descent, where count(*) would read the table) times the
+ * b-trees an integrity_check walks (the table and its indexes) or the foreign keys a
+ * foreign_key_check follows. */
+static double
+estimate_ticks (sqlite3    *db,
+                const char *table,
+                gboolean    foreign_keys)
+{
+  g_autofree char *quoted = mw_db_quote_identifier (table);
+  g_autofree char *rows_sql = g_strdup_printf ("SELECT max(rowid) FROM %s", quoted);
+  char *per_row_sql = foreign_keys
+    ? sqlite3_mprintf ("SELECT count(DISTINCT id) FROM pragma_foreign_key_list(%Q)", table)
+    : sqlite3_mprintf ("SELECT 1 + count(*) FROM pragma_index_list(%Q)", table);
+  /* WITHOUT ROWID tables have no rowid: a middling guess. */
+  gint64 rows = MAX (mw_db_query_int (db, rows_sql, 10000), 1);
+  gint64 per_row = MAX (mw_db_query_int (db, per_row_sql, 1), 1);
+
+  sqlite3_free (per_row_sql);
+  return (double) rows * per_row * (foreign_keys ? MW_TICKS_PER_ROW_AND_KEY
+                                                 : MW_TICKS_PER_ROW_AND_TREE);
+}
+
+/* "child → parent" → rows, for @tables (NULL: the whole database); the progress on
+ * @ticker (nullable), each table's share of the bar by its estimated work. */
 static GHashTable *
-count_fk_violations (MwMigrator  *self,
-                     sqlite3     *db,
+count_fk_violations (sqlite3     *db,
                      GPtrArray   *tables,
+                     MwTicker    *ticker,
                      GError     **error)
 {
   g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (double));
   guint n = tables ? tables->len : 1;
+  double total = 0.0, before = 0.0;
+
+  for (guint i = 0; ticker != NULL && i < n; i++)
+    {
+      double w = tables ? estimate_ticks (db, g_ptr_array_index (tables, i), TRUE)
+                        : mw_db_query_int (db, "PRAGMA page_count", 1) * MW_TICKS_PER_PAGE_FK;
+
+      g_array_append_val (work, w);
+      total += w;
+    }
 
   for (guint i = 0; i < n; i++)
     {
@@ -456,8 +704,13 @@ count_fk_violations (MwMigrator  *self,
       sqlite3_stmt *stmt = NULL;
       int rc;
 
-      if (self != NULL && tables != NULL && tables->len > 0)
-        mw_progress_set_fraction (self->progress, (double) i / tables->len);
+      if (ticker != NULL)
+        {
+          double w = g_array_index (work, double, i);
+
+          mw_ticker_phase (ticker, NULL, before / total, (before + w) / total, w);
+          before += w;
+        }
       rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
       if (rc == SQLITE_OK)
         while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -483,13 +736,20 @@ count_fk_violations (MwMigrator  *self,
 /* Only violations the updates add count: a shop whose database already had orphan rows
  * (reported by the preflight) must not be stuck forever. */
 static gboolean
-check_foreign_keys (MwMigrator  *self,
-                    sqlite3     *db,
-                    GHashTable  *baseline,
-                    GError     **error)
+check_foreign_keys (MwMigrator    *self,
+                    sqlite3       *db,
+                    GHashTable    *baseline,
+                    GCancellable  *cancellable,
+                    GError       **error)
 {
   g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
-  g_autoptr(GHashTable) counts = count_fk_violations (self, db, tables, error);
+  g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, cancellable);
+  g_autoptr(GHashTable) counts = NULL;
+
+  mw_ticker_restart (ticker, _("Checking the database's links between tables"));
+  mw_ticker_install (ticker, db);
+  counts = count_fk_violations (db, tables, ticker, error);
+  watch_for_cancel (db, cancellable);
   g_autoptr(GString) summary = g_string_new (NULL);
   GHashTableIter iter;
   gpointer key, value;
@@ -529,13 +789,14 @@ check_foreign_keys (MwMigrator  *self,
  * backup and the update on each volume concerned. Foreign keys already broken are only
  * looked at if the final check finds any (see mw_migrator_run()). */
 static gboolean
-preflight (MwMigrator   *self,
-           sqlite3      *db,
-           RunContext   *ctx,
-           GError      **error)
+preflight (MwMigrator    *self,
+           sqlite3       *db,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   g_autofree char *result = NULL;
   gboolean sound;
+  int rc = SQLITE_DONE;
 
   /* The verified backup reads every page of the database and checks the copy with
    * quick_check: that proves the source pages too, so they are not read twice. */
@@ -543,11 +804,11 @@ preflight (MwMigrator   *self,
     goto space;
 
   begin_step (self, _("Checking the database before updating"));
-  if (ctx != NULL)
-    start_check_ticks (ctx, db, TICKS_PER_PAGE_QUICK);
-  sound = mw_db_check_integrity (db, FALSE, 20, "; ", &result, NULL);
-  if (ctx != NULL)
-    ctx->ticks_expected = 0;
+  sound = check_file_with_progress (self, db, FALSE, _("Checking the database before updating"),
+                                    cancellable, &result, &rc);
+  watch_for_cancel (db, cancellable);
+  if ((rc & 0xff) == SQLITE_INTERRUPT && cancelled_error (cancellable, error))
+    return FALSE;
   if (!sound)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
@@ -776,7 +1037,7 @@ apply_in_transaction (MwMigrator    *self,
       goto out;
     }
 
-  if (!preflight (self, db, self->run, error))
+  if (!preflight (self, db, cancellable, error))
     goto out;
 
   /* The backup is taken here, while this connection holds the write lock and has not
@@ -832,7 +1093,8 @@ apply_in_transaction (MwMigrator    *self,
       g_autofree char *message = g_strdup_printf (_("Applying update %u of %u: %s"),
                                                   m + 1, todo->len, migration->tag);
 
-      mw_progress_update (self->progress, total ? (double) done / total : 0.0, message);
+      /* Of total + 1: recording each update and checking come after the statements. */
+      mw_progress_update (self->progress, (double) done / (total + 1), message);
 
       for (guint p = 0; p < migration->statements->len; p++)
         {
@@ -843,7 +1105,7 @@ apply_in_transaction (MwMigrator    *self,
               goto out;
             }
           done++;
-          mw_progress_set_fraction (self->progress, (double) done / total);
+          mw_progress_set_fraction (self->progress, (double) done / (total + 1));
         }
 
       if (!mw_history_record_applied (db, &history, migration, v1, error))
@@ -855,8 +1117,7 @@ apply_in_transaction (MwMigrator    *self,
     }
 
   sqlite3_set_authorizer (db, NULL, NULL);
-  mw_progress_update (self->progress, 0.0, _("Checking the database's links between tables"));
-  ok = check_foreign_keys (self, db, baseline, error);
+  ok = check_foreign_keys (self, db, baseline, cancellable, error);
 
 out:
   sqlite3_set_authorizer (db, NULL, NULL);
@@ -875,8 +1136,166 @@ reset_result (MwMigrator *self)
   g_clear_pointer (&self->failed_aside, g_free);
   g_ptr_array_set_size (self->replaced_rows, 0);
   g_hash_table_remove_all (self->written);
+  g_hash_table_remove_all (self->keys_touched);
+  g_hash_table_remove_all (self->updated);
   self->failed_statement = 0;
   self->table_changed = FALSE;
+}
+
+/* integrity_check(table) of each table the updates wrote, in a thread of its own, on a
+ * connection of its own (read-write but query_only, for the same reason as the
+ * file's check), beside the file's quick_check. */
+typedef struct
+{
+  char       *database_path;
+  guint       busy_timeout_ms;
+  GPtrArray  *tables;         /* (element-type utf8) as the schema spells them */
+  GArray     *work;           /* (element-type double) estimated handler calls each */
+  double      total;
+  GThread    *thread;
+  GMutex      mutex;
+  GCond       cond;
+  guint       current;        /* the table being checked (mutex) */
+  gboolean    done;           /* (mutex) */
+  gint        ticks;          /* (atomic) handler calls in the current table */
+  GString    *found;          /* the thread's until done */
+} TableCheck;
+
+static int
+table_check_tick_cb (void *data)
+{
+  TableCheck *tc = data;
+
+  g_atomic_int_inc (&tc->ticks);
+  return 0;
+}
+
+/* Of the whole table check, 0…1; never back, never 1 before the end. */
+static double
+table_check_fraction (gpointer data)
+{
+  TableCheck *tc = data;
+  double before = 0.0, w;
+  guint current;
+
+  g_mutex_lock (&tc->mutex);
+  current = tc->current;
+  g_mutex_unlock (&tc->mutex);
+  if (current >= tc->work->len || tc->total <= 0.0)
+    return 0.99;
+  for (guint i = 0; i < current; i++)
+    before += g_array_index (tc->work, double, i);
+  w = g_array_index (tc->work, double, current);
+  return MIN (before + MIN ((double) g_atomic_int_get (&tc->ticks), 0.9 * w), tc->total) /
+         tc->total;
+}
+
+static gpointer
+table_check_thread (gpointer data)
+{
+  TableCheck *tc = data;
+  g_autoptr(sqlite3) db = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mw_thread_run_in_background ();
+  db = mw_db_open (tc->database_path, SQLITE_OPEN_READWRITE, (int) tc->busy_timeout_ms, &error);
+  if (db == NULL || !mw_db_exec (db, "PRAGMA query_only = ON", &error))
+    g_string_append (tc->found, error->message);
+  else
+    sqlite3_progress_handler (db, MW_TICKER_OPS, table_check_tick_cb, tc);
+
+  for (guint i = 0; db != NULL && tc->found->len == 0 && i < tc->tables->len; i++)
+    {
+      g_autofree char *quoted = mw_db_quote_identifier (g_ptr_array_index (tc->tables, i));
+      g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
+      sqlite3_stmt *stmt = NULL;
+      int rc;
+
+      g_mutex_lock (&tc->mutex);
+      tc->current = i;
+      g_atomic_int_set (&tc->ticks, 0);
+      g_mutex_unlock (&tc->mutex);
+      rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+          {
+            const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+            if (g_strcmp0 (line, "ok") != 0)
+              g_string_append_printf (tc->found, "%s%s", tc->found->len ? "; " : "", line);
+          }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE && tc->found->len == 0)
+        g_string_append (tc->found, sqlite3_errmsg (db));
+    }
+
+  g_mutex_lock (&tc->mutex);
+  tc->current = tc->tables->len;
+  tc->done = TRUE;
+  g_cond_signal (&tc->cond);
+  g_mutex_unlock (&tc->mutex);
+  return NULL;
+}
+
+/* The tables the updates wrote that are still there (not a rebuild's __new_ table),
+ * spelled as the schema spells them, each with its estimated work; the check starts
+ * when there is any. */
+static void
+table_check_start (TableCheck *tc,
+                   MwMigrator *self,
+                   sqlite3    *db)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_mutex_init (&tc->mutex);
+  g_cond_init (&tc->cond);
+  tc->database_path = g_strdup (self->database_path);
+  tc->busy_timeout_ms = self->busy_timeout_ms;
+  tc->tables = g_ptr_array_new_with_free_func (g_free);
+  tc->work = g_array_new (FALSE, TRUE, sizeof (double));
+  tc->found = g_string_new (NULL);
+
+  g_hash_table_iter_init (&iter, self->written);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      char *name_sql = sqlite3_mprintf ("SELECT name FROM sqlite_schema WHERE type = 'table' "
+                                        "AND name = %Q COLLATE NOCASE", (char *) key);
+      sqlite3_stmt *stmt = NULL;
+
+      if (sqlite3_prepare_v2 (db, name_sql, -1, &stmt, NULL) == SQLITE_OK &&
+          sqlite3_step (stmt) == SQLITE_ROW)
+        g_ptr_array_add (tc->tables, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+      sqlite3_finalize (stmt);
+      sqlite3_free (name_sql);
+    }
+  g_ptr_array_sort (tc->tables, compare_strings);
+  for (guint i = 0; i < tc->tables->len; i++)
+    {
+      double w = MAX (estimate_ticks (db, g_ptr_array_index (tc->tables, i), FALSE), 1.0);
+
+      g_array_append_val (tc->work, w);
+      tc->total += w;
+    }
+  if (tc->tables->len > 0)
+    tc->thread = g_thread_new ("mw-check-tables", table_check_thread, tc);
+}
+
+/* Waits for the thread and adds what it found to @found. */
+static void
+table_check_finish (TableCheck *tc,
+                    GString    *found)
+{
+  if (tc->thread != NULL)
+    g_thread_join (g_steal_pointer (&tc->thread));
+  if (tc->found->len > 0)
+    g_string_append_printf (found, "%s%s", found->len ? "; " : "", tc->found->str);
+  g_string_free (tc->found, TRUE);
+  g_ptr_array_unref (tc->tables);
+  g_array_unref (tc->work);
+  g_free (tc->database_path);
+  g_mutex_clear (&tc->mutex);
+  g_cond_clear (&tc->cond);
 }
 
 /* After committing, the whole file is checked: what the migrations did must leave a
@@ -889,9 +1308,6 @@ check_integrity (MwMigrator  *self,
   g_autofree char *problems = NULL;
   g_autoptr(sqlite3) fresh = NULL;
   g_autoptr(GString) found = g_string_new (NULL);
-  g_autoptr(GPtrArray) tables = NULL;
-
-  RunContext *ctx = self->run;
 
   begin_step (self, self->full_checks ? _("Checking the whole database")
                                       : _("Checking what the updates changed"));
@@ -902,73 +1318,64 @@ check_integrity (MwMigrator  *self,
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
   if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
     db = fresh;
-  if (ctx != NULL)
-    {
-      /* Not stoppable any more (the updates are saved): only its progress. */
-      start_check_ticks (ctx, db, self->full_checks ? TICKS_PER_PAGE_INTEGRITY
-                                                    : TICKS_PER_PAGE_QUICK);
-      ctx->cancellable = NULL;
-      sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, ctx);
-    }
 
   if (self->full_checks)
     {
-      if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, NULL))
+      if (!check_file_with_progress (self, db, TRUE, _("Checking the whole database"), NULL,
+                                     &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
     }
   else
     {
-      /* Every page of the file (quick_check, O(N)), then the full check — every index
-       * entry against its row, every constraint — of each table the updates wrote.
-       * Tables they did not touch were proven by the backup's check before the update
-       * and are the same pages now. */
+      g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, NULL);
+      TableCheck tc = { 0 };
+      guint shown_table = G_MAXUINT;
+
+      /* Every page of the file (quick_check, O(N)) on this connection, and on the other
+       * core, on a connection of its own, the full check — every index entry against
+       * its row, every constraint — of each table the updates wrote. Tables they did
+       * not touch were proven by the backup's check before the update and are the same
+       * pages now. */
+      table_check_start (&tc, self, db);
+      mw_ticker_restart (ticker, _("Checking the database file"));
+      mw_ticker_expect_file_check (ticker, db, FALSE);
+      if (tc.thread != NULL)
+        mw_ticker_set_limit (ticker, table_check_fraction, &tc);
+      mw_ticker_install (ticker, db);
       if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, NULL))
         g_string_append (found, problems ? problems : sqlite3_errmsg (db));
-      tables = g_ptr_array_new ();
-      {
-        GHashTableIter iter;
-        gpointer key;
-
-        g_hash_table_iter_init (&iter, self->written);
-        while (g_hash_table_iter_next (&iter, &key, NULL))
-          g_ptr_array_add (tables, key);
-      }
-      g_ptr_array_sort (tables, compare_strings);
-      for (guint i = 0; found->len == 0 && i < tables->len; i++)
-        {
-          const char *table = g_ptr_array_index (tables, i);
-          g_autofree char *quoted = mw_db_quote_identifier (table);
-          g_autofree char *sql = g_strdup_printf ("PRAGMA integrity_check(%s)", quoted);
-          char *exists_sql = sqlite3_mprintf ("SELECT count(*) FROM sqlite_schema WHERE "
-                                              "type = 'table' AND name = %Q COLLATE NOCASE", table);
-          gboolean exists = mw_db_query_int (db, exists_sql, 0) > 0;
-          sqlite3_stmt *stmt = NULL;
-          int rc;
-
-          sqlite3_free (exists_sql);
-          /* Written, then dropped or renamed (a rebuild's __new_ table): nothing to check. */
-          if (!exists)
-            continue;
-          rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-          if (rc == SQLITE_OK)
-            while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-              {
-                const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-                if (g_strcmp0 (line, "ok") != 0)
-                  g_string_append_printf (found, "%s%s", found->len ? "; " : "", line);
-              }
-          sqlite3_finalize (stmt);
-          if (rc != SQLITE_DONE && found->len == 0)
-            g_string_append (found, sqlite3_errmsg (db));
-        }
-    }
-
-  if (ctx != NULL)
-    {
       sqlite3_progress_handler (db, 0, NULL, NULL);
-      ctx->ticks_expected = 0;
+      mw_ticker_set_limit (ticker, NULL, NULL);
+
+      /* The tables may take longer than the file: say which one, and follow it. */
+      while (tc.thread != NULL)
+        {
+          guint current;
+          gboolean done;
+
+          g_mutex_lock (&tc.mutex);
+          if (!tc.done)
+            g_cond_wait_until (&tc.cond, &tc.mutex,
+                               g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND);
+          current = tc.current;
+          done = tc.done;
+          g_mutex_unlock (&tc.mutex);
+          if (done)
+            break;
+          if (current != shown_table && current < tc.tables->len)
+            {
+              g_autofree char *message =
+                g_strdup_printf (_("Checking the changed tables (%u of %u): %s"), current + 1,
+                                 tc.tables->len, (const char *) g_ptr_array_index (tc.tables, current));
+
+              mw_ticker_set_message (ticker, message);
+              shown_table = current;
+            }
+          mw_ticker_show (ticker, table_check_fraction (&tc));
+        }
+      table_check_finish (&tc, found);
     }
+
   if (found->len > 0)
     {
       g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
@@ -987,13 +1394,11 @@ run_once (MwMigrator    *self,
 {
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(GError) local_error = NULL;
-  RunContext ctx = { self, cancellable, 0, 0 };
   int foreign_keys = 0;
   gboolean ok;
 
   reset_result (self);
   self->step = 0;
-  self->run = &ctx;
   mw_progress_update (self->progress, 0.0, _("Opening the database"));
   {
     GStatBuf st;
@@ -1021,7 +1426,7 @@ run_once (MwMigrator    *self,
   if (!mw_db_exec (db, "PRAGMA foreign_keys = OFF", error))
     return FALSE;
 
-  sqlite3_progress_handler (db, PROGRESS_HANDLER_OPS, progress_handler_cb, &ctx);
+  watch_for_cancel (db, cancellable);
 
   if (!mw_db_exec (db, "BEGIN IMMEDIATE", &local_error))
     {
@@ -1048,7 +1453,7 @@ run_once (MwMigrator    *self,
       {
         g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
 
-        baseline = count_fk_violations (self, db, tables, NULL);
+        baseline = count_fk_violations (db, tables, NULL, NULL);
       }
       if (baseline != NULL && g_hash_table_size (baseline) > 0 &&
           mw_db_exec (db, "BEGIN IMMEDIATE", NULL))
@@ -1062,7 +1467,8 @@ run_once (MwMigrator    *self,
     {
       /* From here on a cancel could not undo anything: say so. */
       mw_progress_set_cancellable (self->progress, FALSE);
-      mw_progress_update (self->progress, 1.0, _("Saving"));
+      /* One call to SQLite, with nothing to count: the bar starts the step. */
+      mw_progress_update (self->progress, 0.0, _("Saving"));
       ok = mw_db_exec (db, "COMMIT", &local_error);
     }
   if (!ok)
@@ -1195,8 +1601,6 @@ mw_migrator_run (MwMigrator    *self,
       mw_progress_set_cancellable (self->progress, TRUE);
       gboolean done = run_once (self, cancellable, &local_error);
 
-      /* run_once()'s context lived on its stack. */
-      self->run = NULL;
       if (done)
         return TRUE;
       if (attempt > 3 || !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_LOCKED))

@@ -17,6 +17,8 @@ void        mw_progress_set_fraction (MwProgress *self,
                                       double      fraction);
 double      mw_progress_get_fraction (MwProgress *self);
 char       *mw_progress_dup_message  (MwProgress *self);
+char       *mw_progress_dup_state    (MwProgress *self,
+                                      double     *out_fraction);
 void        mw_progress_flush        (MwProgress *self);
 void        mw_progress_set_step     (MwProgress *self,
                                       guint       step,

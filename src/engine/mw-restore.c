@@ -81,7 +81,8 @@ mw_restore (const char      *database_path,
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
   mw_journal_init (&j, "restore", database_path);
-  if (!mw_journal_check_names (&j, error) || !mw_backup_verify (backup, cancellable, error))
+  if (!mw_journal_check_names (&j, error) ||
+      !mw_backup_verify (backup, progress, cancellable, error))
     return FALSE;
 
   /* The database as it is now is worth a backup too, if SQLite can read it. */
@@ -89,7 +90,7 @@ mw_restore (const char      *database_path,
     {
       before_sha256 = mw_set_digest (database_path, NULL);
       before = mw_backup_create (database_path, backup_dir, MW_BACKUP_REASON_PRE_RESTORE, set,
-                                 NULL, cancellable, &local_error);
+                                 progress, cancellable, &local_error);
 
       if (before == NULL &&
           !g_error_matches (local_error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT) &&
@@ -164,7 +165,7 @@ mw_restore_after_failure (const char    *database_path,
 
   g_return_val_if_fail (database_path != NULL && backup != NULL, FALSE);
 
-  if (!mw_backup_verify (backup, NULL, error))
+  if (!mw_backup_verify (backup, progress, NULL, error))
     return FALSE;
 
   mw_journal_init (&j, "failed-restore", database_path);

@@ -145,7 +145,7 @@ holding_backup (GPtrArray  *backups,
 
       if (!b->verified || g_strcmp0 (b->holds_set_sha256, digest) != 0)
         continue;
-      if (mw_backup_verify (b, NULL, &error))
+      if (mw_backup_verify (b, NULL, NULL, &error))
         return g_strdup (b->path);
       g_message ("%s does not hold %s any more: %s", b->path, set_path, error->message);
     }

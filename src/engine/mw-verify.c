@@ -11,65 +11,16 @@
 #include "mw-fs-private.h"
 #include "mw-verify.h"
 #include "mw-thread-private.h"
+#include "mw-ticker-private.h"
 
 /*
  * Checking a database on request: `quick_check` (every page read, O(N)), or with
  * deep `integrity_check` (every index entry matched too, ~10× slower) and
  * `foreign_key_check`. Read-only: the file is opened with SQLITE_OPEN_READONLY, so
  * a check never changes it. Progress is estimated from SQLite's virtual-machine
- * steps per page, which is all SQLite tells; it never claims to be done early.
+ * steps per page, which is all SQLite tells (mw-ticker.c); it never claims to be done
+ * early.
  */
-
-/* SQLite's progress handler fires every 1000 virtual-machine steps; measured on
- * shop databases, a check takes about this many calls per page. Each phase maps its
- * estimate onto its share of the bar [start, end), and the bar never goes back. */
-#define TICKS_PER_PAGE_QUICK     0.45
-#define TICKS_PER_PAGE_INTEGRITY 0.7
-#define TICKS_PER_PAGE_FK        0.7
-
-typedef struct
-{
-  MwProgress   *progress;
-  GCancellable *cancellable;
-  gint64        page_count;
-  gint64        ticks;
-  double        ticks_per_page;
-  double        start;
-  double        end;
-  double        shown;
-} Ticker;
-
-static void
-ticker_phase (Ticker *t,
-              double  ticks_per_page,
-              double  start,
-              double  end)
-{
-  t->ticks = 0;
-  t->ticks_per_page = ticks_per_page;
-  t->start = MAX (start, t->shown);
-  t->end = MAX (end, t->start);
-}
-
-static int
-progress_cb (void *user_data)
-{
-  Ticker *t = user_data;
-
-  t->ticks++;
-  if (t->progress != NULL && t->page_count > 0)
-    {
-      double done = MIN (1.0, (double) t->ticks / (t->ticks_per_page * t->page_count));
-      double fraction = t->start + (t->end - t->start) * done;
-
-      if (fraction > t->shown)
-        {
-          t->shown = fraction;
-          mw_progress_set_fraction (t->progress, fraction);
-        }
-    }
-  return t->cancellable != NULL && g_cancellable_is_cancelled (t->cancellable);
-}
 
 void
 mw_verify_report_free (MwVerifyReport *report)
@@ -161,7 +112,8 @@ verify_file (const char    *database_path,
   g_autofree char *problems = NULL;
   g_autoptr(GString) fk = g_string_new (NULL);
   g_autoptr(GHashTable) fk_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  Ticker ticker = { progress, cancellable, 0, 0, 0.0, 0.0, 0.0, 0.0 };
+  g_autoptr(MwTicker) ticker = NULL;
+  gint64 page_count = 0;
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
@@ -178,7 +130,7 @@ verify_file (const char    *database_path,
 
   rc = sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL);
   if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    ticker.page_count = sqlite3_column_int64 (stmt, 0);
+    page_count = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
   stmt = NULL;
   if (rc != SQLITE_ROW)
@@ -188,14 +140,17 @@ verify_file (const char    *database_path,
       return NULL;
     }
 
+  /* Two phases of one bar when deep: the pages and indexes to 70 %, the links after. */
+  ticker = mw_ticker_new (progress, cancellable);
+  mw_ticker_restart (ticker, deep ? _("Checking every page and index") : _("Reading every page"));
+  mw_ticker_expect_file_check (ticker, db, deep);
   if (deep)
-    ticker_phase (&ticker, TICKS_PER_PAGE_INTEGRITY, 0.0, 0.7);
-  else
-    ticker_phase (&ticker, TICKS_PER_PAGE_QUICK, 0.0, 0.99);
-  sqlite3_progress_handler (db, 1000, progress_cb, &ticker);
-  if (progress != NULL)
-    mw_progress_update (progress, 0.0, deep ? _("Checking every page and index")
-                                            : _("Reading every page"));
+    {
+      mw_ticker_phase (ticker, NULL, 0.0, 0.7, page_count * MW_TICKS_PER_PAGE_INTEGRITY);
+      mw_ticker_set_walk (ticker, MW_INTEGRITY_CHECK_WALK_SHARE,
+                          page_count * MW_CHECK_WALK_US_PER_PAGE / G_USEC_PER_SEC);
+    }
+  mw_ticker_install (ticker, db);
 
   mw_db_check_integrity (db, deep, 100, "\n", &problems, &rc);
   /* A check that stopped on the damage may have said where it is first: keep that
@@ -224,9 +179,8 @@ verify_file (const char    *database_path,
 
   if (deep)
     {
-      ticker_phase (&ticker, TICKS_PER_PAGE_FK, 0.7, 0.99);
-      if (progress != NULL)
-        mw_progress_update (progress, ticker.start, _("Checking the links between tables"));
+      mw_ticker_phase (ticker, _("Checking the links between tables"), 0.7, 0.99,
+                       page_count * MW_TICKS_PER_PAGE_FK);
       rc = sqlite3_prepare_v2 (db, "SELECT \"table\", parent FROM pragma_foreign_key_check",
                                -1, &stmt, NULL);
       if (rc == SQLITE_OK)
@@ -249,6 +203,8 @@ verify_file (const char    *database_path,
         }
     }
   sqlite3_close (db);
+  /* Its heartbeat must not show a fraction after "Done". */
+  g_clear_pointer (&ticker, mw_ticker_free);
 
   if (report->fk_violations > 0)
     {

@@ -740,7 +740,7 @@ verify_backup_action (GtkWidget  *widget,
     return;
   backup = mw_remedy_choose_backup (mw_window_get_settings (self->wizard)->backup_dir,
                                     g_variant_get_string (parameter, NULL), &error);
-  if (backup != NULL && mw_backup_verify (backup, self->cancellable, &error))
+  if (backup != NULL && mw_backup_verify (backup, NULL, self->cancellable, &error))
     text = g_strdup_printf (_("%s is sound: its size, its SHA-256 and SQLite's quick check "
                               "all match."), backup->path);
   else
