@@ -1580,6 +1580,26 @@ static const KeyCase key_cases[] = {
     "ALTER TABLE __new_shops RENAME TO shops;", "sales → shops" },
   /* The children name their parent in capitals (SQLite's names ignore case). */
   { "delete-parent-named-in-capitals", "DELETE FROM tills WHERE id = 'k1';", "sales → TILLS" },
+  /* A parent rebuilt without one of its rows: its keys were copied before the rebuild
+   * and one is missing after it (mw-fk-guard.c), so its children are checked. */
+  { "rebuild-parent-losing-a-row",
+    "CREATE TABLE __new_tills (id text PRIMARY KEY, label text);\n--> statement-breakpoint\n"
+    "INSERT INTO __new_tills (id) SELECT id FROM tills WHERE id <> 'k2';\n"
+    "--> statement-breakpoint\n"
+    "DROP TABLE tills;\n--> statement-breakpoint\n"
+    "ALTER TABLE __new_tills RENAME TO tills;", "sales → TILLS" },
+  /* Every key kept (and one added): applied, without reading the children. */
+  { "rebuild-parent-keeping-every-row",
+    "CREATE TABLE __new_tills (id text PRIMARY KEY, label text);\n--> statement-breakpoint\n"
+    "INSERT INTO __new_tills (id) SELECT id FROM tills;\n--> statement-breakpoint\n"
+    "INSERT INTO __new_tills (id) VALUES ('k3');\n--> statement-breakpoint\n"
+    "DROP TABLE tills;\n--> statement-breakpoint\n"
+    "ALTER TABLE __new_tills RENAME TO tills;", NULL },
+  /* A row deleted through a trigger another statement fires. */
+  { "parent-row-deleted-by-trigger",
+    "CREATE TRIGGER shops_close AFTER UPDATE OF note ON shops BEGIN "
+    "DELETE FROM tills WHERE id = 'k1'; END;\n--> statement-breakpoint\n"
+    "UPDATE shops SET note = 'closed' WHERE id = 's1';", "sales → TILLS" },
   /* A column added, a column that is no key changed: no child can have lost its parent
    * (the children are not read), and the update is applied. */
   { "add-column-and-update-other-column",
@@ -1621,8 +1641,11 @@ test_checks_follow_keys (Fixture *f, gconstpointer data)
     {
       g_assert_no_error (error);
       g_assert_true (ok);
-      g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE phone = '0123'"),
-                       ==, 2);
+      g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 2);
+      g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM sales"), ==, 2);
+      if (strstr (c->sql, "phone") != NULL)
+        g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE phone = '0123'"),
+                         ==, 2);
       return;
     }
   g_assert_false (ok);
@@ -1640,6 +1663,40 @@ test_checks_follow_keys (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM shops WHERE id IN ('s1', 's2') "
                                            "AND code IN ('C1', 'C2')"), ==, 2);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM tills"), ==, 2);
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
+}
+
+/* A parent rebuilt with the same keys under another collation: a child's 'k1' pointed
+ * at 'K1' (NOCASE) and points at nothing under BINARY. The keys compare equal, so the
+ * guard must see the collation change and have the children checked. */
+static void
+test_foreign_key_collation_changed (Fixture *f, gconstpointer data)
+{
+  const MwTestMigration migrations[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE tills (id text COLLATE NOCASE PRIMARY KEY);\n--> statement-breakpoint\n"
+      "CREATE TABLE sales (id text PRIMARY KEY, till_id text REFERENCES tills(id));" },
+    { "0001_rebuild", 1700000100000,
+      "CREATE TABLE __new_tills (id text PRIMARY KEY);\n--> statement-breakpoint\n"
+      "INSERT INTO __new_tills SELECT id FROM tills;\n--> statement-breakpoint\n"
+      "DROP TABLE tills;\n--> statement-breakpoint\n"
+      "ALTER TABLE __new_tills RENAME TO tills;" },
+    { NULL }
+  };
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mw_test_fixture_write (f, migrations);
+  mw_test_fixture_migrate (f, "0000_init");
+  mw_test_sql_exec (f->db, "INSERT INTO tills VALUES ('K1'); "
+                           "INSERT INTO sales VALUES ('x1', 'k1'), ('x2', 'K1'), ('x3', 'k1');");
+
+  migrator = mw_test_fixture_migrator (f, NULL);
+  g_assert_false (mw_migrator_run (migrator, NULL, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_FOREIGN_KEY_VIOLATION);
+  mw_test_assert_mentions (error->message, "2 rows");
+  /* Rolled back: the NOCASE table and its rows as they were. */
+  g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM tills WHERE id = 'k1'"), ==, 1);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 1);
 }
 
@@ -1670,6 +1727,7 @@ main (int argc, char **argv)
   ADD ("foreign-keys/violation-rolls-back", test_foreign_key_violation);
   ADD ("foreign-keys/parent-named-in-other-case", test_foreign_key_parent_in_other_case);
   ADD ("foreign-keys/existing-orphans-do-not-block", test_existing_orphans_do_not_block);
+  ADD ("foreign-keys/parent-collation-changed", test_foreign_key_collation_changed);
   ADD ("damaged-database-not-updated", test_damaged_database_not_updated);
   for (guint i = 0; i < G_N_ELEMENTS (control_cases); i++)
     {

@@ -15,6 +15,7 @@
 #include "mw-fs-private.h"
 #include "mw-history-private.h"
 #include "mw-migrator.h"
+#include "mw-fk-guard-private.h"
 #include "mw-schema.h"
 #include "mw-rehearsal-private.h"
 #include "mw-restore.h"
@@ -73,6 +74,10 @@ struct _MwMigrator
   GHashTable     *written;        /* tables the run's statements wrote (the authorizer) */
   GHashTable     *keys_touched;   /* …that may have lost a row or a key value (see below) */
   GHashTable     *updated;        /* table → (set of) columns an UPDATE set */
+  GHashTable     *rows_written;   /* tables whose own links may now point at nothing */
+  MwFkGuard      *fk_guard;       /* the run's: parents' keys, children's links */
+  GPtrArray      *fk_checked;     /* (element-type utf8) the children the run checked */
+  gboolean        stepping;       /* a statement runs (the authorizer: too late to copy keys) */
   const char     *preparing;      /* the statement SQLite is preparing, for the authorizer */
   GPtrArray      *replaced_rows;  /* (element-type utf8) history rows a re-stamp replaced */
   guint           step;           /* the run's step now (see count_steps()) */
@@ -127,6 +132,9 @@ mw_migrator_finalize (GObject *object)
   g_clear_pointer (&self->written, g_hash_table_unref);
   g_clear_pointer (&self->keys_touched, g_hash_table_unref);
   g_clear_pointer (&self->updated, g_hash_table_unref);
+  g_clear_pointer (&self->rows_written, g_hash_table_unref);
+  g_clear_pointer (&self->fk_guard, mw_fk_guard_free);
+  g_clear_pointer (&self->fk_checked, g_ptr_array_unref);
   g_clear_pointer (&self->failed_tag, g_free);
   g_clear_pointer (&self->failed_sql, g_free);
   g_clear_pointer (&self->backup_dir, g_free);
@@ -183,6 +191,7 @@ mw_migrator_init (MwMigrator *self)
   self->restamp_level = -1;
   self->written = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
   self->keys_touched = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
+  self->rows_written = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
   self->updated = g_hash_table_new_full (name_hash, name_equal, g_free,
                                          (GDestroyNotify) g_hash_table_unref);
   self->replaced_rows = g_ptr_array_new_with_free_func (g_free);
@@ -339,9 +348,14 @@ run_piece (MwMigrator         *self,
       return FALSE;
     }
 
+  /* The keys of the parents this statement may take keys from, before it runs. */
+  if (rc == SQLITE_OK && self->fk_guard != NULL)
+    mw_fk_guard_take_snapshots (self->fk_guard, db);
+  self->stepping = TRUE;
   if (rc == SQLITE_OK)
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
       ;
+  self->stepping = FALSE;
   if (rc == SQLITE_DONE)
     rc = SQLITE_OK;
   sqlite3_finalize (stmt);
@@ -499,17 +513,28 @@ authorizer_cb (void       *data,
   const char *history = mw_migration_set_get_table (self->set);
   const char *table = NULL;
   gboolean touches_keys = FALSE;
+  gboolean rows_written = FALSE;
+
+  /* The guard's own temporary tables. */
+  if (self->fk_guard != NULL && mw_fk_guard_is_snapshotting (self->fk_guard))
+    return SQLITE_OK;
 
   switch (action)
     {
     case SQLITE_INSERT:
-    case SQLITE_DELETE:
     case SQLITE_DROP_TABLE:
+      touches_keys = rows_written = TRUE;
+      table = arg1;
+      break;
+    case SQLITE_DELETE:
       touches_keys = TRUE;
       table = arg1;
       break;
-    case SQLITE_UPDATE:
     case SQLITE_CREATE_TABLE:
+      rows_written = TRUE;
+      table = arg1;
+      break;
+    case SQLITE_UPDATE:
       table = arg1;
       break;
     case SQLITE_DROP_INDEX:
@@ -517,7 +542,7 @@ authorizer_cb (void       *data,
       table = arg2;
       break;
     case SQLITE_ALTER_TABLE:
-      touches_keys = self->preparing == NULL || !is_add_column (self->preparing);
+      touches_keys = rows_written = self->preparing == NULL || !is_add_column (self->preparing);
       table = arg2;
       break;
     case SQLITE_CREATE_INDEX:
@@ -533,8 +558,14 @@ authorizer_cb (void       *data,
     return SQLITE_OK;
 
   add_name (self->written, table);
+  if (rows_written)
+    add_name (self->rows_written, table);
   if (touches_keys)
-    add_name (self->keys_touched, table);
+    {
+      add_name (self->keys_touched, table);
+      if (self->fk_guard != NULL)
+        mw_fk_guard_parent_touched (self->fk_guard, table, self->stepping);
+    }
   if (action == SQLITE_UPDATE && arg2 != NULL)
     {
       g_autofree char *key = g_ascii_strdown (table, -1);
@@ -610,19 +641,51 @@ update_touches_keys (sqlite3    *db,
   return touches;
 }
 
-/* The tables whose rows can point at a row that is gone after these updates: every
- * table the updates wrote, and every table with a foreign key into a table whose
- * rows or keys they may have touched (see above). */
+/* Whether @child's own rows may now point at nothing: rows inserted, a table made,
+ * dropped or rebuilt, an UPDATE that set a column pointing at a parent, or links
+ * that changed (a column added with REFERENCES, a parent's rename). */
+static gboolean
+own_links_touched (MwMigrator *self,
+                   sqlite3    *db,
+                   const char *child)
+{
+  g_autofree char *key = g_ascii_strdown (child, -1);
+  GHashTable *columns = g_hash_table_lookup (self->updated, key);
+
+  if (self->fk_guard == NULL)
+    return contains_name (self->written, child);
+  if (contains_name (self->rows_written, child))
+    return TRUE;
+  if (columns != NULL)
+    {
+      GHashTableIter iter;
+      gpointer column;
+
+      g_hash_table_iter_init (&iter, columns);
+      while (g_hash_table_iter_next (&iter, &column, NULL))
+        if (mw_fk_guard_is_link_column (self->fk_guard, child, column))
+          return TRUE;
+    }
+  return mw_fk_guard_links_changed (self->fk_guard, db, child);
+}
+
+/* The tables whose rows can point at a row that is gone after these updates: those
+ * whose own links the updates touched, and those with a foreign key into a table
+ * that may have lost a row or a key value (see above) — unless the guard proved that
+ * parent kept every key it had (mw-fk-guard.c). Tables without foreign keys have
+ * nothing to check. */
 static GPtrArray *
 tables_to_check (MwMigrator *self,
                  sqlite3    *db)
 {
   g_autoptr(GHashTable) checked = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
   GPtrArray *tables = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *last = NULL;
+  gboolean own = FALSE;
   sqlite3_stmt *stmt = NULL;
 
   if (sqlite3_prepare_v2 (db, "SELECT m.name, f.\"table\", f.\"to\" FROM sqlite_schema m "
-                              "LEFT JOIN pragma_foreign_key_list(m.name) f WHERE "
+                              "JOIN pragma_foreign_key_list(m.name) f WHERE "
                               "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
                           -1, &stmt, NULL) != SQLITE_OK)
     return tables;
@@ -637,8 +700,16 @@ tables_to_check (MwMigrator *self,
 
       if (contains_name (checked, name))
         continue;
-      check = contains_name (self->written, name) ||
-              (parent != NULL && contains_name (self->keys_touched, parent)) ||
+      if (g_strcmp0 (last, name) != 0)
+        {
+          g_free (last);
+          last = g_strdup (name);
+          own = own_links_touched (self, db, name);
+        }
+      check = own ||
+              (parent != NULL && contains_name (self->keys_touched, parent) &&
+               (self->fk_guard == NULL ||
+                !mw_fk_guard_parent_kept_keys (self->fk_guard, db, parent))) ||
               (columns != NULL && update_touches_keys (db, parent, to, columns));
       if (check)
         {
@@ -744,8 +815,20 @@ check_foreign_keys (MwMigrator    *self,
 {
   g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
   g_autoptr(MwTicker) ticker = mw_ticker_new (self->progress, cancellable);
+
+  /* Kept for the count before the updates, should this find violations. */
+  g_clear_pointer (&self->fk_checked, g_ptr_array_unref);
+  if (tables != NULL)
+    {
+      self->fk_checked = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < tables->len; i++)
+        g_ptr_array_add (self->fk_checked, g_strdup (g_ptr_array_index (tables, i)));
+    }
   g_autoptr(GHashTable) counts = NULL;
 
+  if (tables != NULL)
+    for (guint i = 0; i < tables->len; i++)
+      g_debug ("foreign_key_check(%s)", (const char *) g_ptr_array_index (tables, i));
   mw_ticker_restart (ticker, _("Checking the database's links between tables"));
   mw_ticker_install (ticker, db);
   counts = count_fk_violations (db, tables, ticker, error);
@@ -1086,6 +1169,9 @@ apply_in_transaction (MwMigrator    *self,
     goto out;
 
   begin_step (self, _("Applying the updates"));
+  g_clear_pointer (&self->fk_guard, mw_fk_guard_free);
+  if (!self->full_checks)
+    self->fk_guard = mw_fk_guard_new (db);
   sqlite3_set_authorizer (db, authorizer_cb, self);
   for (guint m = 0; m < todo->len; m++)
     {
@@ -1118,6 +1204,8 @@ apply_in_transaction (MwMigrator    *self,
 
   sqlite3_set_authorizer (db, NULL, NULL);
   ok = check_foreign_keys (self, db, baseline, cancellable, error);
+  if (self->fk_guard != NULL)
+    mw_fk_guard_drop_snapshots (self->fk_guard, db);
 
 out:
   sqlite3_set_authorizer (db, NULL, NULL);
@@ -1137,6 +1225,7 @@ reset_result (MwMigrator *self)
   g_ptr_array_set_size (self->replaced_rows, 0);
   g_hash_table_remove_all (self->written);
   g_hash_table_remove_all (self->keys_touched);
+  g_hash_table_remove_all (self->rows_written);
   g_hash_table_remove_all (self->updated);
   self->failed_statement = 0;
   self->table_changed = FALSE;
@@ -1451,9 +1540,10 @@ run_once (MwMigrator    *self,
       mw_db_exec (db, "ROLLBACK", NULL);
       g_ptr_array_set_size (self->applied, 0);
       {
-        g_autoptr(GPtrArray) tables = self->full_checks ? NULL : tables_to_check (self, db);
-
-        baseline = count_fk_violations (db, tables, NULL, NULL);
+        /* The same tables as the check that found them (the parents' copied keys
+         * went with the rollback). */
+        baseline = count_fk_violations (db, self->full_checks ? NULL : self->fk_checked,
+                                        NULL, NULL);
       }
       if (baseline != NULL && g_hash_table_size (baseline) > 0 &&
           mw_db_exec (db, "BEGIN IMMEDIATE", NULL))
