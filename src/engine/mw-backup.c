@@ -32,9 +32,9 @@
  * A backup is made through SQLite (the backup API), never by copying the file: a copy
  * of a live database without its -wal loses committed data, and one without its hot
  * -journal is corrupt. It is written under a temporary name, switched to the rollback
- * journal (a backup is a single file), fsynced, then opened again and checked
- * (`quick_check`, the page count) before it is renamed into place and the folder is
- * fsynced. Its JSON sidecar says what it is; only a backup whose sidecar says it was
+ * journal (a backup is a single file), fsynced, opened again and checked
+ * (`quick_check`, the page count) — the flush and the check side by side, both done
+ * before it is renamed into place and the folder is fsynced. Its JSON sidecar says what it is; only a backup whose sidecar says it was
  * verified, and whose file still has the recorded size (and, before a restore, the
  * recorded SHA-256), is offered for restore.
  *
@@ -384,6 +384,7 @@ typedef struct
   GCancellable *cancellable;
   GThread      *thread;
   gboolean      started;
+  gboolean      sync_first;   /* a new copy: flushed to disk before it is hashed */
   GMutex        mutex;
   GCond         cond;
   gint64        hashed;       /* bytes so far (mutex) */
@@ -409,8 +410,11 @@ hash_thread (gpointer data)
   HashJob *job = data;
 
   mw_thread_run_in_background ();
-  job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
-                                 &job->error);
+  /* A new copy is flushed to disk first (SQLite wrote it without syncing), beside the
+   * check; an existing backup is only read. */
+  if (!job->sync_first || mw_fsync_path (job->path, FALSE, &job->error))
+    job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
+                                   &job->error);
   g_mutex_lock (&job->mutex);
   job->done = TRUE;
   g_cond_signal (&job->cond);
@@ -437,6 +441,7 @@ hash_fraction (gpointer data)
 static gboolean
 hash_job_start (HashJob       *job,
                 const char    *path,
+                gboolean       sync_first,
                 GCancellable  *cancellable,
                 GError       **error)
 {
@@ -447,6 +452,7 @@ hash_job_start (HashJob       *job,
   g_cond_init (&job->cond);
   job->started = TRUE;
   job->path = path;
+  job->sync_first = sync_first;
   job->cancellable = cancellable;
   job->fd = mw_fs_open_regular (path, FALSE, -1, &st, error);
   if (job->fd < 0)
@@ -599,13 +605,13 @@ mw_backup_create_from_connection (sqlite3         *src,
 
   /* The proof: SQLite's quick_check of the copy (every page read: it proves the
    * source pages it was copied from too, see mw-migrator.c), its page count, and its
-   * SHA-256 for the sidecar, computed on the other core meanwhile. The copy cannot
+   * SHA-256 for the sidecar, computed on the other core meanwhile, after that core
+   * has flushed the copy to disk (SQLite wrote it without syncing). The copy cannot
    * be hashed while it is written: SHA-256 reads a file from its start, and SQLite
    * writes page 1 last (its change counter, when the copy commits). */
   ticker = mw_ticker_new (progress, cancellable);
   mw_ticker_restart (ticker, _("Checking the backup"));
-  if (!hash_job_start (&hash_job, tmp, cancellable, error) ||
-      !mw_fsync_path (tmp, FALSE, error))
+  if (!hash_job_start (&hash_job, tmp, TRUE, cancellable, error))
     goto failed;
   check = check_copy (tmp, self->path, &hash_job, ticker, cancellable, error);
   if (check == NULL || !read_level (check, set, self, error))
@@ -918,7 +924,7 @@ mw_backup_verify (MwBackup      *self,
 
   ticker = mw_ticker_new (progress, cancellable);
   mw_ticker_restart (ticker, _("Checking the backup"));
-  if (hash_job_start (&hash_job, self->path, cancellable, &local_error))
+  if (hash_job_start (&hash_job, self->path, FALSE, cancellable, &local_error))
     {
       db = check_copy (self->path, self->path, &hash_job, ticker, cancellable, &local_error);
       g_clear_pointer (&db, mw_db_close);

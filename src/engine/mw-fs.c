@@ -217,7 +217,9 @@ mw_copy_through_sqlite (sqlite3       *src,
   int rc;
 
   dst = mw_db_open (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BUSY_TIMEOUT_MS, error);
-  if (dst == NULL)
+  /* Not synced by SQLite: the caller flushes the whole file once, after the copy (a
+   * copy that fails is removed), where SQLite would flush it inside the copy. */
+  if (dst == NULL || !mw_db_exec (dst, "PRAGMA synchronous = OFF", error))
     return FALSE;
 
   backup = sqlite3_backup_init (dst, "main", src, "main");

@@ -421,6 +421,9 @@ mw_progress_update (MwProgress *self,
 
   if (wake)
     wake_owner (self);
+  /* Each new message, timed: where a run's time goes (G_MESSAGES_DEBUG=mw-progress). */
+  if (changed)
+    g_debug ("%s", message);
   g_free (old);
   g_free (copy);
 }
