@@ -335,6 +335,40 @@ test_message_change_not_held_back (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (mw_progress_get_fraction (f->progress), ==, 0.6);
 }
 
+static void
+count_cb (GObject    *object,
+          GParamSpec *pspec,
+          gpointer    data)
+{
+  (*(guint *) data)++;
+}
+
+/* A new step of a run ("Step 2 of 3") reaches the window as a notification of
+ * step and n-steps, on the next iteration. */
+static void
+test_step_notified (Fixture *f, gconstpointer data)
+{
+  guint n_step = 0, n_n_steps = 0, step = 0, n_steps = 0;
+
+  g_signal_connect (f->progress, "notify::step", G_CALLBACK (count_cb), &n_step);
+  g_signal_connect (f->progress, "notify::n-steps", G_CALLBACK (count_cb), &n_n_steps);
+  mw_progress_set_step (f->progress, 1, 3, "Making a backup of the database");
+  iterate_ready ();
+  g_assert_cmpuint (n_step, >=, 1);
+  g_assert_cmpuint (n_n_steps, >=, 1);
+  g_object_get (f->progress, "step", &step, "n-steps", &n_steps, NULL);
+  g_assert_cmpuint (step, ==, 1);
+  g_assert_cmpuint (n_steps, ==, 3);
+
+  n_step = 0;
+  mw_progress_set_step (f->progress, 2, 3, "Applying the updates");
+  iterate_ready ();
+  g_assert_cmpuint (n_step, >=, 1);
+  g_object_get (f->progress, "step", &step, NULL);
+  g_assert_cmpuint (step, ==, 2);
+  g_assert_cmpstr (f->message, ==, "Applying the updates");
+}
+
 /* flush at the end of an operation: with nothing pending it notifies on the next
  * iteration; a last value still waiting for its interval arrives within it. */
 static void
@@ -529,6 +563,7 @@ main (int argc, char **argv)
   ADD ("fraction-held-back", test_fraction_held_back);
   ADD ("message-change-not-held-back", test_message_change_not_held_back);
   ADD ("flush", test_flush);
+  ADD ("step-notified", test_step_notified);
   ADD ("cancellable-brought-forward", test_cancellable_brought_forward);
   ADD ("nan-is-not-a-fraction", test_nan_is_not_a_fraction);
   ADD ("fraction-clamped", test_fraction_clamped);

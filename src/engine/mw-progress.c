@@ -58,6 +58,8 @@ struct _MwProgress
   guint         serial;         /* the message's, counted */
   double        shown_fraction; /* as last notified */
   guint         shown_serial;
+  guint         shown_step;
+  guint         shown_n_steps;
   gboolean      shown_cancellable;
   GSource      *timeout;        /* the owner's: a notification held for the rate limit */
   guint         woken : 1;      /* the owner has been woken and not yet looked */
@@ -95,9 +97,15 @@ take_changes_locked (MwProgress *self)
     changes |= 1 << PROP_MESSAGE;
   if (self->flushed || !self->cancellable != !self->shown_cancellable)
     changes |= 1 << PROP_CANCELLABLE;
+  if (self->flushed || self->step != self->shown_step)
+    changes |= 1 << PROP_STEP;
+  if (self->flushed || self->n_steps != self->shown_n_steps)
+    changes |= 1 << PROP_N_STEPS;
   self->shown_fraction = self->fraction;
   self->shown_serial = self->serial;
   self->shown_cancellable = self->cancellable;
+  self->shown_step = self->step;
+  self->shown_n_steps = self->n_steps;
   self->flushed = FALSE;
   self->woken = FALSE;
   self->urgent = FALSE;
