@@ -232,6 +232,10 @@ test_regenerated_baseline (Fixture *f, gconstpointer data)
   fresh = g_build_filename (f->dir, "fresh.db", NULL);
   g_assert_cmpint (peer_migrate (fresh, regenerated, -1), ==, 0);
   g_assert_cmpstr (mw_test_dump_schema (f->db), ==, mw_test_dump_schema (fresh));
+  g_assert_cmpstr (mw_test_dump_query (f->db, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
+                                              "ORDER BY rowid"), ==,
+                   mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
+                                              "ORDER BY rowid"));
   g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(hash || created_at) FROM "
                                             "__drizzle_migrations"), ==,
                    mw_test_sql_text (fresh, "SELECT group_concat(hash || created_at) FROM "
@@ -417,6 +421,124 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
 }
 
+/* The shop's rows a new constraint refuses are counted and named, the others carried,
+ * the app's own rows yield to the shop's; the new database's sqlite_schema is what
+ * `migrate` builds from scratch, row for row and in order (its indexes are built after
+ * the rows where that keeps the order), and so when the schema has a trigger (carried
+ * into the migrated database itself). */
+static void
+test_refused_rows_are_named (Fixture *f, gconstpointer data)
+{
+  g_autofree char *old_folder = g_build_filename (f->dir, "old", NULL);
+  const MwTestMigration old_release[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE `items` (`id` text PRIMARY KEY NOT NULL, `sku` text, `qty` integer);"
+      "\n--> statement-breakpoint\n"
+      "CREATE TABLE `notes` (`id` integer PRIMARY KEY NOT NULL, `body` text);" },
+    { NULL }
+  };
+  const char *baseline =
+    "CREATE TABLE `items` (`id` text PRIMARY KEY NOT NULL, `sku` text, "
+    "`qty` integer DEFAULT 0 NOT NULL, `note` text);"
+    "\n--> statement-breakpoint\n"
+    "CREATE INDEX `items_qty_idx` ON `items` (`qty`);"
+    "\n--> statement-breakpoint\n"
+    "CREATE UNIQUE INDEX `items_sku_unique` ON `items` (`sku`);"
+    "\n--> statement-breakpoint\n"
+    "CREATE TABLE `notes` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `body` text);"
+    "\n--> statement-breakpoint\n"
+    "CREATE INDEX `items_note_idx` ON `items` (`note`);"
+    "\n--> statement-breakpoint\n"
+    "INSERT INTO `notes` (`id`, `body`) VALUES (1, 'the app''s'), (5, 'the app''s too');";
+  g_autofree char *with_trigger = g_strconcat (baseline, "\n--> statement-breakpoint\n"
+                                               "CREATE TRIGGER `items_touched` AFTER UPDATE ON "
+                                               "`items` BEGIN SELECT 1; END;", NULL);
+  const char *releases[] = { baseline, with_trigger };
+
+  mw_test_write_migrations (old_folder, old_release);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--database", f->db,
+                                  "--migrations", old_folder, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO items VALUES ('i1', 'A', 2), ('i2', 'A', 3), "
+                           "('i3', 'B', NULL), ('i4', 'C', 4); "
+                           "INSERT INTO notes VALUES (1, 'the shop''s'), (2, 'more');");
+
+  for (guint r = 0; r < G_N_ELEMENTS (releases); r++)
+    {
+      g_autofree char *name = g_strdup_printf ("new%u", r);
+      g_autofree char *folder = g_build_filename (f->dir, name, NULL);
+      g_autofree char *fresh = g_strconcat (folder, ".db", NULL);
+      g_autofree char *out = NULL, *keys = NULL;
+      g_autoptr(JsonParser) parser = NULL;
+      const MwTestMigration new_release[] = {
+        { "0000_baseline", 1800000000000, releases[r] },
+        { NULL }
+      };
+      JsonObject *report;
+      JsonArray *tables;
+      JsonObject *items = NULL, *notes = NULL;
+      const char *adopted;
+
+      mw_test_write_migrations (folder, new_release);
+      g_assert_cmpint (mw_test_spawn (&out, NULL, cli, "adopt", "--json", "--database", f->db,
+                                      "--migrations", folder, NULL), ==, 26);
+      report = json_object_get_object_member (parse_object (out, &parser), "report");
+      g_assert_cmpint (json_object_get_int_member (report, "carried"), ==, 4);
+      g_assert_cmpint (json_object_get_int_member (report, "rejected"), ==, 2);
+      tables = json_object_get_array_member (report, "tables");
+      for (guint i = 0; i < json_array_get_length (tables); i++)
+        {
+          JsonObject *t = json_array_get_object_element (tables, i);
+
+          if (g_str_equal (json_object_get_string_member (t, "table"), "items"))
+            items = t;
+          else if (g_str_equal (json_object_get_string_member (t, "table"), "notes"))
+            notes = t;
+        }
+      g_assert_nonnull (items);
+      g_assert_nonnull (notes);
+      g_assert_cmpint (json_object_get_int_member (items, "rows_before"), ==, 4);
+      g_assert_cmpint (json_object_get_int_member (items, "carried"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (items, "rejected"), ==, 2);
+      /* Each refused row named, with what refused it. */
+      {
+        JsonArray *named = json_object_get_array_member (items, "rejected_keys");
+        g_autoptr(GString) all = g_string_new (NULL);
+
+        g_assert_cmpuint (json_array_get_length (named), ==, 2);
+        for (guint i = 0; i < json_array_get_length (named); i++)
+          g_string_append_printf (all, "%s\n", json_array_get_string_element (named, i));
+        keys = g_string_free (g_steal_pointer (&all), FALSE);
+      }
+      g_assert_nonnull (strstr (keys, "UNIQUE constraint failed: items.sku"));
+      g_assert_nonnull (strstr (keys, "NOT NULL constraint failed: items.qty"));
+      g_assert_cmpint (json_object_get_int_member (notes, "rows_before"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (notes, "carried"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (notes, "replaced"), ==, 1);
+
+      adopted = json_object_get_string_member (report, "adopted");
+      g_assert_cmpstr (mw_test_sql_text (adopted, "SELECT group_concat(id || sku || qty, ' ') "
+                                                  "FROM (SELECT * FROM items ORDER BY id)"),
+                       ==, "i1A2 i4C4");
+      g_assert_cmpstr (mw_test_sql_text (adopted, "SELECT group_concat(id || body, ' ') FROM "
+                                                  "(SELECT * FROM notes ORDER BY id)"),
+                       ==, "1the shop's 2more 5the app's too");
+      g_assert_cmpint (mw_test_sql_int (adopted, "SELECT seq FROM sqlite_sequence WHERE name = "
+                                                 "'notes'"), ==, 5);
+      g_assert_cmpint (mw_test_sql_int (adopted, "SELECT count(*) FROM items INDEXED BY "
+                                                 "items_note_idx WHERE note IS NULL"), ==, 2);
+      g_assert_cmpstr (mw_test_sql_text (adopted, "PRAGMA integrity_check"), ==, "ok");
+
+      /* The structure `migrate` gives a new database, row for row. */
+      g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--database", fresh,
+                                      "--migrations", folder, NULL), ==, 0);
+      g_assert_cmpstr (mw_test_dump_query (adopted, "SELECT type, name, tbl_name, sql FROM "
+                                                    "sqlite_schema ORDER BY rowid"), ==,
+                       mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
+                                                  "sqlite_schema ORDER BY rowid"));
+      g_assert_cmpstr (mw_test_dump_migrations (adopted), ==, mw_test_dump_migrations (fresh));
+    }
+}
+
 /* A damaged database is sent to repair first; nothing changes. */
 static void
 test_damaged_is_sent_to_repair (Fixture *f, gconstpointer data)
@@ -574,6 +696,7 @@ main (int argc, char **argv)
   ADD ("comment-only-change-restamps", test_comment_only_change_restamps);
   ADD ("legacy-without-history-restamps", test_legacy_without_history);
   ADD ("bad-input-and-missing-values", test_bad_input);
+  ADD ("refused-rows-are-named", test_refused_rows_are_named);
   ADD ("damaged-is-sent-to-repair", test_damaged_is_sent_to_repair);
   ADD ("after-update-adopts-a-proven-change", test_after_update_adopts_proven_change);
   ADD ("killed-midway-loses-nothing", test_killed_midway);
