@@ -46,6 +46,8 @@
 /* The new database's page cache while rows are carried, and while an index is sorted. */
 #define CARRY_CACHE_KIB "16384"
 #define SORT_CACHE_KIB  "8192"
+/* The foreign-key check's own connection, beside the integrity check. */
+#define ORPHANS_CACHE_KIB "4096"
 #define MAX_REJECTED_KEYS 20
 
 G_DEFINE_BOXED_TYPE (MwAdoptReport, mw_adopt_report, mw_adopt_report_ref,
@@ -1197,6 +1199,53 @@ rebuild_and_carry (Carry         *c,
   return FALSE;
 }
 
+/* "child → parent: N" for each foreign key whose parent row is missing, in order. */
+static void
+collect_orphans (sqlite3   *db,
+                 GPtrArray *orphans)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (sqlite3_prepare_v2 (db, "SELECT \"table\", parent FROM pragma_foreign_key_check", -1,
+                          &stmt, NULL) == SQLITE_OK)
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      {
+        char *pair = g_strdup_printf ("%s → %s", sqlite3_column_text (stmt, 0),
+                                      sqlite3_column_text (stmt, 1));
+
+        g_hash_table_replace (counts, pair,
+                              GSIZE_TO_POINTER (GPOINTER_TO_SIZE (g_hash_table_lookup (counts, pair)) + 1));
+      }
+  sqlite3_finalize (stmt);
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_ptr_array_add (orphans, g_strdup_printf ("%s: %" G_GSIZE_FORMAT, (char *) key,
+                                               GPOINTER_TO_SIZE (value)));
+  g_ptr_array_sort (orphans, (GCompareFunc) g_strcmp0);
+}
+
+typedef struct
+{
+  const char *path;
+  GPtrArray  *orphans;   /* the report's: only this thread touches it until joined */
+} OrphansJob;
+
+/* Returns: non-%NULL if it could read the new database */
+static gpointer
+orphans_thread (gpointer data)
+{
+  OrphansJob *job = data;
+  g_autoptr(sqlite3) db = mw_db_open (job->path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, NULL);
+
+  if (db == NULL || !mw_db_exec (db, "PRAGMA cache_size = -" ORPHANS_CACHE_KIB, NULL))
+    return NULL;
+  collect_orphans (db, job->orphans);
+  return job;
+}
+
 /* The shop's rows carried into the new database at report->adopted_path: rebuilt
  * from the app's database at @app_path when @setup says how, else the app's database
  * itself, already moved there. */
@@ -1218,6 +1267,8 @@ carry (MwAdoptReport         *report,
   Carry c = { 0 };
   GPtrArray *targets;
   gboolean carried;
+  OrphansJob orphans_job = { 0 };
+  GThread *orphans = NULL;
 
   if (setup != NULL)
     {
@@ -1350,38 +1401,24 @@ carry (MwAdoptReport         *report,
       report->rejected += t->rejected;
     }
 
-  /* Rows whose parent is missing are listed, never deleted. */
-  {
-    sqlite3_stmt *stmt = NULL;
-    g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-    GHashTableIter iter;
-    gpointer key, value;
-
-    if (sqlite3_prepare_v2 (db, "SELECT \"table\", parent FROM pragma_foreign_key_check", -1,
-                            &stmt, NULL) == SQLITE_OK)
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          char *pair = g_strdup_printf ("%s → %s", sqlite3_column_text (stmt, 0),
-                                        sqlite3_column_text (stmt, 1));
-
-          g_hash_table_replace (counts, pair,
-                                GSIZE_TO_POINTER (GPOINTER_TO_SIZE (g_hash_table_lookup (counts, pair)) + 1));
-        }
-    sqlite3_finalize (stmt);
-    g_hash_table_iter_init (&iter, counts);
-    while (g_hash_table_iter_next (&iter, &key, &value))
-      g_ptr_array_add (report->orphans, g_strdup_printf ("%s: %" G_GSIZE_FORMAT, (char *) key,
-                                                         GPOINTER_TO_SIZE (value)));
-    g_ptr_array_sort (report->orphans, (GCompareFunc) g_strcmp0);
-  }
+  /* Rows whose parent is missing (listed, never deleted) on a connection and a core of
+   * their own, while this one checks the file: the two checks read the same pages. */
+  if (progress != NULL)
+    mw_progress_update (progress, 1.0, _("Checking the new database"));
+  orphans_job.path = report->adopted_path;
+  orphans_job.orphans = report->orphans;
+  orphans = g_thread_try_new ("mw-adopt-orphans", orphans_thread, &orphans_job, NULL);
+  if (orphans == NULL)
+    collect_orphans (db, report->orphans);
 
   {
     g_autofree char *problems = NULL;
     int rc = SQLITE_OK;
+    gboolean sound = mw_db_check_integrity (db, TRUE, 20, "; ", &problems, &rc);
 
-    if (progress != NULL)
-      mw_progress_update (progress, 1.0, _("Checking the new database"));
-    if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, &rc))
+    if (orphans != NULL && !g_thread_join (g_steal_pointer (&orphans)))
+      collect_orphans (db, report->orphans);   /* it could not open the file: here, then */
+    if (!sound)
       {
         g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                      _("The new database failed its integrity check (%s); it is not used."),
