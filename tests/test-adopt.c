@@ -52,6 +52,16 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_free (f->backups);
 }
 
+/* What an assertion compares, freed when the tests end (LeakSanitizer). */
+static GPtrArray *owned;
+
+static char *
+own (char *text)
+{
+  g_ptr_array_add (owned, text);
+  return text;
+}
+
 static gboolean
 peer_available (void)
 {
@@ -182,7 +192,7 @@ test_regenerated_baseline (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (report, "method"), ==, "carry");
   g_assert_true (g_file_test (json_object_get_string_member (report, "adopted"),
                               G_FILE_TEST_EXISTS));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before_digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before_digest);
   tables = json_object_get_array_member (report, "tables");
   for (guint i = 0; i < json_array_get_length (tables); i++)
     {
@@ -217,35 +227,37 @@ test_regenerated_baseline (Fixture *f, gconstpointer data)
                                                   "state"), ==, "up-to-date");
   aside = find_aside (f);
   g_assert_nonnull (aside);
-  g_assert_cmpstr (mw_test_file_digest (aside), ==, before_digest);
-  g_assert_cmpstr (mw_test_count_rows (aside), ==, counts_before);
+  g_assert_cmpstr (own (mw_test_file_digest (aside)), ==, before_digest);
+  g_assert_cmpstr (own (mw_test_count_rows (aside)), ==, counts_before);
 
   /* Every row of every table both schemas have, with its values. */
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence || ',' || "
-                                                   "coalesce(cashier_id, '')"), ==, transactions);
-  g_assert_cmpstr (rows_of (f->db, "users", "id || ',' || username || ',' || "
-                                            "coalesce(pin_hash, '')"), ==, users);
-  g_assert_cmpstr (rows_of (f->db, "businesses", "id || ',' || coalesce(city, '')"), ==, towns);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence || ',' || "
+                                                        "coalesce(cashier_id, '')")), ==,
+                   transactions);
+  g_assert_cmpstr (own (rows_of (f->db, "users", "id || ',' || username || ',' || "
+                                                 "coalesce(pin_hash, '')")), ==, users);
+  g_assert_cmpstr (own (rows_of (f->db, "businesses", "id || ',' || coalesce(city, '')")), ==,
+                   towns);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
 
   /* The schema is drizzle's own from scratch, and drizzle-orm finds nothing to do. */
   fresh = g_build_filename (f->dir, "fresh.db", NULL);
   g_assert_cmpint (peer_migrate (fresh, regenerated, -1), ==, 0);
-  g_assert_cmpstr (mw_test_dump_schema (f->db), ==, mw_test_dump_schema (fresh));
-  g_assert_cmpstr (mw_test_dump_query (f->db, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-                                              "ORDER BY rowid"), ==,
-                   mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-                                              "ORDER BY rowid"));
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(hash || created_at) FROM "
-                                            "__drizzle_migrations"), ==,
-                   mw_test_sql_text (fresh, "SELECT group_concat(hash || created_at) FROM "
-                                            "__drizzle_migrations"));
+  g_assert_cmpstr (own (mw_test_dump_schema (f->db)), ==, own (mw_test_dump_schema (fresh)));
+  g_assert_cmpstr (own (mw_test_dump_query (f->db, "SELECT type, name, tbl_name, sql FROM "
+                                                   "sqlite_schema ORDER BY rowid")), ==,
+                   own (mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
+                                                   "sqlite_schema ORDER BY rowid")));
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT group_concat(hash || created_at) FROM "
+                                                 "__drizzle_migrations")), ==,
+                   own (mw_test_sql_text (fresh, "SELECT group_concat(hash || created_at) FROM "
+                                                 "__drizzle_migrations")));
   digest = mw_test_file_digest (f->db);
   g_assert_cmpint (peer_migrate (f->db, regenerated, -1), ==, 0);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
 
   /* A verified backup was made first. */
-  g_assert_nonnull (strstr (mw_test_list_dir (f->backups), ".json"));
+  g_assert_nonnull (strstr (own (mw_test_list_dir (f->backups)), ".json"));
 }
 
 /* Byte-for-byte pages of every b-tree but the history table's: a re-stamp copies
@@ -313,13 +325,13 @@ test_comment_only_change_restamps (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
                                   "--migrations", folder, NULL), ==, 0);
-  g_assert_cmpstr (pages_outside_history (f->db), ==, pages);
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total_pence) FROM "
-                                            "transactions"), ==, rows);
+  g_assert_cmpstr (own (pages_outside_history (f->db)), ==, pages);
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total_pence) FROM "
+                                                 "transactions")), ==, rows);
   /* drizzle-orm's own migrate() with the changed folder: nothing to do. */
   digest = mw_test_file_digest (f->db);
   g_assert_cmpint (peer_migrate (f->db, folder, -1), ==, 0);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
 }
 
 /* A legacy database: the tables of level 4, no history at all. Re-stamped at 4, then
@@ -348,13 +360,13 @@ test_legacy_without_history (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (report, "level"), ==, 4);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "applied")),
                     ==, 3);
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence"), ==, sales);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence")), ==, sales);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 7);
   {
     g_autofree char *digest = mw_test_file_digest (f->db);
 
     g_assert_cmpint (peer_migrate (f->db, migrations, -1), ==, 0);
-    g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+    g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
   }
 }
 
@@ -392,12 +404,12 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_spawn (&out, NULL, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", new_folder, NULL), ==, 32);
   g_assert_nonnull (strstr (out, "shops.code"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
   /* A value of the wrong kind for the column. */
   g_assert_cmpint (mw_test_spawn (NULL, &err2, cli, "adopt", "--value", "shops.code=abc",
                                   "--database", f->db, "--migrations", new_folder, NULL), ==, 31);
   g_assert_nonnull (strstr (err2, "abc"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
 
   /* With a value, from the configuration file: carried. */
   {
@@ -408,8 +420,8 @@ test_bad_input (Fixture *f, gconstpointer data)
                                     "--database", f->db, "--migrations", new_folder, NULL),
                      ==, 0);
   }
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(id || name || code) FROM "
-                                            "(SELECT * FROM shops ORDER BY id)"), ==,
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT group_concat(id || name || code) FROM "
+                                                 "(SELECT * FROM shops ORDER BY id)")), ==,
                    "s1Corner7,s2Kiosk7");
 
   /* A database newer than the app is still refused. */
@@ -418,7 +430,7 @@ test_bad_input (Fixture *f, gconstpointer data)
   before = (g_free (before), mw_test_file_digest (f->db));
   g_assert_cmpint (mw_test_spawn (NULL, &err3, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", new_folder, NULL), ==, 10);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
 }
 
 /* The shop's rows a new constraint refuses are counted and named, the others carried,
@@ -516,26 +528,27 @@ test_refused_rows_are_named (Fixture *f, gconstpointer data)
       g_assert_cmpint (json_object_get_int_member (notes, "replaced"), ==, 1);
 
       adopted = json_object_get_string_member (report, "adopted");
-      g_assert_cmpstr (mw_test_sql_text (adopted, "SELECT group_concat(id || sku || qty, ' ') "
-                                                  "FROM (SELECT * FROM items ORDER BY id)"),
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "SELECT group_concat(id || sku || qty, ' ') "
+                                                       "FROM (SELECT * FROM items ORDER BY id)")),
                        ==, "i1A2 i4C4");
-      g_assert_cmpstr (mw_test_sql_text (adopted, "SELECT group_concat(id || body, ' ') FROM "
-                                                  "(SELECT * FROM notes ORDER BY id)"),
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "SELECT group_concat(id || body, ' ') FROM "
+                                                       "(SELECT * FROM notes ORDER BY id)")),
                        ==, "1the shop's 2more 5the app's too");
       g_assert_cmpint (mw_test_sql_int (adopted, "SELECT seq FROM sqlite_sequence WHERE name = "
                                                  "'notes'"), ==, 5);
       g_assert_cmpint (mw_test_sql_int (adopted, "SELECT count(*) FROM items INDEXED BY "
                                                  "items_note_idx WHERE note IS NULL"), ==, 2);
-      g_assert_cmpstr (mw_test_sql_text (adopted, "PRAGMA integrity_check"), ==, "ok");
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "PRAGMA integrity_check")), ==, "ok");
 
       /* The structure `migrate` gives a new database, row for row. */
       g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--database", fresh,
                                       "--migrations", folder, NULL), ==, 0);
-      g_assert_cmpstr (mw_test_dump_query (adopted, "SELECT type, name, tbl_name, sql FROM "
-                                                    "sqlite_schema ORDER BY rowid"), ==,
-                       mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
-                                                  "sqlite_schema ORDER BY rowid"));
-      g_assert_cmpstr (mw_test_dump_migrations (adopted), ==, mw_test_dump_migrations (fresh));
+      g_assert_cmpstr (own (mw_test_dump_query (adopted, "SELECT type, name, tbl_name, sql FROM "
+                                                         "sqlite_schema ORDER BY rowid")), ==,
+                       own (mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
+                                                       "sqlite_schema ORDER BY rowid")));
+      g_assert_cmpstr (own (mw_test_dump_migrations (adopted)), ==,
+                       own (mw_test_dump_migrations (fresh)));
     }
 }
 
@@ -558,7 +571,7 @@ test_damaged_is_sent_to_repair (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_spawn (NULL, &err, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", migrations, NULL), ==, 16);
   g_assert_nonnull (strstr (err, "repair"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
 }
 
 /* After an update, with no person there: a changed update that still builds exactly
@@ -596,7 +609,7 @@ test_after_update_adopts_proven_change (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
                                   "--migrations", folder, NULL), ==, 0);
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence"), ==, sales);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence")), ==, sales);
 }
 
 /* Killed at any moment of `adopt --yes`: afterwards the database is the original
@@ -652,7 +665,7 @@ test_killed_midway (Fixture *f, gconstpointer data)
       status = mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db, "--migrations",
                               regenerated, NULL);
       g_assert_true (status == 0 || status == 12);
-      g_assert_cmpstr (mw_test_sql_text (f->db, "PRAGMA integrity_check"), ==, "ok");
+      g_assert_cmpstr (own (mw_test_sql_text (f->db, "PRAGMA integrity_check")), ==, "ok");
       aside = find_aside (f);
       if (status == 0)
         {
@@ -674,6 +687,8 @@ test_killed_midway (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   /* Headless: the after-update test runs the job without a window. */
   g_unsetenv ("DISPLAY");
@@ -702,5 +717,8 @@ main (int argc, char **argv)
   ADD ("killed-midway-loses-nothing", test_killed_midway);
 #undef ADD
 
-  return g_test_run ();
+  owned = g_ptr_array_new_with_free_func (g_free);
+  status = g_test_run ();
+  g_ptr_array_unref (owned);
+  return status;
 }
