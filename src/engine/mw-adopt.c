@@ -993,7 +993,8 @@ can_rebuild (const char  *app_path,
                               "name NOT LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\')", 1) != 0)
     return FALSE;
   if (sqlite3_prepare_v2 (db, "SELECT page_size, auto_vacuum, encoding FROM pragma_page_size, "
-                              "pragma_auto_vacuum, pragma_encoding", -1, &stmt, NULL) == SQLITE_OK &&
+                              "pragma_auto_vacuum, pragma_encoding", -1, &stmt,
+                          NULL) == SQLITE_OK &&
       sqlite3_step (stmt) == SQLITE_ROW)
     *out_setup = g_strdup_printf ("PRAGMA main.page_size = %d; PRAGMA main.auto_vacuum = %d; "
                                   "PRAGMA main.encoding = '%s'", sqlite3_column_int (stmt, 0),
