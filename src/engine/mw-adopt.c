@@ -46,8 +46,8 @@
 /* The new database's page cache while rows are carried, and while an index is sorted. */
 #define CARRY_CACHE_KIB "16384"
 #define SORT_CACHE_KIB  "8192"
-/* The foreign-key check's own connection, beside the integrity check. */
-#define ORPHANS_CACHE_KIB "4096"
+/* The second connection that checks the new database. */
+#define HELPER_CACHE_KIB "4096"
 #define MAX_REJECTED_KEYS 20
 
 G_DEFINE_BOXED_TYPE (MwAdoptReport, mw_adopt_report, mw_adopt_report_ref,
@@ -1228,23 +1228,74 @@ collect_orphans (sqlite3   *db,
   g_ptr_array_sort (orphans, (GCompareFunc) g_strcmp0);
 }
 
+/* The new database's checks, shared by two connections on two cores. Together they
+ * are its whole integrity_check: quick_check reads every page (each b-tree's shape,
+ * each page used once, the freelist, NOT NULL and CHECK), integrity_check(table) of
+ * every table matches each index entry to its row and proves UNIQUE. */
 typedef struct
 {
   const char *path;
-  GPtrArray  *orphans;   /* the report's: only this thread touches it until joined */
-} OrphansJob;
+  GPtrArray  *tables;      /* (element-type utf8) every table of the new database */
+  gint        next;        /* the next table to check, taken by either connection */
+  GPtrArray  *orphans;     /* the report's: only the helper touches it until joined */
+  GString    *problems;    /* the helper's findings */
+} Checks;
 
-/* Returns: non-%NULL if it could read the new database */
-static gpointer
-orphans_thread (gpointer data)
+/* integrity_check(table) of the tables not yet taken, until none is left. */
+static void
+check_tables (sqlite3  *db,
+              Checks   *checks,
+              GString  *problems)
 {
-  OrphansJob *job = data;
-  g_autoptr(sqlite3) db = mw_db_open (job->path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, NULL);
+  int i;
 
-  if (db == NULL || !mw_db_exec (db, "PRAGMA cache_size = -" ORPHANS_CACHE_KIB, NULL))
+  while ((i = g_atomic_int_add (&checks->next, 1)) < (int) checks->tables->len)
+    {
+      g_autofree char *quoted = mw_db_quote_identifier (g_ptr_array_index (checks->tables, i));
+      g_autofree char *sql = g_strdup_printf ("PRAGMA main.integrity_check(%s)", quoted);
+      sqlite3_stmt *stmt = NULL;
+      int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+
+      while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+          if (g_strcmp0 (line, "ok") != 0)
+            g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", line);
+          rc = SQLITE_OK;
+        }
+      if (rc != SQLITE_DONE)
+        g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", sqlite3_errmsg (db));
+      sqlite3_finalize (stmt);
+    }
+}
+
+static int
+compare_carried (gconstpointer a,
+                 gconstpointer b)
+{
+  const MwAdoptTable *ta = *(MwAdoptTable * const *) a;
+  const MwAdoptTable *tb = *(MwAdoptTable * const *) b;
+
+  return ta->carried < tb->carried ? 1 : ta->carried > tb->carried ? -1 : 0;
+}
+
+/* The helper: the foreign keys, then tables. Not a read-only connection: SQLite skips
+ * CHECK and NOT NULL in integrity_check on those.
+ * Returns: non-%NULL if it could open the new database */
+static gpointer
+checks_thread (gpointer data)
+{
+  Checks *checks = data;
+  g_autoptr(sqlite3) db = mw_db_open (checks->path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS,
+                                      NULL);
+
+  if (db == NULL || !mw_db_exec (db, "PRAGMA query_only = ON", NULL) ||
+      !mw_db_exec (db, "PRAGMA cache_size = -" HELPER_CACHE_KIB, NULL))
     return NULL;
-  collect_orphans (db, job->orphans);
-  return job;
+  collect_orphans (db, checks->orphans);
+  check_tables (db, checks, checks->problems);
+  return checks;
 }
 
 /* The shop's rows carried into the new database at report->adopted_path: rebuilt
@@ -1268,8 +1319,10 @@ carry (MwAdoptReport         *report,
   Carry c = { 0 };
   GPtrArray *targets;
   gboolean carried;
-  OrphansJob orphans_job = { 0 };
-  GThread *orphans = NULL;
+  Checks checks = { 0 };
+  g_autoptr(GString) helper_problems = g_string_new (NULL);
+  g_autoptr(GPtrArray) tables = NULL;
+  GThread *helper = NULL;
 
   if (setup != NULL)
     {
@@ -1402,28 +1455,59 @@ carry (MwAdoptReport         *report,
       report->rejected += t->rejected;
     }
 
-  /* Rows whose parent is missing (listed, never deleted) on a connection and a core of
-   * their own, while this one checks the file: the two checks read the same pages. */
+  /* The whole integrity_check of the new database, and the rows whose parent is
+   * missing (listed, never deleted), on this connection and a helper's on the other
+   * core: this one reads every page, then both take the tables one by one. */
   if (progress != NULL)
     mw_progress_update (progress, 1.0, _("Checking the new database"));
-  orphans_job.path = report->adopted_path;
-  orphans_job.orphans = report->orphans;
-  orphans = g_thread_try_new ("mw-adopt-orphans", orphans_thread, &orphans_job, NULL);
-  if (orphans == NULL)
-    collect_orphans (db, report->orphans);
+  tables = read_schema_rows (db, "main", error);
+  if (tables == NULL)
+    return FALSE;
+  /* The biggest first, so that neither connection is left with one at the end. */
+  checks.tables = g_ptr_array_new_with_free_func (g_free);
+  {
+    g_autoptr(GPtrArray) by_size = g_ptr_array_sized_new (report->tables->len);
+
+    for (guint i = 0; i < report->tables->len; i++)
+      g_ptr_array_add (by_size, g_ptr_array_index (report->tables, i));
+    g_ptr_array_sort (by_size, compare_carried);
+    for (guint i = 0; i < by_size->len; i++)
+      g_ptr_array_add (checks.tables,
+                       g_strdup (((MwAdoptTable *) g_ptr_array_index (by_size, i))->table));
+  }
+  for (guint i = 0; i < tables->len; i++)
+    {
+      SchemaRow *row = g_ptr_array_index (tables, i);
+
+      if (g_strcmp0 (row->type, "table") == 0 &&
+          !g_ptr_array_find_with_equal_func (checks.tables, row->name, g_str_equal, NULL))
+        g_ptr_array_add (checks.tables, g_strdup (row->name));
+    }
+  checks.path = report->adopted_path;
+  checks.orphans = report->orphans;
+  checks.problems = helper_problems;
+  helper = g_thread_try_new ("mw-adopt-checks", checks_thread, &checks, NULL);
 
   {
     g_autofree char *problems = NULL;
+    g_autoptr(GString) found = g_string_new (NULL);
     int rc = SQLITE_OK;
-    gboolean sound = mw_db_check_integrity (db, TRUE, 20, "; ", &problems, &rc);
 
-    if (orphans != NULL && !g_thread_join (g_steal_pointer (&orphans)))
-      collect_orphans (db, report->orphans);   /* it could not open the file: here, then */
-    if (!sound)
+    if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, &rc))
+      g_string_append (found, problems && *problems ? problems : sqlite3_errstr (rc));
+    check_tables (db, &checks, found);
+    /* A helper that could not open the file took no table: only the foreign keys are
+     * left, here. */
+    if (helper == NULL || !g_thread_join (g_steal_pointer (&helper)))
+      collect_orphans (db, report->orphans);
+    if (helper_problems->len > 0)
+      g_string_append_printf (found, "%s%s", found->len ? "; " : "", helper_problems->str);
+    g_ptr_array_unref (checks.tables);
+    if (found->len > 0)
       {
         g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                      _("The new database failed its integrity check (%s); it is not used."),
-                     problems && *problems ? problems : sqlite3_errstr (rc));
+                     found->str);
         return FALSE;
       }
   }
