@@ -52,6 +52,16 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_free (f->backups);
 }
 
+/* What an assertion compares, freed when the tests end (LeakSanitizer). */
+static GPtrArray *owned;
+
+static char *
+own (char *text)
+{
+  g_ptr_array_add (owned, text);
+  return text;
+}
+
 static gboolean
 peer_available (void)
 {
@@ -182,7 +192,7 @@ test_regenerated_baseline (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (report, "method"), ==, "carry");
   g_assert_true (g_file_test (json_object_get_string_member (report, "adopted"),
                               G_FILE_TEST_EXISTS));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before_digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before_digest);
   tables = json_object_get_array_member (report, "tables");
   for (guint i = 0; i < json_array_get_length (tables); i++)
     {
@@ -217,31 +227,37 @@ test_regenerated_baseline (Fixture *f, gconstpointer data)
                                                   "state"), ==, "up-to-date");
   aside = find_aside (f);
   g_assert_nonnull (aside);
-  g_assert_cmpstr (mw_test_file_digest (aside), ==, before_digest);
-  g_assert_cmpstr (mw_test_count_rows (aside), ==, counts_before);
+  g_assert_cmpstr (own (mw_test_file_digest (aside)), ==, before_digest);
+  g_assert_cmpstr (own (mw_test_count_rows (aside)), ==, counts_before);
 
   /* Every row of every table both schemas have, with its values. */
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence || ',' || "
-                                                   "coalesce(cashier_id, '')"), ==, transactions);
-  g_assert_cmpstr (rows_of (f->db, "users", "id || ',' || username || ',' || "
-                                            "coalesce(pin_hash, '')"), ==, users);
-  g_assert_cmpstr (rows_of (f->db, "businesses", "id || ',' || coalesce(city, '')"), ==, towns);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence || ',' || "
+                                                        "coalesce(cashier_id, '')")), ==,
+                   transactions);
+  g_assert_cmpstr (own (rows_of (f->db, "users", "id || ',' || username || ',' || "
+                                                 "coalesce(pin_hash, '')")), ==, users);
+  g_assert_cmpstr (own (rows_of (f->db, "businesses", "id || ',' || coalesce(city, '')")), ==,
+                   towns);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
 
   /* The schema is drizzle's own from scratch, and drizzle-orm finds nothing to do. */
   fresh = g_build_filename (f->dir, "fresh.db", NULL);
   g_assert_cmpint (peer_migrate (fresh, regenerated, -1), ==, 0);
-  g_assert_cmpstr (mw_test_dump_schema (f->db), ==, mw_test_dump_schema (fresh));
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(hash || created_at) FROM "
-                                            "__drizzle_migrations"), ==,
-                   mw_test_sql_text (fresh, "SELECT group_concat(hash || created_at) FROM "
-                                            "__drizzle_migrations"));
+  g_assert_cmpstr (own (mw_test_dump_schema (f->db)), ==, own (mw_test_dump_schema (fresh)));
+  g_assert_cmpstr (own (mw_test_dump_query (f->db, "SELECT type, name, tbl_name, sql FROM "
+                                                   "sqlite_schema ORDER BY rowid")), ==,
+                   own (mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
+                                                   "sqlite_schema ORDER BY rowid")));
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT group_concat(hash || created_at) FROM "
+                                                 "__drizzle_migrations")), ==,
+                   own (mw_test_sql_text (fresh, "SELECT group_concat(hash || created_at) FROM "
+                                                 "__drizzle_migrations")));
   digest = mw_test_file_digest (f->db);
   g_assert_cmpint (peer_migrate (f->db, regenerated, -1), ==, 0);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
 
   /* A verified backup was made first. */
-  g_assert_nonnull (strstr (mw_test_list_dir (f->backups), ".json"));
+  g_assert_nonnull (strstr (own (mw_test_list_dir (f->backups)), ".json"));
 }
 
 /* Byte-for-byte pages of every b-tree but the history table's: a re-stamp copies
@@ -309,13 +325,13 @@ test_comment_only_change_restamps (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
                                   "--migrations", folder, NULL), ==, 0);
-  g_assert_cmpstr (pages_outside_history (f->db), ==, pages);
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total_pence) FROM "
-                                            "transactions"), ==, rows);
+  g_assert_cmpstr (own (pages_outside_history (f->db)), ==, pages);
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT count(*) || ':' || sum(total_pence) FROM "
+                                                 "transactions")), ==, rows);
   /* drizzle-orm's own migrate() with the changed folder: nothing to do. */
   digest = mw_test_file_digest (f->db);
   g_assert_cmpint (peer_migrate (f->db, folder, -1), ==, 0);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
 }
 
 /* A legacy database: the tables of level 4, no history at all. Re-stamped at 4, then
@@ -344,13 +360,13 @@ test_legacy_without_history (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (report, "level"), ==, 4);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "applied")),
                     ==, 3);
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence"), ==, sales);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence")), ==, sales);
   g_assert_cmpint (mw_test_sql_int (f->db, "SELECT count(*) FROM __drizzle_migrations"), ==, 7);
   {
     g_autofree char *digest = mw_test_file_digest (f->db);
 
     g_assert_cmpint (peer_migrate (f->db, migrations, -1), ==, 0);
-    g_assert_cmpstr (mw_test_file_digest (f->db), ==, digest);
+    g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, digest);
   }
 }
 
@@ -388,12 +404,12 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_spawn (&out, NULL, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", new_folder, NULL), ==, 32);
   g_assert_nonnull (strstr (out, "shops.code"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
   /* A value of the wrong kind for the column. */
   g_assert_cmpint (mw_test_spawn (NULL, &err2, cli, "adopt", "--value", "shops.code=abc",
                                   "--database", f->db, "--migrations", new_folder, NULL), ==, 31);
   g_assert_nonnull (strstr (err2, "abc"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
 
   /* With a value, from the configuration file: carried. */
   {
@@ -404,8 +420,8 @@ test_bad_input (Fixture *f, gconstpointer data)
                                     "--database", f->db, "--migrations", new_folder, NULL),
                      ==, 0);
   }
-  g_assert_cmpstr (mw_test_sql_text (f->db, "SELECT group_concat(id || name || code) FROM "
-                                            "(SELECT * FROM shops ORDER BY id)"), ==,
+  g_assert_cmpstr (own (mw_test_sql_text (f->db, "SELECT group_concat(id || name || code) FROM "
+                                                 "(SELECT * FROM shops ORDER BY id)")), ==,
                    "s1Corner7,s2Kiosk7");
 
   /* A database newer than the app is still refused. */
@@ -414,7 +430,126 @@ test_bad_input (Fixture *f, gconstpointer data)
   before = (g_free (before), mw_test_file_digest (f->db));
   g_assert_cmpint (mw_test_spawn (NULL, &err3, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", new_folder, NULL), ==, 10);
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
+}
+
+/* The shop's rows a new constraint refuses are counted and named, the others carried,
+ * the app's own rows yield to the shop's; the new database's sqlite_schema is what
+ * `migrate` builds from scratch, row for row and in order (its indexes are built after
+ * the rows where that keeps the order), and so when the schema has a trigger (carried
+ * into the migrated database itself). */
+static void
+test_refused_rows_are_named (Fixture *f, gconstpointer data)
+{
+  g_autofree char *old_folder = g_build_filename (f->dir, "old", NULL);
+  const MwTestMigration old_release[] = {
+    { "0000_init", 1700000000000,
+      "CREATE TABLE `items` (`id` text PRIMARY KEY NOT NULL, `sku` text, `qty` integer);"
+      "\n--> statement-breakpoint\n"
+      "CREATE TABLE `notes` (`id` integer PRIMARY KEY NOT NULL, `body` text);" },
+    { NULL }
+  };
+  const char *baseline =
+    "CREATE TABLE `items` (`id` text PRIMARY KEY NOT NULL, `sku` text, "
+    "`qty` integer DEFAULT 0 NOT NULL, `note` text);"
+    "\n--> statement-breakpoint\n"
+    "CREATE INDEX `items_qty_idx` ON `items` (`qty`);"
+    "\n--> statement-breakpoint\n"
+    "CREATE UNIQUE INDEX `items_sku_unique` ON `items` (`sku`);"
+    "\n--> statement-breakpoint\n"
+    "CREATE TABLE `notes` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `body` text);"
+    "\n--> statement-breakpoint\n"
+    "CREATE INDEX `items_note_idx` ON `items` (`note`);"
+    "\n--> statement-breakpoint\n"
+    "INSERT INTO `notes` (`id`, `body`) VALUES (1, 'the app''s'), (5, 'the app''s too');";
+  g_autofree char *with_trigger = g_strconcat (baseline, "\n--> statement-breakpoint\n"
+                                               "CREATE TRIGGER `items_touched` AFTER UPDATE ON "
+                                               "`items` BEGIN SELECT 1; END;", NULL);
+  const char *releases[] = { baseline, with_trigger };
+
+  mw_test_write_migrations (old_folder, old_release);
+  g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--database", f->db,
+                                  "--migrations", old_folder, NULL), ==, 0);
+  mw_test_sql_exec (f->db, "INSERT INTO items VALUES ('i1', 'A', 2), ('i2', 'A', 3), "
+                           "('i3', 'B', NULL), ('i4', 'C', 4); "
+                           "INSERT INTO notes VALUES (1, 'the shop''s'), (2, 'more');");
+
+  for (guint r = 0; r < G_N_ELEMENTS (releases); r++)
+    {
+      g_autofree char *name = g_strdup_printf ("new%u", r);
+      g_autofree char *folder = g_build_filename (f->dir, name, NULL);
+      g_autofree char *fresh = g_strconcat (folder, ".db", NULL);
+      g_autofree char *out = NULL, *keys = NULL;
+      g_autoptr(JsonParser) parser = NULL;
+      const MwTestMigration new_release[] = {
+        { "0000_baseline", 1800000000000, releases[r] },
+        { NULL }
+      };
+      JsonObject *report;
+      JsonArray *tables;
+      JsonObject *items = NULL, *notes = NULL;
+      const char *adopted;
+
+      mw_test_write_migrations (folder, new_release);
+      g_assert_cmpint (mw_test_spawn (&out, NULL, cli, "adopt", "--json", "--database", f->db,
+                                      "--migrations", folder, NULL), ==, 26);
+      report = json_object_get_object_member (parse_object (out, &parser), "report");
+      g_assert_cmpint (json_object_get_int_member (report, "carried"), ==, 4);
+      g_assert_cmpint (json_object_get_int_member (report, "rejected"), ==, 2);
+      tables = json_object_get_array_member (report, "tables");
+      for (guint i = 0; i < json_array_get_length (tables); i++)
+        {
+          JsonObject *t = json_array_get_object_element (tables, i);
+
+          if (g_str_equal (json_object_get_string_member (t, "table"), "items"))
+            items = t;
+          else if (g_str_equal (json_object_get_string_member (t, "table"), "notes"))
+            notes = t;
+        }
+      g_assert_nonnull (items);
+      g_assert_nonnull (notes);
+      g_assert_cmpint (json_object_get_int_member (items, "rows_before"), ==, 4);
+      g_assert_cmpint (json_object_get_int_member (items, "carried"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (items, "rejected"), ==, 2);
+      /* Each refused row named, with what refused it. */
+      {
+        JsonArray *named = json_object_get_array_member (items, "rejected_keys");
+        g_autoptr(GString) all = g_string_new (NULL);
+
+        g_assert_cmpuint (json_array_get_length (named), ==, 2);
+        for (guint i = 0; i < json_array_get_length (named); i++)
+          g_string_append_printf (all, "%s\n", json_array_get_string_element (named, i));
+        keys = g_string_free (g_steal_pointer (&all), FALSE);
+      }
+      g_assert_nonnull (strstr (keys, "UNIQUE constraint failed: items.sku"));
+      g_assert_nonnull (strstr (keys, "NOT NULL constraint failed: items.qty"));
+      g_assert_cmpint (json_object_get_int_member (notes, "rows_before"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (notes, "carried"), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (notes, "replaced"), ==, 1);
+
+      adopted = json_object_get_string_member (report, "adopted");
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "SELECT group_concat(id || sku || qty, ' ') "
+                                                       "FROM (SELECT * FROM items ORDER BY id)")),
+                       ==, "i1A2 i4C4");
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "SELECT group_concat(id || body, ' ') FROM "
+                                                       "(SELECT * FROM notes ORDER BY id)")),
+                       ==, "1the shop's 2more 5the app's too");
+      g_assert_cmpint (mw_test_sql_int (adopted, "SELECT seq FROM sqlite_sequence WHERE name = "
+                                                 "'notes'"), ==, 5);
+      g_assert_cmpint (mw_test_sql_int (adopted, "SELECT count(*) FROM items INDEXED BY "
+                                                 "items_note_idx WHERE note IS NULL"), ==, 2);
+      g_assert_cmpstr (own (mw_test_sql_text (adopted, "PRAGMA integrity_check")), ==, "ok");
+
+      /* The structure `migrate` gives a new database, row for row. */
+      g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--database", fresh,
+                                      "--migrations", folder, NULL), ==, 0);
+      g_assert_cmpstr (own (mw_test_dump_query (adopted, "SELECT type, name, tbl_name, sql FROM "
+                                                         "sqlite_schema ORDER BY rowid")), ==,
+                       own (mw_test_dump_query (fresh, "SELECT type, name, tbl_name, sql FROM "
+                                                       "sqlite_schema ORDER BY rowid")));
+      g_assert_cmpstr (own (mw_test_dump_migrations (adopted)), ==,
+                       own (mw_test_dump_migrations (fresh)));
+    }
 }
 
 /* A damaged database is sent to repair first; nothing changes. */
@@ -436,7 +571,7 @@ test_damaged_is_sent_to_repair (Fixture *f, gconstpointer data)
   g_assert_cmpint (mw_test_spawn (NULL, &err, cli, "adopt", "--yes", "--database", f->db,
                                   "--migrations", migrations, NULL), ==, 16);
   g_assert_nonnull (strstr (err, "repair"));
-  g_assert_cmpstr (mw_test_file_digest (f->db), ==, before);
+  g_assert_cmpstr (own (mw_test_file_digest (f->db)), ==, before);
 }
 
 /* After an update, with no person there: a changed update that still builds exactly
@@ -474,7 +609,7 @@ test_after_update_adopts_proven_change (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db,
                                   "--migrations", folder, NULL), ==, 0);
-  g_assert_cmpstr (rows_of (f->db, "transactions", "id || ',' || total_pence"), ==, sales);
+  g_assert_cmpstr (own (rows_of (f->db, "transactions", "id || ',' || total_pence")), ==, sales);
 }
 
 /* Killed at any moment of `adopt --yes`: afterwards the database is the original
@@ -530,7 +665,7 @@ test_killed_midway (Fixture *f, gconstpointer data)
       status = mw_test_spawn (NULL, NULL, cli, "status", "--database", f->db, "--migrations",
                               regenerated, NULL);
       g_assert_true (status == 0 || status == 12);
-      g_assert_cmpstr (mw_test_sql_text (f->db, "PRAGMA integrity_check"), ==, "ok");
+      g_assert_cmpstr (own (mw_test_sql_text (f->db, "PRAGMA integrity_check")), ==, "ok");
       aside = find_aside (f);
       if (status == 0)
         {
@@ -552,6 +687,8 @@ test_killed_midway (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   /* Headless: the after-update test runs the job without a window. */
   g_unsetenv ("DISPLAY");
@@ -574,10 +711,14 @@ main (int argc, char **argv)
   ADD ("comment-only-change-restamps", test_comment_only_change_restamps);
   ADD ("legacy-without-history-restamps", test_legacy_without_history);
   ADD ("bad-input-and-missing-values", test_bad_input);
+  ADD ("refused-rows-are-named", test_refused_rows_are_named);
   ADD ("damaged-is-sent-to-repair", test_damaged_is_sent_to_repair);
   ADD ("after-update-adopts-a-proven-change", test_after_update_adopts_proven_change);
   ADD ("killed-midway-loses-nothing", test_killed_midway);
 #undef ADD
 
-  return g_test_run ();
+  owned = g_ptr_array_new_with_free_func (g_free);
+  status = g_test_run ();
+  g_ptr_array_unref (owned);
+  return status;
 }

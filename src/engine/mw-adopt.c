@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -42,6 +43,11 @@
  */
 
 #define BUSY_TIMEOUT_MS 5000
+/* The new database's page cache while rows are carried, and while an index is sorted. */
+#define CARRY_CACHE_KIB "16384"
+#define SORT_CACHE_KIB  "8192"
+/* The second connection that checks the new database. */
+#define HELPER_CACHE_KIB "4096"
 #define MAX_REJECTED_KEYS 20
 
 G_DEFINE_BOXED_TYPE (MwAdoptReport, mw_adopt_report, mw_adopt_report_ref,
@@ -601,10 +607,10 @@ carry_rows_one_by_one (Carry         *c,
 static gboolean
 carry_table (Carry               *c,
              const MwSchemaTable *target,
+             MwAdoptTable        *t,
              GCancellable        *cancellable,
              GError             **error)
 {
-  MwAdoptTable *t = adopt_table_new (target->name);
   const MwSchemaTable *source = source_for (c, target->name);
   g_autoptr(GString) columns = g_string_new (NULL);
   g_autoptr(GString) values = g_string_new (NULL);
@@ -616,13 +622,11 @@ carry_table (Carry               *c,
   guint n_keys = 0;
   int n_values = 0;
 
-  g_ptr_array_add (c->report->tables, t);
   if (source == NULL)
     return TRUE;   /* a table this version adds: its own rows only */
 
   t->from = g_strdup (source->name);
   quoted_source = mw_db_quote_identifier (source->name);
-  t->rows_before = count_rows (c->db, "old", source->name);
 
   /* Keep the rowids of tables that have no INTEGER PRIMARY KEY: nothing else in the
    * database may know a row by another number. */
@@ -711,8 +715,13 @@ carry_table (Carry               *c,
         g_ptr_array_add (t->not_carried, g_strdup (col->name));
     }
 
-  if (t->needs_value != NULL || t->rows_before == 0 || n_values == 0)
-    return TRUE;
+  /* A table that is not copied is counted; a copied one is counted by its copy, which
+   * reads every row (carried + rejected), rather than by reading it twice. */
+  if (t->needs_value != NULL || n_values == 0)
+    {
+      t->rows_before = count_rows (c->db, "old", source->name);
+      return TRUE;
+    }
 
   /* The app's own rows (reference data its updates inserted) yield to the shop's row
    * with the same key. */
@@ -746,7 +755,9 @@ carry_table (Carry               *c,
       return FALSE;
     if (mw_db_exec (c->db, insert, &bulk_error))
       {
-        t->carried = sqlite3_changes (c->db);
+        /* Every row the SELECT gave was inserted: no WHERE, no OR IGNORE. */
+        t->carried = sqlite3_changes64 (c->db);
+        t->rows_before = t->carried;
         return mw_db_exec (c->db, "RELEASE carry", error);
       }
     mw_db_exec (c->db, "ROLLBACK TO carry", NULL);
@@ -767,6 +778,7 @@ carry_table (Carry               *c,
                                     columns->str, placeholders->str);
       if (!carry_rows_one_by_one (c, t, select, insert_one, n_values, cancellable, error))
         return FALSE;
+      t->rows_before = t->carried + t->rejected;
     }
     return mw_db_exec (c->db, "RELEASE carry", error);
   }
@@ -877,46 +889,450 @@ unique_adopted_path (const char *database_path)
     }
 }
 
-/* The original, attached read-only, as a URI: its path escaped so that no character
- * in it can be read as part of the URI. */
+/* A database attached read-only as @alias, by URI: its path escaped so that no
+ * character in it can be read as part of the URI. */
 static char *
-attach_sql (const char *database_path)
+attach_sql (const char *database_path,
+            const char *alias)
 {
   g_autofree char *absolute = g_canonicalize_filename (database_path, NULL);
   g_autofree char *escaped = g_uri_escape_string (absolute, "/", FALSE);
   g_auto(GStrv) quotes = g_strsplit (escaped, "'", -1);
   g_autofree char *sql_safe = g_strjoinv ("''", quotes);
 
-  return g_strdup_printf ("ATTACH DATABASE 'file:%s?mode=ro' AS old", sql_safe);
+  return g_strdup_printf ("ATTACH DATABASE 'file:%s?mode=ro' AS %s", sql_safe, alias);
 }
 
-static gboolean
-build_carried (MwAdoptReport         *report,
-               MwMigrationSet        *set,
-               const MwAdoptOptions  *options,
-               MwProgress            *progress,
-               GCancellable          *cancellable,
-               GError               **error)
+/* ---- building the new database around the rows -------------------------------------- *
+ *
+ * SQLite fills an index far faster by sorting the rows once (CREATE INDEX) than by
+ * inserting them one by one into it, and a shop's tables are mostly index. So when it
+ * can, the carry builds the new database from the app's one (built by the migrator,
+ * attached as "app") object by object, in the app's sqlite_schema order and with its
+ * own SQL text, each table filled before the indexes that may come after its rows:
+ *
+ *  - a table is created, then given the app's own rows (reference data, rowids kept);
+ *  - an index made by CREATE UNIQUE INDEX is created before the shop's rows go in, so
+ *    that a row it refuses is refused, counted and named as before;
+ *  - the shop's rows go in right after the table's last such index; the other indexes
+ *    that come after that point are created from the filled table.
+ *
+ * The result's sqlite_schema is the app's, row for row (type, name, table, SQL, order;
+ * only the root pages differ): checked before committing. Schemas this cannot rebuild
+ * as the migrations did (triggers, which would not fire on the carried rows; virtual
+ * tables; SQLite's statistics) are carried the plain way, into the app's database.
+ */
+
+typedef struct
 {
-  g_autoptr(MwMigrator) migrator = NULL;
+  char *type;
+  char *name;
+  char *table;
+  char *sql;
+} SchemaRow;
+
+static void
+schema_row_free (SchemaRow *row)
+{
+  g_free (row->type);
+  g_free (row->name);
+  g_free (row->table);
+  g_free (row->sql);
+  g_free (row);
+}
+
+/* sqlite_schema of @schema, in its order. */
+static GPtrArray *
+read_schema_rows (sqlite3     *db,
+                  const char  *schema,
+                  GError     **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) schema_row_free);
+  g_autofree char *sql = g_strdup_printf ("SELECT type, name, tbl_name, sql FROM %s.sqlite_schema "
+                                          "ORDER BY rowid", schema);
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      SchemaRow *row = g_new0 (SchemaRow, 1);
+
+      row->type = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      row->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      row->table = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      row->sql = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      g_ptr_array_add (rows, row);
+      rc = SQLITE_OK;
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      mw_db_set_error (error, db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                       _("Reading the new database's structure"));
+      return NULL;
+    }
+  return g_steal_pointer (&rows);
+}
+
+/* Whether the app's database at @app_path holds only what the rebuild reproduces
+ * exactly: tables, their indexes, views, and sqlite_sequence. If so, @out_setup is
+ * what the new file takes from its header before anything is written to it. */
+static gboolean
+can_rebuild (const char  *app_path,
+             char       **out_setup)
+{
+  g_autoptr(sqlite3) db = mw_db_open (app_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  if (db == NULL ||
+      mw_db_query_int (db, "SELECT count(*) FROM sqlite_schema WHERE "
+                              "type NOT IN ('table', 'index', 'view') OR "
+                              "(type = 'table' AND (rootpage = 0 OR (name LIKE 'sqlite\\_%' "
+                              "ESCAPE '\\' AND name <> 'sqlite_sequence'))) OR "
+                              "(type = 'index' AND sql IS NULL AND "
+                              "name NOT LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\')", 1) != 0)
+    return FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT page_size, auto_vacuum, encoding FROM pragma_page_size, "
+                              "pragma_auto_vacuum, pragma_encoding", -1, &stmt,
+                          NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    *out_setup = g_strdup_printf ("PRAGMA main.page_size = %d; PRAGMA main.auto_vacuum = %d; "
+                                  "PRAGMA main.encoding = '%s'", sqlite3_column_int (stmt, 0),
+                                  sqlite3_column_int (stmt, 1),
+                                  (const char *) sqlite3_column_text (stmt, 2));
+  sqlite3_finalize (stmt);
+  return *out_setup != NULL;
+}
+
+/* The app's own rows of @table (reference data its migrations inserted), rowids and
+ * AUTOINCREMENT counter kept. */
+static gboolean
+copy_app_rows (Carry               *c,
+               const MwSchemaTable *table,
+               GError             **error)
+{
+  g_autoptr(GString) columns = g_string_new (NULL);
+  g_autofree char *quoted = mw_db_quote_identifier (table->name);
+  g_autofree char *sql = NULL;
+
+  if (!table->without_rowid && !has_rowid_alias (table))
+    g_string_append (columns, "rowid");
+  for (guint i = 0; i < table->columns->len; i++)
+    {
+      const MwSchemaColumn *col = g_ptr_array_index (table->columns, i);
+      g_autofree char *quoted_col = NULL;
+
+      if (col->hidden)
+        continue;
+      quoted_col = mw_db_quote_identifier (col->name);
+      g_string_append_printf (columns, "%s%s", columns->len ? ", " : "", quoted_col);
+    }
+  if (columns->len == 0)
+    return TRUE;
+  sql = g_strdup_printf ("INSERT INTO main.%s (%s) SELECT %s FROM app.%s", quoted,
+                         columns->str, columns->str, quoted);
+  if (!mw_db_exec (c->db, sql, error))
+    return FALSE;
+
+  if (mw_db_query_int (c->db, "SELECT count(*) FROM main.sqlite_schema WHERE name = "
+                              "'sqlite_sequence'", 0) > 0)
+    {
+      static const char * const steps[] = {
+        "DELETE FROM main.sqlite_sequence WHERE name = ?1",
+        "INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM app.sqlite_sequence "
+        "WHERE name = ?1",
+      };
+
+      for (guint k = 0; k < G_N_ELEMENTS (steps); k++)
+        {
+          sqlite3_stmt *stmt = NULL;
+          int rc = sqlite3_prepare_v2 (c->db, steps[k], -1, &stmt, NULL);
+
+          if (rc == SQLITE_OK)
+            {
+              sqlite3_bind_text (stmt, 1, table->name, -1, SQLITE_STATIC);
+              rc = sqlite3_step (stmt);
+            }
+          sqlite3_finalize (stmt);
+          if (rc != SQLITE_DONE)
+            {
+              mw_db_set_error (error, c->db, rc, MW_ENGINE_ERROR_MIGRATION_FAILED,
+                               _("Copying the app's AUTOINCREMENT counters"));
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* The shop's rows of the app's @i-th table, into its report entry. */
+static gboolean
+carry_one (Carry         *c,
+           guint          i,
+           MwProgress    *progress,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  GPtrArray *targets = mw_schema_get_tables (c->new_schema);
+  const MwSchemaTable *target = g_ptr_array_index (targets, i);
+  g_autofree char *message = g_strdup_printf (_("Carrying %s (%u of %u)"), target->name, i + 1,
+                                              targets->len);
+
+  if (progress != NULL)
+    mw_progress_update (progress, (double) i / targets->len, message);
+  return !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+         carry_table (c, target, g_ptr_array_index (c->report->tables, i), cancellable, error);
+}
+
+/* Into the app's database itself, indexes and all. */
+static gboolean
+carry_into_app (Carry         *c,
+                MwProgress    *progress,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  for (guint i = 0; i < c->report->tables->len; i++)
+    if (!carry_one (c, i, progress, cancellable, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Rebuilding the app's database around the shop's rows (see above). */
+static gboolean
+rebuild_and_carry (Carry         *c,
+                   MwProgress    *progress,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) rows = read_schema_rows (c->db, "app", error);
+  g_autoptr(GPtrArray) built = NULL;
+  g_autoptr(MwSchema) app_tables = NULL;
+  g_autoptr(GHashTable) carry_at = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) target_at = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *targets = mw_schema_get_tables (c->new_schema);
+  sqlite3_stmt *unique = NULL;
+  guint n_carried = 0;
+
+  /* Every table the app has, its migrations table included: their own rows. */
+  if (rows == NULL ||
+      (app_tables = mw_schema_read (c->db, "app", "", error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < targets->len; i++)
+    g_hash_table_insert (target_at, ((MwSchemaTable *) g_ptr_array_index (targets, i))->name,
+                         GUINT_TO_POINTER (i));
+
+  /* Where each table takes the shop's rows: after its last CREATE UNIQUE INDEX. */
+  if (sqlite3_prepare_v2 (c->db, "SELECT count(*) FROM pragma_index_list(?1, 'app') "
+                                 "WHERE name = ?2 AND \"unique\" AND origin = 'c'", -1, &unique,
+                          NULL) != SQLITE_OK)
+    {
+      mw_db_set_error (error, c->db, sqlite3_errcode (c->db), MW_ENGINE_ERROR_MIGRATION_FAILED,
+                       _("Reading the new database's indexes"));
+      return FALSE;
+    }
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SchemaRow *row = g_ptr_array_index (rows, i);
+
+      if (g_strcmp0 (row->type, "table") == 0)
+        g_hash_table_insert (carry_at, row->name, GUINT_TO_POINTER (i));
+      else if (g_strcmp0 (row->type, "index") == 0 && row->sql != NULL)
+        {
+          sqlite3_reset (unique);
+          sqlite3_bind_text (unique, 1, row->table, -1, SQLITE_STATIC);
+          sqlite3_bind_text (unique, 2, row->name, -1, SQLITE_STATIC);
+          if (sqlite3_step (unique) == SQLITE_ROW && sqlite3_column_int (unique, 0) > 0)
+            g_hash_table_insert (carry_at, row->table, GUINT_TO_POINTER (i));
+        }
+    }
+  sqlite3_finalize (unique);
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SchemaRow *row = g_ptr_array_index (rows, i);
+      gboolean is_table = g_strcmp0 (row->type, "table") == 0;
+      const char *table = is_table ? row->name : row->table;
+      gpointer at, k;
+
+      /* Made by SQLite itself, with the table that needs it. */
+      if ((is_table && g_strcmp0 (row->name, "sqlite_sequence") == 0) || row->sql == NULL)
+        continue;
+      /* SQLite sorts an index in as much memory as its page cache may hold: the two
+       * share the carry's budget rather than each taking all of it. */
+      if (!is_table && !mw_db_exec (c->db, "PRAGMA main.cache_size = -" SORT_CACHE_KIB, error))
+        return FALSE;
+      if (!mw_db_exec (c->db, row->sql, error))
+        return FALSE;
+      if (!is_table && !mw_db_exec (c->db, "PRAGMA main.cache_size = -" CARRY_CACHE_KIB, error))
+        return FALSE;
+      if (is_table && mw_schema_lookup_table (app_tables, row->name) != NULL &&
+          !copy_app_rows (c, mw_schema_lookup_table (app_tables, row->name), error))
+        return FALSE;
+      if (table != NULL && g_hash_table_lookup_extended (carry_at, table, NULL, &at) &&
+          GPOINTER_TO_UINT (at) == i &&
+          g_hash_table_lookup_extended (target_at, table, NULL, &k))
+        {
+          if (!carry_one (c, GPOINTER_TO_UINT (k), progress, cancellable, error))
+            return FALSE;
+          n_carried++;
+        }
+    }
+
+  /* The proof that this is the app's database: its sqlite_schema, row for row. */
+  built = read_schema_rows (c->db, "main", error);
+  if (built == NULL)
+    return FALSE;
+  for (guint i = 0; n_carried == targets->len && i <= rows->len; i++)
+    {
+      SchemaRow *a = i < rows->len ? g_ptr_array_index (rows, i) : NULL;
+      SchemaRow *b = i < built->len ? g_ptr_array_index (built, i) : NULL;
+
+      if (a == NULL && b == NULL)
+        return TRUE;
+      if (a == NULL || b == NULL || g_strcmp0 (a->type, b->type) != 0 ||
+          g_strcmp0 (a->name, b->name) != 0 || g_strcmp0 (a->table, b->table) != 0 ||
+          g_strcmp0 (a->sql, b->sql) != 0)
+        break;
+    }
+  g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_MIGRATION_FAILED,
+               _("The new database did not come out with the app's structure (%u of %u tables "
+                 "carried); it is not used."), n_carried, targets->len);
+  return FALSE;
+}
+
+/* "child → parent: N" for each foreign key whose parent row is missing, in order. */
+static void
+collect_orphans (sqlite3   *db,
+                 GPtrArray *orphans)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (sqlite3_prepare_v2 (db, "SELECT \"table\", parent FROM pragma_foreign_key_check", -1,
+                          &stmt, NULL) == SQLITE_OK)
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      {
+        char *pair = g_strdup_printf ("%s → %s", sqlite3_column_text (stmt, 0),
+                                      sqlite3_column_text (stmt, 1));
+
+        g_hash_table_replace (counts, pair,
+                              GSIZE_TO_POINTER (GPOINTER_TO_SIZE (g_hash_table_lookup (counts, pair)) + 1));
+      }
+  sqlite3_finalize (stmt);
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_ptr_array_add (orphans, g_strdup_printf ("%s: %" G_GSIZE_FORMAT, (char *) key,
+                                               GPOINTER_TO_SIZE (value)));
+  g_ptr_array_sort (orphans, (GCompareFunc) g_strcmp0);
+}
+
+/* The new database's checks, shared by two connections on two cores. Together they
+ * are its whole integrity_check: quick_check reads every page (each b-tree's shape,
+ * each page used once, the freelist, NOT NULL and CHECK), integrity_check(table) of
+ * every table matches each index entry to its row and proves UNIQUE. */
+typedef struct
+{
+  const char *path;
+  GPtrArray  *tables;      /* (element-type utf8) every table of the new database */
+  gint        next;        /* the next table to check, taken by either connection */
+  GPtrArray  *orphans;     /* the report's: only the helper touches it until joined */
+  GString    *problems;    /* the helper's findings */
+} Checks;
+
+/* integrity_check(table) of the tables not yet taken, until none is left. */
+static void
+check_tables (sqlite3  *db,
+              Checks   *checks,
+              GString  *problems)
+{
+  int i;
+
+  while ((i = g_atomic_int_add (&checks->next, 1)) < (int) checks->tables->len)
+    {
+      g_autofree char *quoted = mw_db_quote_identifier (g_ptr_array_index (checks->tables, i));
+      g_autofree char *sql = g_strdup_printf ("PRAGMA main.integrity_check(%s)", quoted);
+      sqlite3_stmt *stmt = NULL;
+      int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+
+      while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+          if (g_strcmp0 (line, "ok") != 0)
+            g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", line);
+          rc = SQLITE_OK;
+        }
+      if (rc != SQLITE_DONE)
+        g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", sqlite3_errmsg (db));
+      sqlite3_finalize (stmt);
+    }
+}
+
+static int
+compare_carried (gconstpointer a,
+                 gconstpointer b)
+{
+  const MwAdoptTable *ta = *(MwAdoptTable * const *) a;
+  const MwAdoptTable *tb = *(MwAdoptTable * const *) b;
+
+  return ta->carried < tb->carried ? 1 : ta->carried > tb->carried ? -1 : 0;
+}
+
+/* The helper: the foreign keys, then tables. Not a read-only connection: SQLite skips
+ * CHECK and NOT NULL in integrity_check on those.
+ * Returns: non-%NULL if it could open the new database */
+static gpointer
+checks_thread (gpointer data)
+{
+  Checks *checks = data;
+  g_autoptr(sqlite3) db = mw_db_open (checks->path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS,
+                                      NULL);
+
+  if (db == NULL || !mw_db_exec (db, "PRAGMA query_only = ON", NULL) ||
+      !mw_db_exec (db, "PRAGMA cache_size = -" HELPER_CACHE_KIB, NULL))
+    return NULL;
+  collect_orphans (db, checks->orphans);
+  check_tables (db, checks, checks->problems);
+  return checks;
+}
+
+/* The shop's rows carried into the new database at report->adopted_path: rebuilt
+ * from the app's database at @app_path when @setup says how, else the app's database
+ * itself, already moved there. */
+static gboolean
+carry (MwAdoptReport         *report,
+       MwMigrationSet        *set,
+       const char            *app_path,
+       const char            *setup,
+       const MwAdoptOptions  *options,
+       MwProgress            *progress,
+       GCancellable          *cancellable,
+       GError               **error)
+{
   g_autoptr(sqlite3) db = NULL;
   g_autoptr(MwSchema) old_schema = NULL;
   g_autoptr(MwSchema) new_schema = NULL;
-  g_autofree char *attach = attach_sql (report->database_path);
+  g_autofree char *attach = attach_sql (report->database_path, "old");
+  g_autofree char *attach_app = setup ? attach_sql (app_path, "app") : NULL;
   Carry c = { 0 };
   GPtrArray *targets;
+  gboolean carried;
+  Checks checks = { 0 };
+  g_autoptr(GString) helper_problems = g_string_new (NULL);
+  g_autoptr(GPtrArray) tables = NULL;
+  GThread *helper = NULL;
 
-  /* The new database exactly as `migrate` builds one from scratch: schema and
-   * __drizzle_migrations drizzle-orm's own. */
-  remove_older_copies (report->database_path);
-  report->adopted_path = unique_adopted_path (report->database_path);
-  if (progress != NULL)
-    mw_progress_update (progress, 0.0, _("Building a new database with the app's updates"));
-  migrator = mw_migrator_new (report->adopted_path, set);
-  mw_migrator_set_backup (migrator, FALSE, NULL);
-  if (!mw_migrator_run (migrator, cancellable, error))
-    return FALSE;
+  if (setup != NULL)
+    {
+      /* Our own new file, never one planted at the name; the mode SQLite gives one. */
+      int fd = mw_fs_create_exclusive (report->adopted_path, 0644, error);
 
+      if (fd < 0)
+        return FALSE;
+      close (fd);
+    }
   db = mw_db_open (report->adopted_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI,
                    BUSY_TIMEOUT_MS, error);
   /* The copy is nobody's data until it is checked, fsynced and swapped in (the swap
@@ -926,12 +1342,15 @@ build_carried (MwAdoptReport         *report,
       !mw_db_exec (db, "PRAGMA foreign_keys = OFF", error) ||
       !mw_db_exec (db, "PRAGMA journal_mode = MEMORY", error) ||
       !mw_db_exec (db, "PRAGMA synchronous = OFF", error) ||
-      !mw_db_exec (db, "PRAGMA cache_size = -16384", error) ||
-      !mw_db_exec (db, attach, error))
+      !mw_db_exec (db, "PRAGMA cache_size = -" CARRY_CACHE_KIB, error) ||
+      (setup != NULL && !mw_db_exec (db, setup, error)) ||
+      !mw_db_exec (db, attach, error) ||
+      (attach_app != NULL && !mw_db_exec (db, attach_app, error)))
     return FALSE;
 
   old_schema = mw_schema_read (db, "old", mw_migration_set_get_table (set), error);
-  new_schema = old_schema ? mw_schema_read (db, "main", mw_migration_set_get_table (set), error)
+  new_schema = old_schema ? mw_schema_read (db, setup ? "app" : "main",
+                                            mw_migration_set_get_table (set), error)
                           : NULL;
   if (new_schema == NULL)
     return FALSE;
@@ -989,25 +1408,17 @@ build_carried (MwAdoptReport         *report,
   c.options = options;
   c.report = report;
 
-  if (!mw_db_exec (db, "BEGIN", error))
-    return FALSE;
+  /* The report lists the app's tables in its order, whatever order they are filled in. */
   targets = mw_schema_get_tables (new_schema);
   for (guint i = 0; i < targets->len; i++)
-    {
-      const MwSchemaTable *target = g_ptr_array_index (targets, i);
-      g_autofree char *message = g_strdup_printf (_("Carrying %s (%u of %u)"), target->name,
-                                                  i + 1, targets->len);
+    g_ptr_array_add (report->tables,
+                     adopt_table_new (((MwSchemaTable *) g_ptr_array_index (targets, i))->name));
 
-      if (progress != NULL)
-        mw_progress_update (progress, (double) i / targets->len, message);
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !carry_table (&c, target, cancellable, error))
-        {
-          mw_db_exec (db, "ROLLBACK", NULL);
-          return FALSE;
-        }
-    }
-  if (!carry_counters (&c, error) || !mw_db_exec (db, "COMMIT", error))
+  if (!mw_db_exec (db, "BEGIN", error))
+    return FALSE;
+  carried = setup != NULL ? rebuild_and_carry (&c, progress, cancellable, error)
+                          : carry_into_app (&c, progress, cancellable, error);
+  if (!carried || !carry_counters (&c, error) || !mw_db_exec (db, "COMMIT", error))
     {
       if (!sqlite3_get_autocommit (db))
         mw_db_exec (db, "ROLLBACK", NULL);
@@ -1033,6 +1444,8 @@ build_carried (MwAdoptReport         *report,
       }
   }
   mw_db_exec (db, "DETACH DATABASE old", NULL);
+  if (attach_app != NULL)
+    mw_db_exec (db, "DETACH DATABASE app", NULL);
 
   for (guint i = 0; i < report->tables->len; i++)
     {
@@ -1042,48 +1455,107 @@ build_carried (MwAdoptReport         *report,
       report->rejected += t->rejected;
     }
 
-  /* Rows whose parent is missing are listed, never deleted. */
+  /* The whole integrity_check of the new database, and the rows whose parent is
+   * missing (listed, never deleted), on this connection and a helper's on the other
+   * core: this one reads every page, then both take the tables one by one. */
+  if (progress != NULL)
+    mw_progress_update (progress, 1.0, _("Checking the new database"));
+  tables = read_schema_rows (db, "main", error);
+  if (tables == NULL)
+    return FALSE;
+  /* The biggest first, so that neither connection is left with one at the end. */
+  checks.tables = g_ptr_array_new_with_free_func (g_free);
   {
-    sqlite3_stmt *stmt = NULL;
-    g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-    GHashTableIter iter;
-    gpointer key, value;
+    g_autoptr(GPtrArray) by_size = g_ptr_array_sized_new (report->tables->len);
 
-    if (sqlite3_prepare_v2 (db, "SELECT \"table\", parent FROM pragma_foreign_key_check", -1,
-                            &stmt, NULL) == SQLITE_OK)
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          char *pair = g_strdup_printf ("%s → %s", sqlite3_column_text (stmt, 0),
-                                        sqlite3_column_text (stmt, 1));
-
-          g_hash_table_replace (counts, pair,
-                                GSIZE_TO_POINTER (GPOINTER_TO_SIZE (g_hash_table_lookup (counts, pair)) + 1));
-        }
-    sqlite3_finalize (stmt);
-    g_hash_table_iter_init (&iter, counts);
-    while (g_hash_table_iter_next (&iter, &key, &value))
-      g_ptr_array_add (report->orphans, g_strdup_printf ("%s: %" G_GSIZE_FORMAT, (char *) key,
-                                                         GPOINTER_TO_SIZE (value)));
-    g_ptr_array_sort (report->orphans, (GCompareFunc) g_strcmp0);
+    for (guint i = 0; i < report->tables->len; i++)
+      g_ptr_array_add (by_size, g_ptr_array_index (report->tables, i));
+    g_ptr_array_sort (by_size, compare_carried);
+    for (guint i = 0; i < by_size->len; i++)
+      g_ptr_array_add (checks.tables,
+                       g_strdup (((MwAdoptTable *) g_ptr_array_index (by_size, i))->table));
   }
+  for (guint i = 0; i < tables->len; i++)
+    {
+      SchemaRow *row = g_ptr_array_index (tables, i);
+
+      if (g_strcmp0 (row->type, "table") == 0 &&
+          !g_ptr_array_find_with_equal_func (checks.tables, row->name, g_str_equal, NULL))
+        g_ptr_array_add (checks.tables, g_strdup (row->name));
+    }
+  checks.path = report->adopted_path;
+  checks.orphans = report->orphans;
+  checks.problems = helper_problems;
+  helper = g_thread_try_new ("mw-adopt-checks", checks_thread, &checks, NULL);
 
   {
     g_autofree char *problems = NULL;
+    g_autoptr(GString) found = g_string_new (NULL);
     int rc = SQLITE_OK;
 
-    if (progress != NULL)
-      mw_progress_update (progress, 1.0, _("Checking the new database"));
-    if (!mw_db_check_integrity (db, TRUE, 20, "; ", &problems, &rc))
+    if (!mw_db_check_integrity (db, FALSE, 20, "; ", &problems, &rc))
+      g_string_append (found, problems && *problems ? problems : sqlite3_errstr (rc));
+    check_tables (db, &checks, found);
+    /* A helper that could not open the file took no table: only the foreign keys are
+     * left, here. */
+    if (helper == NULL || !g_thread_join (g_steal_pointer (&helper)))
+      collect_orphans (db, report->orphans);
+    if (helper_problems->len > 0)
+      g_string_append_printf (found, "%s%s", found->len ? "; " : "", helper_problems->str);
+    g_ptr_array_unref (checks.tables);
+    if (found->len > 0)
       {
         g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CHECK_FAILED,
                      _("The new database failed its integrity check (%s); it is not used."),
-                     problems && *problems ? problems : sqlite3_errstr (rc));
+                     found->str);
         return FALSE;
       }
   }
 
   report->ready = report->needs_values->len == 0;
   return TRUE;
+}
+
+static gboolean
+build_carried (MwAdoptReport         *report,
+               MwMigrationSet        *set,
+               const MwAdoptOptions  *options,
+               MwProgress            *progress,
+               GCancellable          *cancellable,
+               GError               **error)
+{
+  g_autoptr(MwMigrator) migrator = NULL;
+  g_autofree char *app_path = NULL;
+  g_autofree char *setup = NULL;
+  gboolean ok;
+
+  /* The app's database exactly as `migrate` builds one from scratch: schema and
+   * __drizzle_migrations drizzle-orm's own. (A name an earlier copy left behind by a
+   * crash is removed next time, as those copies are.) */
+  remove_older_copies (report->database_path);
+  report->adopted_path = unique_adopted_path (report->database_path);
+  app_path = g_strconcat (report->adopted_path, ".app", NULL);
+  mw_remove_set (app_path);
+  if (progress != NULL)
+    mw_progress_update (progress, 0.0, _("Building a new database with the app's updates"));
+  migrator = mw_migrator_new (app_path, set);
+  mw_migrator_set_backup (migrator, FALSE, NULL);
+  if (!mw_migrator_run (migrator, cancellable, error))
+    {
+      mw_remove_set (app_path);
+      return FALSE;
+    }
+
+  if (can_rebuild (app_path, &setup))
+    {
+      g_debug ("Carrying into a rebuild of the app's database, indexes after the rows");
+      ok = carry (report, set, app_path, setup, options, progress, cancellable, error);
+    }
+  else
+    ok = mw_rename (app_path, report->adopted_path, error) &&
+         carry (report, set, NULL, NULL, options, progress, cancellable, error);
+  mw_remove_set (app_path);
+  return ok;
 }
 
 /* ---- preparing and committing -------------------------------------------------------- */
