@@ -1836,6 +1836,8 @@ test_cancel_update (Fixture *f, gconstpointer data)
   g_signal_emit_by_name (g_ptr_array_index (buttons, 1), "clicked");   /* Update Now */
   g_assert_true (wait_until (working, f));
   assert_page (f, "working", NULL, "Updating the database", "_Cancel");
+  /* Backed up, now applying, then checking. */
+  g_assert_cmpstr (mw_window_get_step_text (f->window), ==, "Step 2 of 3");
   screenshot (f, "working");
 
   press (f, "_Cancel");

@@ -1456,6 +1456,20 @@ mw_window_get_phase_text (MwWindow *self)
 }
 
 /**
+ * mw_window_get_step_text:
+ *
+ * Returns: (nullable): the working page's step ("Step 2 of 3"), %NULL when it shows
+ *   none
+ */
+const char *
+mw_window_get_step_text (MwWindow *self)
+{
+  g_return_val_if_fail (MW_IS_WINDOW (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->work_step))
+         ? gtk_label_get_text (self->work_step) : NULL;
+}
+
+/**
  * mw_window_get_problem_text:
  *
  * Returns: the problem page's plain words ("" when it shows none)

@@ -19,6 +19,7 @@ const char       *mw_window_get_page        (MwWindow          *self);
 const char       *mw_window_get_problem     (MwWindow          *self);
 const char       *mw_window_get_title_text  (MwWindow          *self);
 const char       *mw_window_get_phase_text  (MwWindow          *self);
+const char       *mw_window_get_step_text   (MwWindow          *self);
 const char       *mw_window_get_notice      (MwWindow          *self);
 const char       *mw_window_get_problem_text (MwWindow         *self);
 const char       *mw_window_get_detail_text (MwWindow          *self);
