@@ -61,7 +61,6 @@ struct _MwFkGuard
   GHashTable *links;        /* child → its links at the start, as a string */
   GHashTable *link_columns; /* child → (set) its columns that point at a parent */
   GHashTable *children;     /* parent → (GPtrArray) its children at the start */
-  GHashTable *keyed;        /* parent → TRUE if every link into it names its primary key */
   GHashTable *parents;      /* parent → Parent, once touched */
   GPtrArray  *pending;      /* parents to copy before the next statement runs */
   guint       n_snapshots;
@@ -236,7 +235,6 @@ mw_fk_guard_new (sqlite3 *db)
                                               (GDestroyNotify) g_hash_table_unref);
   self->children = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_ptr_array_unref);
-  self->keyed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->parents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, parent_free);
   self->pending = g_ptr_array_new_with_free_func (g_free);
 
@@ -279,7 +277,6 @@ mw_fk_guard_free (MwFkGuard *self)
   g_hash_table_unref (self->links);
   g_hash_table_unref (self->link_columns);
   g_hash_table_unref (self->children);
-  g_hash_table_unref (self->keyed);
   g_hash_table_unref (self->parents);
   g_ptr_array_unref (self->pending);
   g_free (self);
