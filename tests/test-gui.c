@@ -2093,6 +2093,42 @@ test_technician (Fixture *f, gconstpointer data)
   mw_test_assert_contains (mw_technician_window_get_integrity_result (MW_TECHNICIAN_WINDOW (tech)),
                            "Every page and index is sound");
 
+  /* Save Support Bundle asks where, proposing a dated name in the backups folder;
+   * cancelled, it writes nothing. */
+  {
+    GtkWidget *chooser = NULL;
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    gtk_widget_activate_action (GTK_WIDGET (tech), "technician.save", NULL);
+    while (chooser == NULL && g_get_monotonic_time () < deadline)
+      {
+        GListModel *toplevels = gtk_window_get_toplevels ();
+
+        for (guint i = 0; chooser == NULL && i < g_list_model_get_n_items (toplevels); i++)
+          {
+            g_autoptr(GtkWidget) w = g_list_model_get_item (toplevels, i);
+
+            if (GTK_IS_FILE_CHOOSER (w) &&
+                g_strcmp0 (gtk_window_get_title (GTK_WINDOW (w)), "Save Support Bundle") == 0)
+              chooser = w;
+          }
+        if (!g_main_context_iteration (NULL, FALSE))
+          g_usleep (5000);
+      }
+    g_assert_nonnull (chooser);
+    {
+      g_autofree char *name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+
+      g_assert_true (g_str_has_prefix (name, "migration-wizard-support-"));
+      g_assert_true (g_str_has_suffix (name, ".json"));
+    }
+    screenshot_window (chooser, "technician-save-bundle");
+    gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_false (g_file_test (bundle, G_FILE_TEST_EXISTS));
+  }
+
   /* The support bundle: one JSON file, secrets in the log redacted. */
   mw_log_add ("Failed statement: UPDATE users SET password_hash = "
               "'$2b$10$abcdefghijklmnopqrstuuZ8WfQ1mYpQmX0Yd1nE8sQxQy2mZ3a4b' WHERE id = 1; "

@@ -527,14 +527,41 @@ copy_action (GtkWidget  *widget,
   gtk_label_set_text (self->status_label, _("Diagnostics copied to the clipboard."));
 }
 
-/* A save dialog that opens in the backups folder (where a technician looks). */
-static GtkFileChooserNative *
-save_dialog_new (MwTechnicianWindow *self,
-                 const char         *title,
-                 const char         *name)
+/* What a save dialog writes to the file chosen: the bundle or the log. */
+typedef gboolean (*SaveFunc) (MwTechnicianWindow  *self,
+                              const char          *path,
+                              GError             **error);
+
+static void
+save_response_cb (GtkNativeDialog    *dialog,
+                  int                 response,
+                  MwTechnicianWindow *self)
 {
-  GtkFileChooserNative *dialog;
+  SaveFunc save = (SaveFunc) g_object_get_data (G_OBJECT (dialog), "mw-save-func");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        save (self, path, NULL);
+    }
+  g_object_unref (dialog);
+}
+
+/* A save dialog that opens in the backups folder (where a technician looks), proposing
+ * @name_format with the time now, and writing the file chosen with @save. */
+static void
+save_dialog_show (MwTechnicianWindow *self,
+                  const char         *title,
+                  const char         *name_format,
+                  SaveFunc            save)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *name = g_date_time_format (now, name_format);
   const char *dir = self->wizard ? mw_window_get_settings (self->wizard)->backup_dir : NULL;
+  GtkFileChooserNative *dialog;
 
   dialog = gtk_file_chooser_native_new (title, GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
                                         _("_Save"), _("_Cancel"));
@@ -546,23 +573,9 @@ save_dialog_new (MwTechnicianWindow *self,
       gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
     }
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
-  return dialog;
-}
-
-static void
-save_response_cb (GtkNativeDialog    *dialog,
-                  int                 response,
-                  MwTechnicianWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-
-      if (path != NULL)
-        mw_technician_window_save_bundle (self, path, NULL);
-    }
-  g_object_unref (dialog);
+  g_object_set_data (G_OBJECT (dialog), "mw-save-func", (gpointer) save);
+  g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
 static void
@@ -570,30 +583,9 @@ save_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
 {
-  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
-  GtkFileChooserNative *dialog;
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *name = g_date_time_format (now, "migration-wizard-support-%Y%m%d-%H%M%S.json");
-
-  dialog = save_dialog_new (self, _("Save Support Bundle"), name);
-  g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
-}
-
-static void
-export_response_cb (GtkNativeDialog    *dialog,
-                    int                 response,
-                    MwTechnicianWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-
-      if (path != NULL)
-        mw_technician_window_export_log (self, path, NULL);
-    }
-  g_object_unref (dialog);
+  save_dialog_show (MW_TECHNICIAN_WINDOW (widget), _("Save Support Bundle"),
+                    "migration-wizard-support-%Y%m%d-%H%M%S.json",
+                    mw_technician_window_save_bundle);
 }
 
 static void
@@ -601,13 +593,9 @@ export_log_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
-  MwTechnicianWindow *self = MW_TECHNICIAN_WINDOW (widget);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *name = g_date_time_format (now, "migration-wizard-log-%Y%m%d-%H%M%S.txt");
-  GtkFileChooserNative *dialog = save_dialog_new (self, _("Export Log"), name);
-
-  g_signal_connect (dialog, "response", G_CALLBACK (export_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+  save_dialog_show (MW_TECHNICIAN_WINDOW (widget), _("Export Log"),
+                    "migration-wizard-log-%Y%m%d-%H%M%S.txt",
+                    mw_technician_window_export_log);
 }
 
 /* ---- the toolkit: actions on files, each also a command line ------------------------ */
