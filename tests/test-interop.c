@@ -98,6 +98,20 @@ peer_run (const char  *db,
                         "--foreign-keys", "on", NULL);
 }
 
+/* The app's own migrate() (drizzle-orm @orm, better-sqlite3) on @db afterwards finds
+ * nothing to do: not one byte of the file changes. */
+static void
+assert_peer_changes_nothing (const char *db,
+                             const char *folder,
+                             const char *orm,
+                             const char *table)
+{
+  g_autofree char *digest = mw_test_file_digest (db);
+
+  g_assert_cmpint (peer_run (db, folder, orm, table, NULL), ==, 0);
+  assert_owned_str (mw_test_file_digest (db), digest);
+}
+
 static void
 copy_file (const char *from,
            const char *to)
@@ -553,7 +567,7 @@ dump_v1_rows (const char *db,
 static void
 test_v1_generated_folder (void)
 {
-  g_autofree char *dir = NULL, *db = NULL, *reference = NULL, *digest = NULL;
+  g_autofree char *dir = NULL, *db = NULL, *reference = NULL;
   g_autofree char *out = NULL;
 
   if (!peer_v1_available ())
@@ -572,9 +586,7 @@ test_v1_generated_folder (void)
   assert_both_owned (dump_v1_rows (db, "__drizzle_migrations"),
                      dump_v1_rows (reference, "__drizzle_migrations"));
 
-  digest = mw_test_file_digest (db);
-  g_assert_cmpint (peer_run (db, v1_folder (), "1", NULL, NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (db), digest);
+  assert_peer_changes_nothing (db, v1_folder (), "1", NULL);
   mw_test_remove_tree (dir);
 }
 
@@ -595,7 +607,7 @@ test_v1_order_and_untimed (void)
                           "'roles: ' || count(*) FROM `roles`;" },
   };
   g_autofree char *dir = NULL, *folder = NULL, *db = NULL, *reference = NULL;
-  g_autofree char *digest = NULL, *order = NULL;
+  g_autofree char *order = NULL;
 
   if (!peer_v1_available ())
     return;
@@ -628,9 +640,7 @@ test_v1_order_and_untimed (void)
                    "t:20300101000001_Beta | t:integer\n"
                    "t:seed_staff_roles | t:null\n");
 
-  digest = mw_test_file_digest (db);
-  g_assert_cmpint (peer_run (db, folder, "1", NULL, NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (db), digest);
+  assert_peer_changes_nothing (db, folder, "1", NULL);
   mw_test_remove_tree (dir);
 }
 
@@ -644,7 +654,7 @@ static void
 test_v1_upgrades_0x_table (void)
 {
   g_autofree char *dir = NULL, *folder = NULL, *db = NULL, *reference = NULL;
-  g_autofree char *out = NULL, *digest = NULL, *backups = NULL;
+  g_autofree char *out = NULL, *backups = NULL;
 
   if (!peer_v1_available ())
     return;
@@ -677,9 +687,7 @@ test_v1_upgrades_0x_table (void)
   assert_both_owned (dump_v1_rows (db, "__drizzle_migrations"),
                      dump_v1_rows (reference, "__drizzle_migrations"));
 
-  digest = mw_test_file_digest (db);
-  g_assert_cmpint (peer_run (db, folder, "1", NULL, NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (db), digest);
+  assert_peer_changes_nothing (db, folder, "1", NULL);
   mw_test_remove_tree (dir);
 }
 
@@ -692,7 +700,7 @@ test_v1_upgrades_0x_table (void)
 static void
 test_custom_migrations_table (void)
 {
-  g_autofree char *dir = NULL, *db = NULL, *peer_db = NULL, *out = NULL, *digest = NULL;
+  g_autofree char *dir = NULL, *db = NULL, *peer_db = NULL, *out = NULL;
   g_autofree char *count = NULL;
 
   if (!peer_available ())
@@ -715,18 +723,13 @@ test_custom_migrations_table (void)
                                              "'__drizzle_migrations'"), ==, 0);
   count = g_strdup_printf ("%u", n_migrations ());
   assert_owned_str (mw_test_sql_text (peer_db, "SELECT count(*) FROM app_migrations"), count);
-  digest = mw_test_file_digest (peer_db);
-  g_assert_cmpint (peer_run (peer_db, migrations, "0.44", "app_migrations", NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (peer_db), digest);
+  assert_peer_changes_nothing (peer_db, migrations, "0.44", "app_migrations");
 
   /* The other way: migration-wizard told the name, then the app. */
-  g_clear_pointer (&digest, g_free);
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "migrate", "--quiet", "--database", db,
                                   "--migrations", migrations, "--migrations-table",
                                   "app_migrations", NULL), ==, 0);
-  digest = mw_test_file_digest (db);
-  g_assert_cmpint (peer_run (db, migrations, "0.44", "app_migrations", NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (db), digest);
+  assert_peer_changes_nothing (db, migrations, "0.44", "app_migrations");
   assert_both_owned (mw_test_dump_schema (db), mw_test_dump_schema (peer_db));
   mw_test_remove_tree (dir);
 }
@@ -737,7 +740,6 @@ static void
 test_empty_journal (void)
 {
   g_autofree char *dir = NULL, *folder = NULL, *journal = NULL, *db = NULL, *reference = NULL;
-  g_autofree char *digest = NULL;
 
   if (!peer_available ())
     return;
@@ -757,9 +759,7 @@ test_empty_journal (void)
                                         "'__drizzle_migrations'"), ==, 1);
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "status", "--database", db,
                                   "--migrations", folder, NULL), ==, 0);
-  digest = mw_test_file_digest (db);
-  g_assert_cmpint (peer_run (db, folder, "0.44", NULL, NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest (db), digest);
+  assert_peer_changes_nothing (db, folder, "0.44", NULL);
   mw_test_remove_tree (dir);
 }
 
@@ -815,7 +815,7 @@ static void
 test_file_colon_path (void)
 {
   g_autofree char *dir = NULL, *cwd = g_get_current_dir ();
-  g_autofree char *digest = NULL, *out = NULL;
+  g_autofree char *out = NULL;
 
   if (!peer_available ())
     return;
@@ -831,9 +831,7 @@ test_file_colon_path (void)
                                   "--migrations", migrations, NULL), ==, 0);
   g_assert_cmpint (mw_test_spawn (NULL, NULL, cli, "verify", "--database", "file:pos.db",
                                   NULL), ==, 0);
-  digest = mw_test_file_digest ("file:pos.db");
-  g_assert_cmpint (peer_run ("file:pos.db", migrations, "0.44", NULL, NULL), ==, 0);
-  assert_owned_str (mw_test_file_digest ("file:pos.db"), digest);
+  assert_peer_changes_nothing ("file:pos.db", migrations, "0.44", NULL);
 
   g_assert_cmpint (g_chdir (cwd), ==, 0);
   mw_test_remove_tree (dir);
