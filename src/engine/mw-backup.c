@@ -34,9 +34,10 @@
  * -journal is corrupt. It is written under a temporary name, switched to the rollback
  * journal (a backup is a single file), fsynced, opened again and checked
  * (`quick_check`, the page count) — the flush and the check side by side, both done
- * before it is renamed into place and the folder is fsynced. Its JSON sidecar says what it is; only a backup whose sidecar says it was
- * verified, and whose file still has the recorded size (and, before a restore, the
- * recorded SHA-256), is offered for restore.
+ * before it is renamed into place and the folder is fsynced. Its JSON sidecar says
+ * what it is; only a backup whose sidecar says it was verified, and whose file still
+ * has the recorded size (and, before a restore, the recorded SHA-256), is offered for
+ * restore.
  *
  * The backups folder is made private (others may not write to it), every file in it
  * is created new (never through a symlink planted at its name), and a backup that is
@@ -411,8 +412,13 @@ hash_thread (gpointer data)
 
   mw_thread_run_in_background ();
   /* A new copy is flushed to disk first (SQLite wrote it without syncing), beside the
-   * check; an existing backup is only read. */
-  if (!job->sync_first || mw_fsync_path (job->path, FALSE, &job->error))
+   * check, through the job's own fd (opening and closing another would drop the
+   * check's locks); an existing backup is only read. */
+#ifdef G_OS_UNIX
+  if (job->sync_first && fsync (job->fd) != 0)
+    mw_fs_set_error (&job->error, errno, _("Cannot flush %s to disk"), job->path);
+  else
+#endif
     job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
                                    &job->error);
   g_mutex_lock (&job->mutex);
