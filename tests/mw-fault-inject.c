@@ -7,6 +7,9 @@
  *   MW_FAULT_AT=N          the call to fail (1-based); unset or 0: only count
  *   MW_FAULT_MODE=eio      fail call N once with EIO (the default)
  *   MW_FAULT_MODE=enospc   fail every call from N on with ENOSPC
+ *   MW_FAULT_MODE=flip     call N, if it writes, succeeds but one byte of what it wrote
+ *                          is changed (100 bytes before its end): a disk, a cable or a
+ *                          driver that damages data silently
  *   MW_FAULT_COUNT_FILE=F  at exit, write how many such calls the process made to F
  *   MW_FAULT_VERBOSE=1     say on stderr which call failed
  *   MW_FAULT_CALLS=a,b     count (and fail) only these calls, e.g. "ftruncate"
@@ -35,6 +38,7 @@
 static long fault_at;
 static int fault_errno = EIO;
 static int fault_persistent;
+static int fault_flip;
 static int verbose;
 static long counter;
 static const char *count_file;
@@ -58,6 +62,8 @@ fault_init (void)
       fault_errno = ENOSPC;
       fault_persistent = 1;
     }
+  else if (mode != NULL && strcmp (mode, "flip") == 0)
+    fault_flip = 1;
   verbose = getenv ("MW_FAULT_VERBOSE") != NULL;
   count_file = getenv ("MW_FAULT_COUNT_FILE");
   only_calls = getenv ("MW_FAULT_CALLS");
@@ -116,8 +122,9 @@ should_fail (const char *what)
     {
       char text[128];
 
-      snprintf (text, sizeof text, "[mw-fault] call %ld (%s) fails with %s\n", n, what,
-                fault_errno == EIO ? "EIO" : "ENOSPC");
+      snprintf (text, sizeof text, "[mw-fault] call %ld (%s) %s\n", n, what,
+                fault_flip ? "writes one byte changed"
+                : fault_errno == EIO ? "fails with EIO" : "fails with ENOSPC");
       say (text);
     }
   return fail;
@@ -144,14 +151,38 @@ path_is_file (const char *path)
     real_##name = (__typeof__ (name) *) dlsym (RTLD_NEXT, #name)
 
 #define FAIL_FD(fd, what) \
-  if (fd_is_file (fd) && should_fail (what)) \
+  if (fd_is_file (fd) && should_fail (what) && !fault_flip) \
     { \
       errno = fault_errno; \
       return -1; \
     }
 
+/* A write: fails, or (flip) writes what it was given with one byte changed. */
+#define WRITE_BODY(what, call) \
+  if (fd_is_file (fd) && should_fail (what)) \
+    { \
+      unsigned char *changed; \
+      ssize_t written; \
+      if (!fault_flip) \
+        { \
+          errno = fault_errno; \
+          return -1; \
+        } \
+      changed = malloc (count > 0 ? count : 1); \
+      if (changed == NULL) \
+        abort (); \
+      memcpy (changed, buf, count); \
+      if (count > 0) \
+        changed[count > 100 ? count - 100 : count / 2] ^= 0x10; \
+      buf = changed; \
+      written = call; \
+      free (changed); \
+      return written; \
+    } \
+  return call
+
 #define FAIL_PATH(path, what) \
-  if (path_is_file (path) && should_fail (what)) \
+  if (path_is_file (path) && should_fail (what) && !fault_flip) \
     { \
       errno = fault_errno; \
       return -1; \
@@ -161,24 +192,21 @@ ssize_t
 write (int fd, const void *buf, size_t count)
 {
   REAL (write);
-  FAIL_FD (fd, "write");
-  return real_write (fd, buf, count);
+  WRITE_BODY ("write", real_write (fd, buf, count));
 }
 
 ssize_t
 pwrite (int fd, const void *buf, size_t count, off_t offset)
 {
   REAL (pwrite);
-  FAIL_FD (fd, "pwrite");
-  return real_pwrite (fd, buf, count, offset);
+  WRITE_BODY ("pwrite", real_pwrite (fd, buf, count, offset));
 }
 
 ssize_t
 pwrite64 (int fd, const void *buf, size_t count, off64_t offset)
 {
   REAL (pwrite64);
-  FAIL_FD (fd, "pwrite64");
-  return real_pwrite64 (fd, buf, count, offset);
+  WRITE_BODY ("pwrite64", real_pwrite64 (fd, buf, count, offset));
 }
 
 int

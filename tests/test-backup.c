@@ -13,7 +13,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "mw-db-private.h"
 #include "mw-fs-private.h"
+#include "mw-page-record-private.h"
 #include "mw-test-util.h"
 
 typedef MwTestFixture Fixture;
@@ -158,6 +160,129 @@ test_damaged_backup_not_trusted (Fixture *f, gconstpointer data)
   g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
   g_assert_false (damaged->verified);
   g_assert_nonnull (damaged->problem);
+}
+
+/* One leaf page of the sales overwritten: what quick_check finds. */
+static void
+damage_a_leaf (const char *db)
+{
+  gint64 leaf = mw_test_sql_int (db, "SELECT pageno FROM dbstat WHERE name = 'sales' AND "
+                                     "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 3");
+  gint64 page_size = mw_test_sql_int (db, "PRAGMA page_size");
+  g_autofree char *garbage = g_malloc (page_size);
+  FILE *file = fopen (db, "r+b");
+
+  memset (garbage, 0x42, page_size);
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (long) ((leaf - 1) * page_size), SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, page_size, file), ==, (gsize) page_size);
+  fclose (file);
+}
+
+/* The database is checked while it is copied: a damaged one gets no backup (none that
+ * could be offered), says what SQLite found, and is left as it was. */
+static void
+test_damaged_database_gets_no_backup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwBackup) backup = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autofree char *before = NULL, *after = NULL;
+
+  damage_a_leaf (f->db);
+  before = mw_test_file_digest (f->db);
+  backup = mw_backup_create (f->db, NULL, MW_BACKUP_REASON_MANUAL, f->set, NULL, NULL, &error);
+  g_assert_null (backup);
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+  mw_test_assert_mentions (error->message, "failed its check");
+  g_clear_error (&error);
+  list = mw_backup_list (f->backups, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 0);
+  after = mw_test_file_digest (f->db);
+  g_assert_cmpstr (after, ==, before);
+}
+
+/* The POS holds the write lock, with a sale not yet committed, for longer than the
+ * backup waits to share one snapshot between the copy and the check: the backup is
+ * still made (its copy then checked by SQLite itself), with every committed sale and
+ * not the pending one; in WAL mode (data in the -wal) and in rollback mode. */
+static void
+test_backup_while_the_pos_writes (Fixture *f, gconstpointer data)
+{
+  const char *modes[] = { "DELETE", "WAL" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autofree char *setup = g_strdup_printf ("PRAGMA journal_mode=%s; PRAGMA "
+                                                "wal_autocheckpoint=0; INSERT INTO sales "
+                                                "(total) VALUES (-1);", modes[i]);
+      g_autofree char *pending = g_strdup_printf ("BEGIN IMMEDIATE; INSERT INTO sales (total) "
+                                                  "VALUES (%d);", -100 - (int) i);
+      g_autofree char *find = g_strdup_printf ("SELECT count(*) FROM sales WHERE total = %d",
+                                               -100 - (int) i);
+      g_autoptr(MwBackup) backup = NULL;
+      sqlite3 *pos = NULL;
+
+      g_assert_cmpint (sqlite3_open (f->db, &pos), ==, SQLITE_OK);
+      g_assert_cmpint (sqlite3_exec (pos, setup, NULL, NULL, NULL), ==, SQLITE_OK);
+      g_assert_cmpint (sqlite3_exec (pos, pending, NULL, NULL, NULL), ==, SQLITE_OK);
+      backup = backup_now (f, MW_BACKUP_REASON_MANUAL);
+      g_assert_true (backup->verified);
+      /* Each round's committed sale (-1) and the last round's pending one, since
+       * committed: not this round's. */
+      g_assert_cmpint (mw_test_sql_int (backup->path, "SELECT count(*) FROM sales"), ==,
+                       5001 + 2 * i);
+      g_assert_cmpint (mw_test_sql_int (backup->path, find), ==, 0);
+      g_assert_cmpint (sqlite3_exec (pos, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+      sqlite3_close (pos);
+    }
+}
+
+/* What SQLite writes through the recording VFS is what must read back: the file as
+ * written passes, one byte changed, a page cut off or a page too many do not. */
+static void
+test_page_record (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "recorded.db", NULL);
+  g_autoptr(MwPageRecord) record = mw_page_record_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *longer = NULL;
+  sqlite3 *db;
+  gsize len = 0;
+
+  db = mw_db_open_full (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000,
+                        mw_page_record_vfs (), &error);
+  g_assert_no_error (error);
+  g_assert_true (mw_page_record_attach (record, db));
+  g_assert_true (mw_db_exec (db, "CREATE TABLE t (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION "
+                                 "ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t "
+                                 "SELECT printf('row %d', i) FROM n; DELETE FROM t WHERE "
+                                 "rowid % 3 = 0; VACUUM;", &error));
+  mw_db_close (db);
+  g_assert_true (mw_page_record_usable (record));
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_cmpuint (len, >, 4 * 4096);
+  g_assert_true (mw_page_record_verify (record, (guint8 *) contents, len, path, &error));
+  g_assert_no_error (error);
+
+  contents[len - 4096 - 100] ^= 0x10;
+  g_assert_false (mw_page_record_verify (record, (guint8 *) contents, len, path, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+  mw_test_assert_mentions (error->message, "differs");
+  g_clear_error (&error);
+  contents[len - 4096 - 100] ^= 0x10;
+
+  g_assert_false (mw_page_record_verify (record, (guint8 *) contents, len - 4096, path, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
+  g_clear_error (&error);
+
+  longer = g_malloc0 (len + 4096);
+  memcpy (longer, contents, len);
+  g_assert_false (mw_page_record_verify (record, (guint8 *) longer, len + 4096, path, &error));
+  g_assert_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT);
 }
 
 static void
@@ -331,6 +456,9 @@ main (int argc, char **argv)
   ADD ("/mw/engine/backup/sidecar-and-name", test_sidecar_and_name);
   ADD ("/mw/engine/backup/damaged-backup-not-trusted", test_damaged_backup_not_trusted);
   ADD ("/mw/engine/backup/missing-database", test_missing_database);
+  ADD ("/mw/engine/backup/damaged-database-gets-no-backup", test_damaged_database_gets_no_backup);
+  ADD ("/mw/engine/backup/while-the-pos-writes", test_backup_while_the_pos_writes);
+  ADD ("/mw/engine/backup/page-record", test_page_record);
   ADD ("/mw/engine/backup/migrate-backs-up-only-when-there-is-work",
        test_migrate_backs_up_only_when_there_is_work);
   ADD ("/mw/engine/backup/retention", test_retention);

@@ -72,6 +72,8 @@ typedef struct
   gboolean survived;
   gboolean known;       /* failed as KNOWN_REPAIR_OBJECT_DROPPED */
   char    *failure;
+  gboolean flip;        /* the call succeeds with one byte changed (MW_FAULT_MODE=flip) */
+  gboolean refused;     /* the command ended with a non-zero status */
 } Job;
 
 /* ---- processes ------------------------------------------------------------------------ */
@@ -638,7 +640,8 @@ run_job (gpointer data,
   g_autofree char *at = g_strdup_printf ("MW_FAULT_AT=%u", job->n);
   g_autofree char *only = job->only ? g_strconcat ("MW_FAULT_CALLS=", job->only, NULL) : NULL;
   g_autofree char *err = NULL;
-  char *mode = job->enospc ? "MW_FAULT_MODE=enospc" : "MW_FAULT_MODE=eio";
+  char *mode = job->flip ? "MW_FAULT_MODE=flip"
+               : job->enospc ? "MW_FAULT_MODE=enospc" : "MW_FAULT_MODE=eio";
   char *env[] = { preload, at, mode, only, NULL };
   const char *args[12];
   int status;
@@ -650,6 +653,16 @@ run_job (gpointer data,
   args_for (job->command, db, backups, args);
   status = run_cli (args, env, &err);
   job->failure = check_after_failure (job, dir, db, backups, status, err);
+  job->refused = !WIFEXITED (status) || WEXITSTATUS (status) != 0;
+  /* A backup refused leaves nothing that could be offered for restore. */
+  if (job->failure == NULL && job->flip && job->refused)
+    {
+      g_autoptr(GPtrArray) made = backups_in (backups);
+
+      if (made->len > 0)
+        job->failure = g_strdup_printf ("the backup was refused, but %s is there",
+                                        (char *) g_ptr_array_index (made, 0));
+    }
   job->survived = job->failure == NULL;
   remove_dir (dir);
 }
@@ -778,6 +791,90 @@ test_faults (void)
   g_assert_cmpuint (failures, ==, 0);
 }
 
+/* How many calls named @only (MW_FAULT_CALLS) @command makes, run once without faults. */
+static guint
+count_calls (Command     command,
+             const char *only)
+{
+  Case *c = &cases[command];
+  g_autofree char *dir = case_dir ("counting");
+  g_autofree char *db = g_build_filename (dir, "pos_system.db", NULL);
+  g_autofree char *backups = g_build_filename (dir, "backups", NULL);
+  g_autofree char *count_file = g_build_filename (base, "count", NULL);
+  g_autofree char *count_env = g_strconcat ("MW_FAULT_COUNT_FILE=", count_file, NULL);
+  g_autofree char *preload = g_strconcat ("LD_PRELOAD=", shim, NULL);
+  g_autofree char *only_env = g_strconcat ("MW_FAULT_CALLS=", only, NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *count = NULL;
+  char *env[] = { preload, count_env, only_env, NULL };
+  const char *args[12];
+  int status;
+
+  g_mkdir_with_parents (dir, 0700);
+  copy_set (c->fixture, db);
+  args_for (command, db, backups, args);
+  status = run_cli (args, env, &err);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_true (g_file_get_contents (count_file, &count, NULL, NULL));
+  remove_dir (dir);
+  return (guint) atoi (count);
+}
+
+/* A disk that damages what it is given and says nothing: each page SQLite writes for
+ * a backup (the copy, its journal), one at a time, written with one byte changed.
+ * Whatever byte it is, the backup is refused (a documented status, nothing left that
+ * could be offered for restore, the database as it was), or — the byte was in a file
+ * the backup does not keep (the copy's journal) — it holds every row. SQLite's
+ * quick_check of the copy alone lets a changed byte in a row through. */
+static void
+test_silent_damage_is_caught (void)
+{
+  const char *faults = g_getenv ("MW_FAULTS");
+  guint samples = faults == NULL ? 24 : g_str_equal (faults, "all") ? 0 : (guint) atoi (faults);
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) ns = NULL;
+  GThreadPool *pool;
+  guint calls, failures = 0, refused = 0;
+
+  if (cases[CMD_MIGRATE].after == NULL)
+    set_up_cases ();
+  if (samples > 0 && samples < 40)
+    samples = 40;
+  calls = count_calls (CMD_BACKUP, "pwrite");
+  g_assert_cmpuint (calls, >, 100);
+  ns = choose (calls, samples);
+  for (guint i = 0; i < ns->len; i++)
+    {
+      Job *job = g_new0 (Job, 1);
+
+      job->command = CMD_BACKUP;
+      job->n = g_array_index (ns, guint, i);
+      job->index = 2000 + i;
+      job->only = "pwrite";
+      job->flip = TRUE;
+      g_ptr_array_add (jobs, job);
+    }
+  pool = g_thread_pool_new (run_job, NULL, 2, TRUE, NULL);
+  for (guint i = 0; i < jobs->len; i++)
+    g_thread_pool_push (pool, g_ptr_array_index (jobs, i), NULL);
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      Job *job = g_ptr_array_index (jobs, i);
+
+      refused += job->refused;
+      if (!job->survived && failures++ < 20)
+        g_test_message ("backup, pwrite %u with one byte changed: %s", job->n, job->failure);
+      g_free (job->failure);
+    }
+  g_test_message ("backup %u page writes; one byte changed: %u tried, %u refused, %u failures",
+                  calls, jobs->len, refused, failures);
+  g_assert_cmpuint (failures, ==, 0);
+  /* Most writes are the copy's pages: the damage was seen, not just lucky. */
+  g_assert_cmpuint (refused, >=, jobs->len / 2);
+}
+
 /* Every ftruncate of every command fails (the -shm cannot be truncated): the -wal,
  * which holds the shop's last sales, is never lost. */
 static void
@@ -862,6 +959,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mw/faults/full-disk-says-so", test_full_disk_says_so);
   g_test_add_func ("/mw/faults/wal-kept-when-shm-truncate-fails", test_shm_truncate_fails);
   g_test_add_func ("/mw/faults/every-command-survives-a-failing-disk", test_faults);
+  g_test_add_func ("/mw/faults/silent-damage-to-a-backup-is-caught", test_silent_damage_is_caught);
   status = g_test_run ();
   for (Command command = 0; command < N_CMDS; command++)
     {

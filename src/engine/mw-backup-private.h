@@ -11,6 +11,13 @@ G_BEGIN_DECLS
 /* What restoring and putting a repaired copy in place share with verified backups.
  * Implemented in mw-backup.c. */
 
+MwBackup *mw_backup_create_locked (const char      *database_path,
+                                   const char      *backup_dir,
+                                   MwBackupReason   reason,
+                                   MwMigrationSet  *set,
+                                   MwProgress      *progress,
+                                   GCancellable    *cancellable,
+                                   GError         **error);
 gboolean  mw_backup_check_copy  (sqlite3     *db,
                                  const char  *path,
                                  GError     **error);

@@ -23,6 +23,7 @@
 #include "mw-fs-private.h"
 #include "mw-history-private.h"
 #include "mw-json-private.h"
+#include "mw-page-record-private.h"
 #include "mw-thread-private.h"
 #include "mw-ticker-private.h"
 
@@ -45,6 +46,9 @@
  */
 
 #define BACKUP_BUSY_TIMEOUT_MS 5000
+/* How long a backup waits for others' writes to end, so that its copy and the
+ * database's check read one snapshot; then the copy is checked itself instead. */
+#define SNAPSHOT_WAIT_MS 1000
 #define BACKUP_PREFIX "aurswift-backup-"
 
 G_DEFINE_BOXED_TYPE (MwBackup, mw_backup, mw_backup_ref, mw_backup_unref)
@@ -383,9 +387,12 @@ typedef struct
   const char   *path;
   gint64        size;
   GCancellable *cancellable;
+  MwPageRecord *record;       /* (nullable) what SQLite wrote: each page must read back so */
+  GMappedFile  *map;          /* (nullable) a new copy, read from memory */
   GThread      *thread;
+  GThread      *sync_thread;  /* a new copy: flushed to disk while it is hashed */
+  GError       *sync_error;   /* the flush's, or the pages' comparison */
   gboolean      started;
-  gboolean      sync_first;   /* a new copy: flushed to disk before it is hashed */
   GMutex        mutex;
   GCond         cond;
   gint64        hashed;       /* bytes so far (mutex) */
@@ -411,20 +418,41 @@ hash_thread (gpointer data)
   HashJob *job = data;
 
   mw_thread_run_in_background ();
-  /* A new copy is flushed to disk first (SQLite wrote it without syncing), beside the
-   * check, through the job's own fd (opening and closing another would drop the
-   * check's locks); an existing backup is only read. */
-#ifdef G_OS_UNIX
-  if (job->sync_first && fsync (job->fd) != 0)
-    mw_fs_set_error (&job->error, errno, _("Cannot flush %s to disk"), job->path);
+  if (job->map != NULL)
+    job->sha256 = mw_sha256_of_bytes ((const guint8 *) g_mapped_file_get_contents (job->map),
+                                      g_mapped_file_get_length (job->map), hash_bytes_cb, job,
+                                      job->cancellable, &job->error);
   else
-#endif
-    job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
-                                   &job->error);
+    job->sha256 = mw_sha256_of_fd_checked (job->fd, job->path, job->record, hash_bytes_cb, job,
+                                           job->cancellable, &job->error);
   g_mutex_lock (&job->mutex);
   job->done = TRUE;
   g_cond_signal (&job->cond);
   g_mutex_unlock (&job->mutex);
+  return NULL;
+}
+
+/* A new copy is flushed to disk (SQLite wrote it without syncing) while it is hashed:
+ * the flush waits for the disk, the hash reads what is already in memory. Through the
+ * job's own fd: opening and closing another would drop the check's locks. Then, when
+ * the copy is mapped, its pages are compared with what SQLite wrote, beside the hash
+ * (else the hash's read compares them). */
+static gpointer
+sync_thread (gpointer data)
+{
+  HashJob *job = data;
+
+  mw_thread_run_with_slack ();
+#ifdef G_OS_UNIX
+  if (fsync (job->fd) != 0)
+#else
+  if (_commit (job->fd) != 0)
+#endif
+    mw_fs_set_error (&job->sync_error, errno, _("Cannot flush %s to disk"), job->path);
+  else if (job->map != NULL && job->record != NULL)
+    mw_page_record_verify (job->record,
+                           (const guint8 *) g_mapped_file_get_contents (job->map),
+                           g_mapped_file_get_length (job->map), job->path, &job->sync_error);
   return NULL;
 }
 
@@ -441,13 +469,15 @@ hash_fraction (gpointer data)
   return fraction;
 }
 
-/* Opens @path and starts hashing it. The fd is opened before any SQLite connection
- * to the file and closed by hash_job_finish() after the last one: closing an fd of a
- * database drops the process's POSIX locks on it. */
+/* Opens @path and starts hashing it (and, for a new copy, flushing it to disk). The
+ * fd is opened before any SQLite connection to the file and closed by
+ * hash_job_finish() after the last one: closing an fd of a database drops the
+ * process's POSIX locks on it. */
 static gboolean
 hash_job_start (HashJob       *job,
                 const char    *path,
                 gboolean       sync_first,
+                MwPageRecord  *record,
                 GCancellable  *cancellable,
                 GError       **error)
 {
@@ -458,13 +488,19 @@ hash_job_start (HashJob       *job,
   g_cond_init (&job->cond);
   job->started = TRUE;
   job->path = path;
-  job->sync_first = sync_first;
+  job->record = record;
   job->cancellable = cancellable;
   job->fd = mw_fs_open_regular (path, FALSE, -1, &st, error);
   if (job->fd < 0)
     return FALSE;
   job->size = st.st_size;
+  /* A new copy, our own file, is read from memory (an existing backup, which another
+   * program might truncate meanwhile, through read()). */
+  if (sync_first && job->size > 0)
+    job->map = g_mapped_file_new_from_fd (job->fd, FALSE, NULL);
   job->thread = g_thread_new ("mw-backup-hash", hash_thread, job);
+  if (sync_first)
+    job->sync_thread = g_thread_new ("mw-backup-sync", sync_thread, job);
   return TRUE;
 }
 
@@ -502,6 +538,9 @@ hash_job_finish (HashJob   *job,
         }
       g_thread_join (g_steal_pointer (&job->thread));
     }
+  if (job->sync_thread != NULL)
+    g_thread_join (g_steal_pointer (&job->sync_thread));
+  g_clear_pointer (&job->map, g_mapped_file_unref);
   if (job->fd >= 0)
     close (job->fd);
   job->fd = -1;
@@ -512,7 +551,13 @@ hash_job_finish (HashJob   *job,
   sha256 = g_steal_pointer (&job->sha256);
   if (sha256 == NULL && job->error != NULL)
     g_propagate_error (error, g_steal_pointer (&job->error));
+  else if (sha256 != NULL && job->sync_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&job->sync_error));
+      g_clear_pointer (&sha256, g_free);
+    }
   g_clear_error (&job->error);
+  g_clear_error (&job->sync_error);
   return sha256;
 }
 
@@ -550,15 +595,182 @@ check_copy (const char    *path,
   return g_steal_pointer (&db);
 }
 
-/* Makes a verified backup of what @src sees. @src must not be in a write transaction
- * (SQLite refuses to back up from one); the migrator holds the write lock on its own
- * connection and lets this one read. */
+/* ---- the source's check, beside the copy --------------------------------------------- */
+
+/* SQLite's quick_check of the database, on a connection of its own that reads the very
+ * snapshot the copy is made from, on the other core while this one copies. */
+typedef struct
+{
+  sqlite3  *db;         /* in a read transaction begun with the copy's */
+  GThread  *thread;
+  gboolean  ok;
+  char     *problems;
+} SourceCheck;
+
+/* Begins a read transaction on @db (its first read takes the snapshot). */
+static gboolean
+begin_read (sqlite3 *db)
+{
+  if (!mw_db_exec (db, "BEGIN", NULL))
+    return FALSE;
+  if (mw_db_query_int (db, "SELECT count(*) FROM sqlite_schema", -1) < 0)
+    {
+      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A connection to the database as @src's: it reads, never writes, never checkpoints. */
+static sqlite3 *
+open_reader (const char  *database_path,
+             GError     **error)
+{
+  g_autofree char *wal = g_strconcat (database_path, "-wal", NULL);
+  sqlite3 *db = mw_db_open (database_path, SQLITE_OPEN_READWRITE, BACKUP_BUSY_TIMEOUT_MS, error);
+
+  if (db == NULL)
+    return NULL;
+  mw_db_exec (db, "PRAGMA query_only = ON", NULL);
+  if (mw_fs_lexists (wal))
+    sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  return db;
+}
+
+/* Puts @src and a new check connection in read transactions on one snapshot. Nobody
+ * may commit between the two: @writes_excluded says the caller holds the write lock
+ * (and has not written); otherwise a third connection takes it for the moment the
+ * two begin (in WAL mode a commit could come between them; in rollback mode the
+ * first reader's lock already keeps it out), and lets it go at once: from then on
+ * each reads its snapshot whatever others commit.
+ *
+ * Returns: (transfer full) (nullable): the check's connection; %NULL when the two
+ *   cannot be set up so (then @src is in no transaction, and the copy is checked) */
+static sqlite3 *
+begin_same_snapshot (sqlite3    *src,
+                     const char *database_path,
+                     gboolean    writes_excluded)
+{
+  g_autoptr(sqlite3) guard = NULL;
+  g_autoptr(sqlite3) check = open_reader (database_path, NULL);
+
+  if (check == NULL)
+    return NULL;
+  /* The check reads every page from memory SQLite maps, not copied out of the file. */
+  sqlite3_exec (check, "PRAGMA mmap_size = " G_STRINGIFY (MW_COPY_MMAP_BYTES), NULL, NULL, NULL);
+  if (!writes_excluded)
+    {
+      guard = mw_db_open (database_path, SQLITE_OPEN_READWRITE, SNAPSHOT_WAIT_MS, NULL);
+      if (guard == NULL || !mw_db_exec (guard, "BEGIN IMMEDIATE", NULL))
+        return NULL;
+    }
+  if (!begin_read (src))
+    return NULL;
+  if (!begin_read (check))
+    {
+      sqlite3_exec (src, "ROLLBACK", NULL, NULL, NULL);
+      return NULL;
+    }
+  if (guard != NULL)
+    sqlite3_exec (guard, "ROLLBACK", NULL, NULL, NULL);
+  return g_steal_pointer (&check);
+}
+
+static gpointer
+source_check_thread (gpointer data)
+{
+  SourceCheck *check = data;
+
+  /* The copy and then its hash are the longer way: they get the larger share. */
+  mw_thread_run_with_slack ();
+  check->ok = mw_db_check_integrity (check->db, FALSE, 1, "; ", &check->problems, NULL);
+  return NULL;
+}
+
+/* Waits for the source's check and ends its transaction.
+ *
+ * Returns: whether the database passed it; otherwise @error says why (cancelled, or
+ *   damaged: #MW_ENGINE_ERROR_CORRUPT) */
+static gboolean
+source_check_finish (SourceCheck   *check,
+                     const char    *database_path,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  gboolean ok;
+
+  if (check->thread == NULL)
+    return FALSE;
+  g_thread_join (g_steal_pointer (&check->thread));
+  sqlite3_progress_handler (check->db, 0, NULL, NULL);
+  sqlite3_exec (check->db, "COMMIT", NULL, NULL, NULL);
+  ok = check->ok;
+  if (!ok && !g_cancellable_set_error_if_cancelled (cancellable, error))
+    g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
+                 _("The database %s failed its check while it was backed up: %s"), database_path,
+                 check->problems ? check->problems : sqlite3_errmsg (check->db));
+  g_clear_pointer (&check->problems, g_free);
+  return ok;
+}
+
+/* The copy's fraction: the bar's limit while the source's check runs beside it, else
+ * the bar itself (@ticker). */
+typedef struct
+{
+  GMutex    mutex;
+  double    fraction;
+  MwTicker *ticker;
+} CopyFraction;
+
+static void
+copy_fraction_cb (double   fraction,
+                  gpointer data)
+{
+  CopyFraction *copy = data;
+
+  g_mutex_lock (&copy->mutex);
+  copy->fraction = fraction;
+  g_mutex_unlock (&copy->mutex);
+  if (copy->ticker != NULL)
+    mw_ticker_show (copy->ticker, fraction);
+}
+
+static double
+copy_fraction (gpointer data)
+{
+  CopyFraction *copy = data;
+  double fraction;
+
+  g_mutex_lock (&copy->mutex);
+  fraction = copy->fraction;
+  g_mutex_unlock (&copy->mutex);
+  return fraction;
+}
+
+/* ---- making a backup -------------------------------------------------------------------- */
+
+/* Makes a verified backup of what @src sees. @src must not be in a transaction; the
+ * migrator holds the write lock on its own connection and lets this one read
+ * (@writes_excluded).
+ *
+ * The proof, in the time of the copy and one read of it:
+ *  - SQLite's quick_check of the database, on the other core while the copy is made,
+ *    on a connection reading the very snapshot the copy is made from;
+ *  - the copy read back (hashed for the sidecar meanwhile): every page is, byte for
+ *    byte, what SQLite's backup wrote there, and there are exactly those pages
+ *    (mw-page-record.c); the copy opened by SQLite: its page count, its migrations;
+ *  - flushed to disk meanwhile, all before the rename.
+ * A copy equal to pages that passed quick_check passes it too (quick_check reads
+ * only the file, and SQLite's backup changes nothing but page 1's header counters).
+ * When the two cannot be set up so (the snapshot cannot be shared, a write the record
+ * did not expect), the copy itself is quick_checked after it is made, as before. */
 static MwBackup *
 mw_backup_create_from_connection (sqlite3         *src,
                                   const char      *database_path,
                                   const char      *backup_dir,
                                   MwBackupReason   reason,
                                   MwMigrationSet  *set,
+                                  gboolean         writes_excluded,
                                   MwProgress      *progress,
                                   GCancellable    *cancellable,
                                   GError         **error)
@@ -569,8 +781,12 @@ mw_backup_create_from_connection (sqlite3         *src,
   g_autofree char *dir = g_canonicalize_filename (given_dir, NULL);
   g_autofree char *tmp = NULL, *base = NULL, *tmp_name = NULL, *journal = NULL;
   g_autoptr(sqlite3) check = NULL;
+  g_autoptr(MwPageRecord) record = NULL;
+  SourceCheck source = { NULL };
+  CopyFraction copied = { .fraction = 0.0 };
   HashJob hash_job = { .fd = -1 };
   g_autoptr(MwTicker) ticker = NULL;
+  gboolean proven_by_record;
   int pages = -1;
   gint64 check_pages;
   GStatBuf st;
@@ -594,8 +810,9 @@ mw_backup_create_from_connection (sqlite3         *src,
   tmp = g_build_filename (dir, tmp_name, NULL);
   journal = g_strconcat (tmp, "-journal", NULL);
 
-  if (progress != NULL)
-    mw_progress_update (progress, 0.0, _("Making a backup of the database"));
+  g_mutex_init (&copied.mutex);
+  ticker = mw_ticker_new (progress, cancellable);
+  mw_ticker_restart (ticker, _("Making a backup of the database"));
 
   /* Created new and private here, so SQLite opens our own empty file and nothing
    * planted at the name. */
@@ -603,23 +820,57 @@ mw_backup_create_from_connection (sqlite3         *src,
     int fd = mw_fs_create_exclusive (tmp, 0600, error);
 
     if (fd < 0)
-      return NULL;
+      goto failed;
     close (fd);
   }
-  if (!mw_copy_through_sqlite (src, tmp, progress, cancellable, &pages, error))
-    goto failed;
 
-  /* The proof: SQLite's quick_check of the copy (every page read: it proves the
-   * source pages it was copied from too, see mw-migrator.c), its page count, and its
-   * SHA-256 for the sidecar, computed on the other core meanwhile, after that core
-   * has flushed the copy to disk (SQLite wrote it without syncing). The copy cannot
-   * be hashed while it is written: SHA-256 reads a file from its start, and SQLite
-   * writes page 1 last (its change counter, when the copy commits). */
-  ticker = mw_ticker_new (progress, cancellable);
-  mw_ticker_restart (ticker, _("Checking the backup"));
-  if (!hash_job_start (&hash_job, tmp, TRUE, cancellable, error))
+  source.db = begin_same_snapshot (src, database_path, writes_excluded);
+  if (source.db != NULL)
+    {
+      record = mw_page_record_new ();
+      /* The bar: the slower of the check and the copy. */
+      mw_ticker_expect_file_check (ticker, source.db, FALSE);
+      mw_ticker_set_limit (ticker, copy_fraction, &copied);
+      mw_ticker_install (ticker, source.db);
+      source.thread = g_thread_new ("mw-backup-check", source_check_thread, &source);
+    }
+  else
+    {
+      g_debug ("The database is checked through its copy");
+      copied.ticker = ticker;
+    }
+
+  if (!mw_copy_through_sqlite_full (src, tmp, record, copy_fraction_cb, &copied, cancellable,
+                                    &pages, error))
     goto failed;
-  check = check_copy (tmp, self->path, &hash_job, ticker, cancellable, error);
+  if (source.db != NULL)
+    sqlite3_exec (src, "COMMIT", NULL, NULL, NULL);
+  proven_by_record = source.db != NULL && mw_page_record_usable (record);
+
+  /* The copy read back (and hashed) on the other core once the check is done there,
+   * flushed to disk meanwhile. */
+  mw_ticker_set_message (ticker, _("Checking the backup"));
+  if (!hash_job_start (&hash_job, tmp, TRUE, proven_by_record ? record : NULL, cancellable,
+                       error))
+    goto failed;
+  if (source.db != NULL)
+    {
+      mw_ticker_set_limit (ticker, hash_fraction, &hash_job);
+      if (!source_check_finish (&source, database_path, cancellable, error))
+        goto failed;
+      g_clear_pointer (&source.db, mw_db_close);
+    }
+
+  if (proven_by_record)
+    {
+      mw_ticker_set_limit (ticker, NULL, NULL);
+      check = mw_db_open (tmp, SQLITE_OPEN_READONLY, BACKUP_BUSY_TIMEOUT_MS, error);
+    }
+  else
+    {
+      mw_ticker_restart (ticker, _("Checking the backup"));
+      check = check_copy (tmp, self->path, &hash_job, ticker, cancellable, error);
+    }
   if (check == NULL || !read_level (check, set, self, error))
     goto failed;
   check_pages = mw_db_query_int (check, "PRAGMA page_count", -1);
@@ -648,6 +899,7 @@ mw_backup_create_from_connection (sqlite3         *src,
       mw_fs_set_error (error, errno, _("Cannot put the backup in place at %s"), self->path);
       goto failed;
     }
+  g_mutex_clear (&copied.mutex);
   if (!mw_fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
     return NULL;
 
@@ -655,12 +907,63 @@ mw_backup_create_from_connection (sqlite3         *src,
 
 failed:
   g_clear_pointer (&check, mw_db_close);
+  if (source.db != NULL)
+    {
+      /* The copy failed while the source's check goes on: stopped, not waited for. */
+      if (source.thread != NULL)
+        {
+          sqlite3_interrupt (source.db);
+          source_check_finish (&source, database_path, NULL, NULL);
+        }
+      g_clear_pointer (&source.db, mw_db_close);
+      sqlite3_exec (src, "ROLLBACK", NULL, NULL, NULL);
+    }
   if (hash_job.started)
     g_free (hash_job_finish (&hash_job, NULL, NULL));
+  g_mutex_clear (&copied.mutex);
   /* Only our own temporary file: never anything that was there before. */
   g_unlink (tmp);
   g_unlink (journal);
   return NULL;
+}
+
+static MwBackup *
+backup_create (const char      *database_path,
+               const char      *backup_dir,
+               MwBackupReason   reason,
+               MwMigrationSet  *set,
+               gboolean         writes_excluded,
+               MwProgress      *progress,
+               GCancellable    *cancellable,
+               GError         **error)
+{
+  g_autoptr(sqlite3) src = NULL;
+
+  g_return_val_if_fail (database_path != NULL, NULL);
+
+  if (!mw_fs_check_database_file (database_path, error))
+    return NULL;
+  if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
+                   _("There is no database at %s to back up."), database_path);
+      return NULL;
+    }
+
+  /* Whatever SQLite would change of the set just by opening it (a hot or foreign
+   * journal) is first copied aside, byte for byte. */
+  if (!mw_set_protect (database_path, backup_dir, NULL, error))
+    return NULL;
+
+  /* Read-write so that SQLite can roll back a hot journal and read a WAL database;
+   * query_only so that this connection itself never writes; committed data in the
+   * -wal stays there (open_reader()). */
+  src = open_reader (database_path, error);
+  if (src == NULL)
+    return NULL;
+
+  return mw_backup_create_from_connection (src, database_path, backup_dir, reason, set,
+                                           writes_excluded, progress, cancellable, error);
 }
 
 /**
@@ -683,39 +986,27 @@ mw_backup_create (const char      *database_path,
                   GCancellable    *cancellable,
                   GError         **error)
 {
-  g_autoptr(sqlite3) src = NULL;
-  g_autofree char *wal = NULL;
+  return backup_create (database_path, backup_dir, reason, set, FALSE, progress, cancellable,
+                        error);
+}
 
-  g_return_val_if_fail (database_path != NULL, NULL);
-
-  if (!mw_fs_check_database_file (database_path, error))
-    return NULL;
-  if (!g_file_test (database_path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_DATABASE_MISSING,
-                   _("There is no database at %s to back up."), database_path);
-      return NULL;
-    }
-
-  /* Whatever SQLite would change of the set just by opening it (a hot or foreign
-   * journal) is first copied aside, byte for byte. */
-  if (!mw_set_protect (database_path, backup_dir, NULL, error))
-    return NULL;
-
-  /* Read-write so that SQLite can roll back a hot journal and read a WAL database;
-   * query_only so that this connection itself never writes. */
-  src = mw_db_open (database_path, SQLITE_OPEN_READWRITE, BACKUP_BUSY_TIMEOUT_MS, error);
-  if (src == NULL)
-    return NULL;
-  mw_db_exec (src, "PRAGMA query_only = ON", NULL);
-  /* Committed data in the -wal stays there: this connection does not checkpoint it
-   * into the database (and so never deletes the -wal) when it closes. */
-  wal = g_strconcat (database_path, "-wal", NULL);
-  if (mw_fs_lexists (wal))
-    sqlite3_db_config (src, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-
-  return mw_backup_create_from_connection (src, database_path, backup_dir, reason, set,
-                                           progress, cancellable, error);
+/**
+ * mw_backup_create_locked:
+ *
+ * mw_backup_create() for a caller that holds the database's write lock on a
+ * connection of its own and has not written through it.
+ */
+MwBackup *
+mw_backup_create_locked (const char      *database_path,
+                         const char      *backup_dir,
+                         MwBackupReason   reason,
+                         MwMigrationSet  *set,
+                         MwProgress      *progress,
+                         GCancellable    *cancellable,
+                         GError         **error)
+{
+  return backup_create (database_path, backup_dir, reason, set, TRUE, progress, cancellable,
+                        error);
 }
 
 typedef struct
@@ -930,7 +1221,7 @@ mw_backup_verify (MwBackup      *self,
 
   ticker = mw_ticker_new (progress, cancellable);
   mw_ticker_restart (ticker, _("Checking the backup"));
-  if (hash_job_start (&hash_job, self->path, FALSE, cancellable, &local_error))
+  if (hash_job_start (&hash_job, self->path, FALSE, NULL, cancellable, &local_error))
     {
       db = check_copy (self->path, self->path, &hash_job, ticker, cancellable, &local_error);
       g_clear_pointer (&db, mw_db_close);

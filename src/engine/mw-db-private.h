@@ -13,6 +13,11 @@ sqlite3     *mw_db_open                  (const char      *path,
                                           int              flags,
                                           int              busy_timeout_ms,
                                           GError         **error);
+sqlite3     *mw_db_open_full             (const char      *path,
+                                          int              flags,
+                                          int              busy_timeout_ms,
+                                          const char      *vfs,
+                                          GError         **error);
 void         mw_db_close                 (sqlite3         *db);
 char        *mw_db_filename              (const char      *path);
 void         mw_db_allow_salvage         (sqlite3         *db);

@@ -143,6 +143,22 @@ mw_db_open (const char  *path,
             int          busy_timeout_ms,
             GError     **error)
 {
+  return mw_db_open_full (path, flags, busy_timeout_ms, NULL, error);
+}
+
+/**
+ * mw_db_open_full:
+ * @vfs: (nullable): the SQLite VFS to open @path with; %NULL for the default
+ *
+ * mw_db_open() with a VFS of the wizard's own (mw-page-record.c).
+ */
+sqlite3 *
+mw_db_open_full (const char  *path,
+                 int          flags,
+                 int          busy_timeout_ms,
+                 const char  *vfs,
+                 GError     **error)
+{
   g_autofree char *filename = mw_db_filename (path);
   sqlite3 *db = NULL;
   int rc;
@@ -150,7 +166,7 @@ mw_db_open (const char  *path,
   /* SQLite would wait forever on a FIFO. */
   if (!mw_fs_check_database_file (path, error))
     return NULL;
-  rc = sqlite3_open_v2 (filename, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  rc = sqlite3_open_v2 (filename, &db, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK)
     {
       g_autofree char *doing = g_strdup_printf ("Cannot open the database %s", path);

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "mw-page-record-private.h"
 #include "mw-progress.h"
 /* Still here for the files that found it in this header. */
 #include "mw-thread-private.h"
@@ -43,6 +44,33 @@ char     *mw_sha256_of_fd        (int            fd,
                                   gpointer       user_data,
                                   GCancellable  *cancellable,
                                   GError       **error);
+char     *mw_sha256_of_bytes     (const guint8  *data,
+                                  gsize          size,
+                                  MwBytesFunc    on_bytes,
+                                  gpointer       user_data,
+                                  GCancellable  *cancellable,
+                                  GError       **error);
+char     *mw_sha256_of_fd_checked (int            fd,
+                                   const char    *path,
+                                   MwPageRecord  *record,
+                                   MwBytesFunc    on_bytes,
+                                   gpointer       user_data,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
+/* How much of a database a copy or its check maps into memory: up to SQLite's own
+ * limit for a build that has not raised it (2 GiB - 64 KiB). */
+#define MW_COPY_MMAP_BYTES 2147418112
+/* Told a long task's fraction done, 0…1 (any thread). */
+typedef void (*MwFractionFunc) (double   fraction,
+                                gpointer user_data);
+gboolean  mw_copy_through_sqlite_full (sqlite3         *src,
+                                       const char      *dst_path,
+                                       MwPageRecord    *record,
+                                       MwFractionFunc   on_fraction,
+                                       gpointer         user_data,
+                                       GCancellable    *cancellable,
+                                       int             *out_pages,
+                                       GError         **error);
 gboolean  mw_copy_through_sqlite (sqlite3       *src,
                                   const char    *dst_path,
                                   MwProgress    *progress,

@@ -97,9 +97,58 @@ mw_fsync_path (const char  *path,
  * CPU's cache. */
 #define HASH_BUFFER_SIZE (256 * 1024)
 
+static char *
+sha256_hex (struct sha256_ctx *ctx)
+{
+  guint8 digest[SHA256_DIGEST_SIZE];
+  char hex[2 * SHA256_DIGEST_SIZE + 1];
+
+  sha256_digest (ctx, SHA256_DIGEST_SIZE, digest);
+  for (guint i = 0; i < SHA256_DIGEST_SIZE; i++)
+    {
+      hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+      hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 0xf];
+    }
+  hex[2 * SHA256_DIGEST_SIZE] = '\0';
+  return g_strdup (hex);
+}
+
 /**
- * mw_sha256_of_fd:
+ * mw_sha256_of_bytes:
+ * @data: a file's bytes (mapped), @size of them
+ * @on_bytes: (nullable): called with the bytes hashed so far, every few MiB
+ *
+ * Returns: (transfer full): the SHA-256 of @data in hex, or %NULL when cancelled
+ */
+char *
+mw_sha256_of_bytes (const guint8  *data,
+                    gsize          size,
+                    MwBytesFunc    on_bytes,
+                    gpointer       user_data,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  struct sha256_ctx ctx;
+
+  sha256_init (&ctx);
+  for (gsize done = 0; done < size; )
+    {
+      gsize n = MIN (size - done, 16 * HASH_BUFFER_SIZE);
+
+      sha256_update (&ctx, n, data + done);
+      done += n;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      if (on_bytes != NULL)
+        on_bytes (done, user_data);
+    }
+  return sha256_hex (&ctx);
+}
+
+/**
+ * mw_sha256_of_fd_checked:
  * @fd: a file open for reading; read from its start, never closed here
+ * @record: (nullable): what SQLite wrote to the file: every page read must be that
  * @on_bytes: (nullable): called with the bytes hashed so far, every few MiB
  * @user_data: for @on_bytes
  *
@@ -110,36 +159,51 @@ mw_fsync_path (const char  *path,
  * database drops the process's POSIX locks on it, so a caller hashing a file that a
  * connection has open keeps the fd until that connection is closed.
  *
- * Returns: (transfer full): the hash in hex, or %NULL with @error set
+ * Returns: (transfer full): the hash in hex, or %NULL with @error set (the file not
+ *   what @record says was written: #MW_ENGINE_ERROR_CORRUPT)
  */
 char *
-mw_sha256_of_fd (int            fd,
-                 const char    *path,
-                 MwBytesFunc    on_bytes,
-                 gpointer       user_data,
-                 GCancellable  *cancellable,
-                 GError       **error)
+mw_sha256_of_fd_checked (int            fd,
+                         const char    *path,
+                         MwPageRecord  *record,
+                         MwBytesFunc    on_bytes,
+                         gpointer       user_data,
+                         GCancellable  *cancellable,
+                         GError       **error)
 {
   g_autofree guchar *buffer = g_malloc (HASH_BUFFER_SIZE);
-  guint8 digest[SHA256_DIGEST_SIZE];
   struct sha256_ctx ctx;
-  gint64 total = 0, reported = 0;
-  char hex[2 * SHA256_DIGEST_SIZE + 1];
+  gint64 total = 0, reported = 0, bad_page = 0;
+  gboolean at_end = FALSE;
 
   sha256_init (&ctx);
   if (lseek (fd, 0, SEEK_SET) != 0)
     goto failed;
-  for (;;)
+  while (!at_end)
     {
-      gssize n = read (fd, buffer, HASH_BUFFER_SIZE);
+      gsize n = 0;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        goto failed;
+      /* Whole buffers (a multiple of any page size) but at the end of the file. */
+      while (n < HASH_BUFFER_SIZE)
+        {
+          gssize got = read (fd, buffer + n, HASH_BUFFER_SIZE - n);
+
+          if (got < 0 && errno == EINTR)
+            continue;
+          if (got < 0)
+            goto failed;
+          if (got == 0)
+            {
+              at_end = TRUE;
+              break;
+            }
+          n += got;
+        }
       if (n == 0)
         break;
-      sha256_update (&ctx, (size_t) n, buffer);
+      sha256_update (&ctx, n, buffer);
+      if (record != NULL && !mw_page_record_check (record, total, buffer, n, &bad_page))
+        goto differs;
       total += n;
       if (total - reported >= 16 * HASH_BUFFER_SIZE)
         {
@@ -152,15 +216,14 @@ mw_sha256_of_fd (int            fd,
     }
   if (on_bytes != NULL)
     on_bytes (total, user_data);
+  if (record != NULL && !mw_page_record_complete (record, total))
+    goto differs;
 
-  sha256_digest (&ctx, SHA256_DIGEST_SIZE, digest);
-  for (guint i = 0; i < SHA256_DIGEST_SIZE; i++)
-    {
-      hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
-      hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 0xf];
-    }
-  hex[2 * SHA256_DIGEST_SIZE] = '\0';
-  return g_strdup (hex);
+  return sha256_hex (&ctx);
+
+differs:
+  mw_page_record_set_error (error, path, bad_page, total);
+  return NULL;
 
 failed:
   {
@@ -169,6 +232,24 @@ failed:
     mw_fs_set_error (error, saved, _("Cannot read %s"), path);
     return NULL;
   }
+}
+
+/**
+ * mw_sha256_of_fd:
+ *
+ * mw_sha256_of_fd_checked() without a record.
+ *
+ * Returns: (transfer full): the hash in hex, or %NULL with @error set
+ */
+char *
+mw_sha256_of_fd (int            fd,
+                 const char    *path,
+                 MwBytesFunc    on_bytes,
+                 gpointer       user_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  return mw_sha256_of_fd_checked (fd, path, NULL, on_bytes, user_data, cancellable, error);
 }
 
 /**
@@ -195,9 +276,10 @@ mw_sha256_of_file (const char    *path,
 /* ---- copying through SQLite ---------------------------------------------------------- */
 
 /**
- * mw_copy_through_sqlite:
+ * mw_copy_through_sqlite_full:
  * @tmp: the copy, created; a name of the caller's own that nothing else uses
- * @progress: (nullable): receives the copy's fraction
+ * @record: (nullable): receives what SQLite writes to the copy, page by page
+ * @on_fraction: (nullable): told the copy's fraction done (never 1.0)
  * @out_pages: (out): the pages copied
  *
  * Copies what @src sees into a new single-file database (rollback journal) with
@@ -205,22 +287,28 @@ mw_sha256_of_file (const char    *path,
  * and leaves a database without its hot -journal corrupt. Not fsynced.
  */
 gboolean
-mw_copy_through_sqlite (sqlite3       *src,
-                        const char    *tmp,
-                        MwProgress    *progress,
-                        GCancellable  *cancellable,
-                        int           *out_pages,
-                        GError       **error)
+mw_copy_through_sqlite_full (sqlite3         *src,
+                             const char      *tmp,
+                             MwPageRecord    *record,
+                             MwFractionFunc   on_fraction,
+                             gpointer         user_data,
+                             GCancellable    *cancellable,
+                             int             *out_pages,
+                             GError         **error)
 {
   g_autoptr(sqlite3) dst = NULL;
+  const char *vfs = record != NULL ? mw_page_record_vfs () : NULL;
   sqlite3_backup *backup;
   int rc;
 
-  dst = mw_db_open (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BUSY_TIMEOUT_MS, error);
+  dst = mw_db_open_full (tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BUSY_TIMEOUT_MS, vfs,
+                         error);
   /* Not synced by SQLite: the caller flushes the whole file once, after the copy (a
    * copy that fails is removed), where SQLite would flush it inside the copy. */
   if (dst == NULL || !mw_db_exec (dst, "PRAGMA synchronous = OFF", error))
     return FALSE;
+  if (record != NULL && (vfs == NULL || !mw_page_record_attach (record, dst)))
+    g_debug ("The copy's pages are not recorded");
 
   backup = sqlite3_backup_init (dst, "main", src, "main");
   if (backup == NULL)
@@ -229,6 +317,9 @@ mw_copy_through_sqlite (sqlite3       *src,
                        "Starting the backup");
       return FALSE;
     }
+  /* The source's pages read from memory SQLite maps, not copied out of the file page
+   * by page (a sixth of the copy's time); only for the copy. */
+  sqlite3_exec (src, "PRAGMA mmap_size = " G_STRINGIFY (MW_COPY_MMAP_BYTES), NULL, NULL, NULL);
 
   guint busy_retries = 0;
 
@@ -239,10 +330,9 @@ mw_copy_through_sqlite (sqlite3       *src,
       if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy_retries > BUSY_TIMEOUT_MS / 20)
         break;
       /* Never 1.0: committing the copy and flushing it are still to come. */
-      if (progress != NULL && sqlite3_backup_pagecount (backup) > 0)
-        mw_progress_set_fraction (progress,
-                                  0.99 * (1.0 - (double) sqlite3_backup_remaining (backup) /
-                                                sqlite3_backup_pagecount (backup)));
+      if (on_fraction != NULL && sqlite3_backup_pagecount (backup) > 0)
+        on_fraction (0.99 * (1.0 - (double) sqlite3_backup_remaining (backup) /
+                                   sqlite3_backup_pagecount (backup)), user_data);
       if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         g_usleep (20 * 1000);
       if (g_cancellable_is_cancelled (cancellable))
@@ -252,6 +342,7 @@ mw_copy_through_sqlite (sqlite3       *src,
 
   *out_pages = sqlite3_backup_pagecount (backup);
   sqlite3_backup_finish (backup);
+  sqlite3_exec (src, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
@@ -265,6 +356,32 @@ mw_copy_through_sqlite (sqlite3       *src,
 
   /* A backup is one self-contained file, whatever journal mode the shop runs. */
   return mw_db_exec (dst, "PRAGMA journal_mode = DELETE", error);
+}
+
+static void
+set_progress_fraction (double   fraction,
+                       gpointer user_data)
+{
+  mw_progress_set_fraction (user_data, fraction);
+}
+
+/**
+ * mw_copy_through_sqlite:
+ * @progress: (nullable): receives the copy's fraction
+ *
+ * mw_copy_through_sqlite_full() without a record, with a progress bar.
+ */
+gboolean
+mw_copy_through_sqlite (sqlite3       *src,
+                        const char    *tmp,
+                        MwProgress    *progress,
+                        GCancellable  *cancellable,
+                        int           *out_pages,
+                        GError       **error)
+{
+  return mw_copy_through_sqlite_full (src, tmp, NULL,
+                                      progress != NULL ? set_progress_fraction : NULL, progress,
+                                      cancellable, out_pages, error);
 }
 
 /* ---- database sets ------------------------------------------------------------------- */

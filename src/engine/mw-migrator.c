@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "mw-backup-private.h"
 #include "mw-db-private.h"
 #include "mw-diagnosis.h"
 #include "mw-error.h"
@@ -186,7 +187,7 @@ mw_migrator_init (MwMigrator *self)
 {
   self->progress = mw_progress_new ();
   self->applied = g_ptr_array_new_with_free_func (g_free);
-  self->violations = g_ptr_array_new_with_free_func (g_free);
+  self->violations = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   self->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
   self->restamp_level = -1;
   self->written = g_hash_table_new_full (name_hash, name_equal, g_free, NULL);
@@ -1132,9 +1133,9 @@ apply_in_transaction (MwMigrator    *self,
       g_autoptr(GError) backup_error = NULL;
 
       begin_step (self, _("Making a backup of the database"));
-      self->backup = mw_backup_create (self->database_path, self->backup_dir,
-                                       MW_BACKUP_REASON_PRE_MIGRATION, self->set,
-                                       self->progress, cancellable, &backup_error);
+      self->backup = mw_backup_create_locked (self->database_path, self->backup_dir,
+                                              MW_BACKUP_REASON_PRE_MIGRATION, self->set,
+                                              self->progress, cancellable, &backup_error);
       if (self->backup == NULL)
         {
           if (g_error_matches (backup_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1932,7 +1933,7 @@ mw_migrator_get_failed_sql (MwMigrator *self)
  * mw_migrator_get_violations:
  *
  * Returns: (transfer none) (element-type utf8): "child → parent: N rows" for each
- *   foreign key the last run would have broken
+ *   foreign key the last run would have broken (its pdata %NULL-terminated)
  */
 GPtrArray *
 mw_migrator_get_violations (MwMigrator *self)

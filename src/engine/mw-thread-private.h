@@ -8,5 +8,6 @@ G_BEGIN_DECLS
 /* Engine worker threads. Implemented in mw-thread.c. */
 
 void      mw_thread_run_in_background (void);
+void      mw_thread_run_with_slack    (void);
 
 G_END_DECLS

@@ -12,6 +12,21 @@
 
 #include "mw-thread-private.h"
 
+static void
+lower_to (int nice)
+{
+#ifdef __linux__
+  static GPrivate lowered;
+
+  if (g_private_get (&lowered) == NULL)
+    {
+      if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice) != 0)
+        g_debug ("Could not lower the worker's priority");
+      g_private_set (&lowered, GINT_TO_POINTER (1));
+    }
+#endif
+}
+
 /**
  * mw_thread_run_in_background:
  *
@@ -23,14 +38,18 @@
 void
 mw_thread_run_in_background (void)
 {
-#ifdef __linux__
-  static GPrivate lowered;
+  lower_to (10);
+}
 
-  if (g_private_get (&lowered) == NULL)
-    {
-      if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10) != 0)
-        g_debug ("Could not lower the worker's priority");
-      g_private_set (&lowered, GINT_TO_POINTER (1));
-    }
-#endif
+/**
+ * mw_thread_run_with_slack:
+ *
+ * mw_thread_run_in_background() for a helper whose work can wait for another
+ * worker's, which the caller waits for anyway (a check beside the copy's hash): nice
+ * 15, so that on two cores the other gets the larger share.
+ */
+void
+mw_thread_run_with_slack (void)
+{
+  lower_to (15);
 }
