@@ -272,12 +272,12 @@ mw_page_record_set_error (GError     **error,
 {
   if (bad_page > 0)
     g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                 _("%s does not read back as SQLite wrote it: page %" G_GINT64_FORMAT " differs."),
-                 path, bad_page);
+                 _("%s does not read back as SQLite wrote it: page %lld differs."),
+                 path, (long long) bad_page);
   else
     g_set_error (error, MW_ENGINE_ERROR, MW_ENGINE_ERROR_CORRUPT,
-                 _("%s does not read back as SQLite wrote it: it has %" G_GINT64_FORMAT
-                   " bytes, not the pages written."), path, size);
+                 _("%s does not read back as SQLite wrote it: it has %lld bytes, not the "
+                   "pages written."), path, (long long) size);
 }
 
 /**
