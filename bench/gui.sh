@@ -41,7 +41,9 @@ x () {
 worst=0
 all=""
 for _ in $(seq "$runs"); do
-  rm -rf "$work/gui-bk"; cp "$base" "$run_db"; rm -f "$run_db-journal" "$run_db-wal"
+  # Flushed first, as hyperfine's --prepare does for the other benchmarks: the kernel
+  # writing back this copy (or an earlier benchmark's files) is not the wizard's work.
+  rm -rf "$work/gui-bk"; cp "$base" "$run_db"; rm -f "$run_db-journal" "$run_db-wal"; sync
   stall=$(x "$wizard" --after-update --database "$run_db" --migrations "$migrations" \
             --backup-dir "$work/gui-bk" | awk '/longest-stall-ms/ { print $3 }')
   echo "longest stall while migrating: ${stall:-?} ms (load average $(cut -d' ' -f1 /proc/loadavg))" >&2

@@ -810,19 +810,18 @@ mw_backup_create_from_connection (sqlite3         *src,
   tmp = g_build_filename (dir, tmp_name, NULL);
   journal = g_strconcat (tmp, "-journal", NULL);
 
-  g_mutex_init (&copied.mutex);
-  ticker = mw_ticker_new (progress, cancellable);
-  mw_ticker_restart (ticker, _("Making a backup of the database"));
-
   /* Created new and private here, so SQLite opens our own empty file and nothing
    * planted at the name. */
   {
     int fd = mw_fs_create_exclusive (tmp, 0600, error);
 
     if (fd < 0)
-      goto failed;
+      return NULL;
     close (fd);
   }
+  g_mutex_init (&copied.mutex);
+  ticker = mw_ticker_new (progress, cancellable);
+  mw_ticker_restart (ticker, _("Making a backup of the database"));
 
   source.db = begin_same_snapshot (src, database_path, writes_excluded);
   if (source.db != NULL)

@@ -1292,7 +1292,11 @@ table_check_thread (gpointer data)
   if (db == NULL || !mw_db_exec (db, "PRAGMA query_only = ON", &error))
     g_string_append (tc->found, error->message);
   else
-    sqlite3_progress_handler (db, MW_TICKER_OPS, table_check_tick_cb, tc);
+    {
+      /* Pages read from memory SQLite maps, not copied out of the file one by one. */
+      sqlite3_exec (db, "PRAGMA mmap_size = " G_STRINGIFY (MW_COPY_MMAP_BYTES), NULL, NULL, NULL);
+      sqlite3_progress_handler (db, MW_TICKER_OPS, table_check_tick_cb, tc);
+    }
 
   for (guint i = 0; db != NULL && tc->found->len == 0 && i < tc->tables->len; i++)
     {
@@ -1407,7 +1411,10 @@ check_integrity (MwMigrator  *self,
    * (ignore_check_constraints). */
   fresh = mw_db_open (self->database_path, SQLITE_OPEN_READWRITE, self->busy_timeout_ms, NULL);
   if (fresh != NULL && mw_db_exec (fresh, "PRAGMA query_only = ON", NULL))
-    db = fresh;
+    {
+      db = fresh;
+      sqlite3_exec (db, "PRAGMA mmap_size = " G_STRINGIFY (MW_COPY_MMAP_BYTES), NULL, NULL, NULL);
+    }
 
   if (self->full_checks)
     {
