@@ -660,7 +660,10 @@ begin_same_snapshot (sqlite3    *src,
   sqlite3_exec (check, "PRAGMA mmap_size = " G_STRINGIFY (MW_COPY_MMAP_BYTES), NULL, NULL, NULL);
   if (!writes_excluded)
     {
+      /* Not query_only, which refuses BEGIN IMMEDIATE; it never writes either. */
       guard = mw_db_open (database_path, SQLITE_OPEN_READWRITE, SNAPSHOT_WAIT_MS, NULL);
+      if (guard != NULL)
+        sqlite3_db_config (guard, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
       if (guard == NULL || !mw_db_exec (guard, "BEGIN IMMEDIATE", NULL))
         return NULL;
     }
