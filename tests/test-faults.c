@@ -669,6 +669,18 @@ run_job (gpointer data,
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
+/* Runs every job of @jobs, two at a time: the machine has two cores, and each run
+ * mostly waits on fsync. */
+static void
+run_jobs (GPtrArray *jobs)
+{
+  GThreadPool *pool = g_thread_pool_new (run_job, NULL, 2, TRUE, NULL);
+
+  for (guint i = 0; i < jobs->len; i++)
+    g_thread_pool_push (pool, g_ptr_array_index (jobs, i), NULL);
+  g_thread_pool_free (pool, FALSE, TRUE);
+}
+
 /* Which N to try for a command with @calls calls: all of them, or its first and last
  * calls and @samples - 12 more spread in between. */
 static GArray *
@@ -707,7 +719,6 @@ test_faults (void)
   g_auto(GStrv) explicit = faults != NULL && strchr (faults, ',') != NULL
                            ? g_strsplit (faults, ",", -1) : NULL;
   g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
-  GThreadPool *pool;
   guint tried[N_CMDS][2] = { { 0 } }, survived[N_CMDS][2] = { { 0 } };
   guint known[N_CMDS][2] = { { 0 } };
   gboolean strict = g_getenv ("MW_FAULTS_STRICT") != NULL;
@@ -746,11 +757,7 @@ test_faults (void)
         }
     }
 
-  /* Two at a time: the machine has two cores, and each run mostly waits on fsync. */
-  pool = g_thread_pool_new (run_job, NULL, 2, TRUE, NULL);
-  for (guint i = 0; i < jobs->len; i++)
-    g_thread_pool_push (pool, g_ptr_array_index (jobs, i), NULL);
-  g_thread_pool_free (pool, FALSE, TRUE);
+  run_jobs (jobs);
 
   for (guint i = 0; i < jobs->len; i++)
     {
@@ -833,7 +840,6 @@ test_silent_damage_is_caught (void)
   guint samples = faults == NULL ? 24 : g_str_equal (faults, "all") ? 0 : (guint) atoi (faults);
   g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) ns = NULL;
-  GThreadPool *pool;
   guint calls, failures = 0, refused = 0;
 
   if (cases[CMD_MIGRATE].after == NULL)
@@ -854,10 +860,7 @@ test_silent_damage_is_caught (void)
       job->flip = TRUE;
       g_ptr_array_add (jobs, job);
     }
-  pool = g_thread_pool_new (run_job, NULL, 2, TRUE, NULL);
-  for (guint i = 0; i < jobs->len; i++)
-    g_thread_pool_push (pool, g_ptr_array_index (jobs, i), NULL);
-  g_thread_pool_free (pool, FALSE, TRUE);
+  run_jobs (jobs);
 
   for (guint i = 0; i < jobs->len; i++)
     {

@@ -442,17 +442,23 @@ sync_thread (gpointer data)
 {
   HashJob *job = data;
 
-  mw_thread_run_with_slack ();
+  mw_thread_wait_in_background ();
 #ifdef G_OS_UNIX
   if (fsync (job->fd) != 0)
 #else
   if (_commit (job->fd) != 0)
 #endif
-    mw_fs_set_error (&job->sync_error, errno, _("Cannot flush %s to disk"), job->path);
-  else if (job->map != NULL && job->record != NULL)
-    mw_page_record_verify (job->record,
-                           (const guint8 *) g_mapped_file_get_contents (job->map),
-                           g_mapped_file_get_length (job->map), job->path, &job->sync_error);
+    {
+      mw_fs_set_error (&job->sync_error, errno, _("Cannot flush %s to disk"), job->path);
+      return NULL;
+    }
+  if (job->map != NULL && job->record != NULL)
+    {
+      mw_thread_run_with_slack ();
+      mw_page_record_verify (job->record,
+                             (const guint8 *) g_mapped_file_get_contents (job->map),
+                             g_mapped_file_get_length (job->map), job->path, &job->sync_error);
+    }
   return NULL;
 }
 
@@ -720,8 +726,7 @@ source_check_finish (SourceCheck   *check,
  * the bar itself (@ticker). */
 typedef struct
 {
-  GMutex    mutex;
-  double    fraction;
+  gint      millionths;   /* (atomic) */
   MwTicker *ticker;
 } CopyFraction;
 
@@ -731,9 +736,7 @@ copy_fraction_cb (double   fraction,
 {
   CopyFraction *copy = data;
 
-  g_mutex_lock (&copy->mutex);
-  copy->fraction = fraction;
-  g_mutex_unlock (&copy->mutex);
+  g_atomic_int_set (&copy->millionths, (gint) (fraction * 1e6));
   if (copy->ticker != NULL)
     mw_ticker_show (copy->ticker, fraction);
 }
@@ -742,12 +745,8 @@ static double
 copy_fraction (gpointer data)
 {
   CopyFraction *copy = data;
-  double fraction;
 
-  g_mutex_lock (&copy->mutex);
-  fraction = copy->fraction;
-  g_mutex_unlock (&copy->mutex);
-  return fraction;
+  return g_atomic_int_get (&copy->millionths) / 1e6;
 }
 
 /* ---- making a backup -------------------------------------------------------------------- */
@@ -786,7 +785,7 @@ mw_backup_create_from_connection (sqlite3         *src,
   g_autoptr(sqlite3) check = NULL;
   g_autoptr(MwPageRecord) record = NULL;
   SourceCheck source = { NULL };
-  CopyFraction copied = { .fraction = 0.0 };
+  CopyFraction copied = { 0 };
   HashJob hash_job = { .fd = -1 };
   g_autoptr(MwTicker) ticker = NULL;
   gboolean proven_by_record;
@@ -822,7 +821,6 @@ mw_backup_create_from_connection (sqlite3         *src,
       return NULL;
     close (fd);
   }
-  g_mutex_init (&copied.mutex);
   ticker = mw_ticker_new (progress, cancellable);
   mw_ticker_restart (ticker, _("Making a backup of the database"));
 
@@ -901,7 +899,6 @@ mw_backup_create_from_connection (sqlite3         *src,
       mw_fs_set_error (error, errno, _("Cannot put the backup in place at %s"), self->path);
       goto failed;
     }
-  g_mutex_clear (&copied.mutex);
   if (!mw_fsync_path (dir, TRUE, error) || !write_sidecar (self, error))
     return NULL;
 
@@ -922,7 +919,6 @@ failed:
     }
   if (hash_job.started)
     g_free (hash_job_finish (&hash_job, NULL, NULL));
-  g_mutex_clear (&copied.mutex);
   /* Only our own temporary file: never anything that was there before. */
   g_unlink (tmp);
   g_unlink (journal);

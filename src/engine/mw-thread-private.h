@@ -9,5 +9,6 @@ G_BEGIN_DECLS
 
 void      mw_thread_run_in_background (void);
 void      mw_thread_run_with_slack    (void);
+void      mw_thread_wait_in_background (void);
 
 G_END_DECLS
