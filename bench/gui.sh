@@ -44,6 +44,10 @@ for _ in $(seq "$runs"); do
   # Flushed first, as hyperfine's --prepare does for the other benchmarks: the kernel
   # writing back this copy (or an earlier benchmark's files) is not the wizard's work.
   rm -rf "$work/gui-bk"; cp "$base" "$run_db"; rm -f "$run_db-journal" "$run_db-wal"; sync
+  # …and a few seconds for ext4 (here mounted with `discard`) to finish discarding the
+  # blocks the previous run and benchmark freed: that kernel work took a core for tens
+  # of milliseconds at a time in the first runs after the backup benchmark.
+  sleep "${MW_BENCH_SETTLE:-5}"
   stall=$(x "$wizard" --after-update --database "$run_db" --migrations "$migrations" \
             --backup-dir "$work/gui-bk" | awk '/longest-stall-ms/ { print $3 }')
   echo "longest stall while migrating: ${stall:-?} ms (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
