@@ -415,9 +415,13 @@ object_names (const char *db)
                                "(SELECT type, name FROM sqlite_schema ORDER BY type, name)");
 }
 
-/* Runs @command once without faults, counting its calls: the after state. */
-static void
-measure (Command command)
+/* Runs @command once without faults, counting its calls (only those named @only, when
+ * given: MW_FAULT_CALLS); with @record_after, the after state and the count go into its
+ * case. */
+static guint
+run_counting (Command     command,
+              const char *only,
+              gboolean    record_after)
 {
   Case *c = &cases[command];
   g_autofree char *dir = case_dir ("measure");
@@ -426,10 +430,12 @@ measure (Command command)
   g_autofree char *count_file = g_build_filename (base, "count", NULL);
   g_autofree char *count_env = g_strconcat ("MW_FAULT_COUNT_FILE=", count_file, NULL);
   g_autofree char *preload = g_strconcat ("LD_PRELOAD=", shim, NULL);
+  g_autofree char *only_env = only ? g_strconcat ("MW_FAULT_CALLS=", only, NULL) : NULL;
   g_autofree char *err = NULL;
   g_autofree char *count = NULL;
-  char *env[] = { preload, count_env, NULL };
+  char *env[] = { preload, count_env, only_env, NULL };
   const char *args[12];
+  guint calls;
   int status;
 
   g_mkdir_with_parents (dir, 0700);
@@ -441,16 +447,19 @@ measure (Command command)
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     g_error ("%s without faults: status %d: %s", command_names[command], status, err);
   g_assert_true (g_file_get_contents (count_file, &count, NULL, NULL));
-  c->calls = (guint) atoi (count);
-  g_assert_cmpuint (c->calls, >, 0);
-  {
-    g_autofree char *why = NULL;
+  calls = (guint) atoi (count);
+  g_assert_cmpuint (calls, >, 0);
+  if (record_after)
+    {
+      g_autofree char *why = NULL;
 
-    g_assert_true (open_as_the_pos (db, &why));
-  }
-  c->after = stable_dump (db);
-  c->after_objects = object_names (db);
+      g_assert_true (open_as_the_pos (db, &why));
+      c->calls = calls;
+      c->after = stable_dump (db);
+      c->after_objects = object_names (db);
+    }
   remove_dir (dir);
+  return calls;
 }
 
 static void
@@ -512,7 +521,7 @@ set_up_cases (void)
           c->before = stable_dump (db);
           remove_dir (dir);
         }
-      measure (command);
+      run_counting (command, NULL, TRUE);
       if (command != CMD_BACKUP)
         g_assert_cmpstr (c->after, !=, c->before);
     }
@@ -798,35 +807,6 @@ test_faults (void)
   g_assert_cmpuint (failures, ==, 0);
 }
 
-/* How many calls named @only (MW_FAULT_CALLS) @command makes, run once without faults. */
-static guint
-count_calls (Command     command,
-             const char *only)
-{
-  Case *c = &cases[command];
-  g_autofree char *dir = case_dir ("counting");
-  g_autofree char *db = g_build_filename (dir, "pos_system.db", NULL);
-  g_autofree char *backups = g_build_filename (dir, "backups", NULL);
-  g_autofree char *count_file = g_build_filename (base, "count", NULL);
-  g_autofree char *count_env = g_strconcat ("MW_FAULT_COUNT_FILE=", count_file, NULL);
-  g_autofree char *preload = g_strconcat ("LD_PRELOAD=", shim, NULL);
-  g_autofree char *only_env = g_strconcat ("MW_FAULT_CALLS=", only, NULL);
-  g_autofree char *err = NULL;
-  g_autofree char *count = NULL;
-  char *env[] = { preload, count_env, only_env, NULL };
-  const char *args[12];
-  int status;
-
-  g_mkdir_with_parents (dir, 0700);
-  copy_set (c->fixture, db);
-  args_for (command, db, backups, args);
-  status = run_cli (args, env, &err);
-  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-  g_assert_true (g_file_get_contents (count_file, &count, NULL, NULL));
-  remove_dir (dir);
-  return (guint) atoi (count);
-}
-
 /* A disk that damages what it is given and says nothing: each page SQLite writes for
  * a backup (the copy, its journal), one at a time, written with one byte changed.
  * Whatever byte it is, the backup is refused (a documented status, nothing left that
@@ -846,7 +826,7 @@ test_silent_damage_is_caught (void)
     set_up_cases ();
   if (samples > 0 && samples < 40)
     samples = 40;
-  calls = count_calls (CMD_BACKUP, "pwrite");
+  calls = run_counting (CMD_BACKUP, "pwrite", FALSE);
   g_assert_cmpuint (calls, >, 100);
   ns = choose (calls, samples);
   for (guint i = 0; i < ns->len; i++)
