@@ -427,8 +427,8 @@ hash_thread (gpointer data)
                                       g_mapped_file_get_length (job->map), hash_bytes_cb, job,
                                       job->cancellable, &job->error);
   else
-    job->sha256 = mw_sha256_of_fd_checked (job->fd, job->path, job->record, hash_bytes_cb, job,
-                                           job->cancellable, &job->error);
+    job->sha256 = mw_sha256_of_fd (job->fd, job->path, hash_bytes_cb, job, job->cancellable,
+                                   &job->error);
   g_mutex_lock (&job->mutex);
   job->done = TRUE;
   g_cond_signal (&job->cond);
@@ -498,7 +498,6 @@ hash_job_start (HashJob       *job,
   g_cond_init (&job->cond);
   job->started = TRUE;
   job->path = path;
-  job->record = record;
   job->cancellable = cancellable;
   job->fd = mw_fs_open_regular (path, FALSE, -1, &st, error);
   if (job->fd < 0)
@@ -508,6 +507,8 @@ hash_job_start (HashJob       *job,
    * program might truncate meanwhile, through read()). */
   if (sync_first && job->size > 0)
     job->map = g_mapped_file_new_from_fd (job->fd, FALSE, NULL);
+  /* The pages are compared in memory, beside the hash: only a mapped copy. */
+  job->record = job->map != NULL ? record : NULL;
   job->thread = g_thread_new ("mw-backup-hash", hash_thread, job);
   if (sync_first)
     job->sync_thread = g_thread_new ("mw-backup-sync", sync_thread, job);
@@ -863,10 +864,14 @@ mw_backup_create_from_connection (sqlite3         *src,
 
   /* The copy read back (and hashed) on the other core once the check is done there,
    * flushed to disk meanwhile. */
-  mw_ticker_set_message (ticker, _("Checking the backup"));
+  /* (Without the source's check, check_copy() below restarts the bar with it.) */
+  if (source.db != NULL)
+    mw_ticker_set_message (ticker, _("Checking the backup"));
   if (!hash_job_start (&hash_job, tmp, TRUE, proven_by_record ? record : NULL, cancellable,
                        error))
     goto failed;
+  /* Compared only when the copy could be mapped; otherwise SQLite checks it. */
+  proven_by_record = hash_job.record != NULL;
   if (source.db != NULL)
     {
       mw_ticker_set_limit (ticker, hash_fraction, &hash_job);

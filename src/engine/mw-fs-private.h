@@ -50,13 +50,6 @@ char     *mw_sha256_of_bytes     (const guint8  *data,
                                   gpointer       user_data,
                                   GCancellable  *cancellable,
                                   GError       **error);
-char     *mw_sha256_of_fd_checked (int            fd,
-                                   const char    *path,
-                                   MwPageRecord  *record,
-                                   MwBytesFunc    on_bytes,
-                                   gpointer       user_data,
-                                   GCancellable  *cancellable,
-                                   GError       **error);
 /* How much of a database a copy or its check maps into memory: up to SQLite's own
  * limit for a build that has not raised it (2 GiB - 64 KiB). */
 #define MW_COPY_MMAP_BYTES 2147418112

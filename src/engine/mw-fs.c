@@ -146,9 +146,8 @@ mw_sha256_of_bytes (const guint8  *data,
 }
 
 /**
- * mw_sha256_of_fd_checked:
+ * mw_sha256_of_fd:
  * @fd: a file open for reading; read from its start, never closed here
- * @record: (nullable): what SQLite wrote to the file: every page read must be that
  * @on_bytes: (nullable): called with the bytes hashed so far, every few MiB
  * @user_data: for @on_bytes
  *
@@ -159,51 +158,34 @@ mw_sha256_of_bytes (const guint8  *data,
  * database drops the process's POSIX locks on it, so a caller hashing a file that a
  * connection has open keeps the fd until that connection is closed.
  *
- * Returns: (transfer full): the hash in hex, or %NULL with @error set (the file not
- *   what @record says was written: #MW_ENGINE_ERROR_CORRUPT)
+ * Returns: (transfer full): the hash in hex, or %NULL with @error set
  */
 char *
-mw_sha256_of_fd_checked (int            fd,
-                         const char    *path,
-                         MwPageRecord  *record,
-                         MwBytesFunc    on_bytes,
-                         gpointer       user_data,
-                         GCancellable  *cancellable,
-                         GError       **error)
+mw_sha256_of_fd (int            fd,
+                 const char    *path,
+                 MwBytesFunc    on_bytes,
+                 gpointer       user_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
 {
   g_autofree guchar *buffer = g_malloc (HASH_BUFFER_SIZE);
   struct sha256_ctx ctx;
-  gint64 total = 0, reported = 0, bad_page = 0;
-  gboolean at_end = FALSE;
+  gint64 total = 0, reported = 0;
 
   sha256_init (&ctx);
   if (lseek (fd, 0, SEEK_SET) != 0)
     goto failed;
-  while (!at_end)
+  for (;;)
     {
-      gsize n = 0;
+      gssize n = read (fd, buffer, HASH_BUFFER_SIZE);
 
-      /* Whole buffers (a multiple of any page size) but at the end of the file. */
-      while (n < HASH_BUFFER_SIZE)
-        {
-          gssize got = read (fd, buffer + n, HASH_BUFFER_SIZE - n);
-
-          if (got < 0 && errno == EINTR)
-            continue;
-          if (got < 0)
-            goto failed;
-          if (got == 0)
-            {
-              at_end = TRUE;
-              break;
-            }
-          n += got;
-        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        goto failed;
       if (n == 0)
         break;
-      sha256_update (&ctx, n, buffer);
-      if (record != NULL && !mw_page_record_check (record, total, buffer, n, &bad_page))
-        goto differs;
+      sha256_update (&ctx, (size_t) n, buffer);
       total += n;
       if (total - reported >= 16 * HASH_BUFFER_SIZE)
         {
@@ -216,14 +198,7 @@ mw_sha256_of_fd_checked (int            fd,
     }
   if (on_bytes != NULL)
     on_bytes (total, user_data);
-  if (record != NULL && !mw_page_record_complete (record, total))
-    goto differs;
-
   return sha256_hex (&ctx);
-
-differs:
-  mw_page_record_set_error (error, path, bad_page, total);
-  return NULL;
 
 failed:
   {
@@ -232,24 +207,6 @@ failed:
     mw_fs_set_error (error, saved, _("Cannot read %s"), path);
     return NULL;
   }
-}
-
-/**
- * mw_sha256_of_fd:
- *
- * mw_sha256_of_fd_checked() without a record.
- *
- * Returns: (transfer full): the hash in hex, or %NULL with @error set
- */
-char *
-mw_sha256_of_fd (int            fd,
-                 const char    *path,
-                 MwBytesFunc    on_bytes,
-                 gpointer       user_data,
-                 GCancellable  *cancellable,
-                 GError       **error)
-{
-  return mw_sha256_of_fd_checked (fd, path, NULL, on_bytes, user_data, cancellable, error);
 }
 
 /**

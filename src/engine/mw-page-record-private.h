@@ -20,22 +20,11 @@ void          mw_page_record_free    (MwPageRecord  *record);
 gboolean      mw_page_record_attach  (MwPageRecord  *record,
                                       sqlite3       *db);
 gboolean      mw_page_record_usable  (MwPageRecord  *record);
-gboolean      mw_page_record_check   (MwPageRecord  *record,
-                                      gint64         offset,
-                                      const guint8  *data,
-                                      gsize          n,
-                                      gint64        *out_bad_page);
-gboolean      mw_page_record_complete (MwPageRecord *record,
-                                       gint64        file_size);
 gboolean      mw_page_record_verify  (MwPageRecord  *record,
                                       const guint8  *data,
                                       gsize          size,
                                       const char    *path,
                                       GError       **error);
-void          mw_page_record_set_error (GError     **error,
-                                        const char  *path,
-                                        gint64       bad_page,
-                                        gint64       size);
 guint64       mw_page_sum            (const guint8  *data,
                                       gsize          n);
 

@@ -210,7 +210,7 @@ mw_page_record_usable (MwPageRecord *self)
  *
  * Returns: whether every page of @data is what was written
  */
-gboolean
+static gboolean
 mw_page_record_check (MwPageRecord  *self,
                       gint64         offset,
                       const guint8  *data,
@@ -243,7 +243,7 @@ mw_page_record_check (MwPageRecord  *self,
  *
  * Returns: whether the file has exactly the pages written, each written
  */
-gboolean
+static gboolean
 mw_page_record_complete (MwPageRecord *self,
                          gint64        file_size)
 {
@@ -264,7 +264,7 @@ mw_page_record_complete (MwPageRecord *self,
  *
  * Says that the file at @path is not what SQLite wrote (#MW_ENGINE_ERROR_CORRUPT).
  */
-void
+static void
 mw_page_record_set_error (GError     **error,
                           const char  *path,
                           gint64       bad_page,

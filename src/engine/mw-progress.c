@@ -509,15 +509,9 @@ mw_progress_get_fraction (MwProgress *self)
 char *
 mw_progress_dup_message (MwProgress *self)
 {
-  char *message;
+  double fraction;
 
-  g_return_val_if_fail (MW_IS_PROGRESS (self), NULL);
-
-  g_mutex_lock (&self->mutex);
-  message = g_strdup (self->message);
-  g_mutex_unlock (&self->mutex);
-
-  return message;
+  return mw_progress_dup_state (self, &fraction);
 }
 
 /**
