@@ -864,9 +864,6 @@ mw_backup_create_from_connection (sqlite3         *src,
 
   /* The copy read back (and hashed) on the other core once the check is done there,
    * flushed to disk meanwhile. */
-  /* (Without the source's check, check_copy() below restarts the bar with it.) */
-  if (source.db != NULL)
-    mw_ticker_set_message (ticker, _("Checking the backup"));
   if (!hash_job_start (&hash_job, tmp, TRUE, proven_by_record ? record : NULL, cancellable,
                        error))
     goto failed;
@@ -874,7 +871,9 @@ mw_backup_create_from_connection (sqlite3         *src,
   proven_by_record = hash_job.record != NULL;
   if (source.db != NULL)
     {
-      mw_ticker_set_limit (ticker, hash_fraction, &hash_job);
+      /* The bar: the hash from 0 (the check beside it, which ran with the copy, has
+       * less left; without it check_copy() below starts the phase). */
+      mw_ticker_follow (ticker, _("Checking the backup"), hash_fraction, &hash_job);
       if (!source_check_finish (&source, database_path, cancellable, error))
         goto failed;
       g_clear_pointer (&source.db, mw_db_close);

@@ -43,6 +43,10 @@ MwTicker *mw_ticker_new          (MwProgress        *progress,
 void      mw_ticker_free         (MwTicker          *ticker);
 void      mw_ticker_restart      (MwTicker          *ticker,
                                   const char        *message);
+void      mw_ticker_follow       (MwTicker          *ticker,
+                                  const char        *message,
+                                  MwTickerLimitFunc  limit,
+                                  gpointer           user_data);
 void      mw_ticker_phase        (MwTicker          *ticker,
                                   const char        *message,
                                   double             start,

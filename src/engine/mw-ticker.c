@@ -202,6 +202,36 @@ mw_ticker_restart (MwTicker   *self,
 }
 
 /**
+ * mw_ticker_follow:
+ * @message: what the new phase does
+ * @limit: the task the bar follows
+ *
+ * Begins a new phase whose bar shows @limit's fraction alone, from 0: work done
+ * outside SQLite (a hash), while a check that may still run beside it no longer moves
+ * the bar (what it has left is expected to take less).
+ */
+void
+mw_ticker_follow (MwTicker          *self,
+                  const char        *message,
+                  MwTickerLimitFunc  limit,
+                  gpointer           user_data)
+{
+  g_return_if_fail (self != NULL);
+
+  g_mutex_lock (&self->mutex);
+  self->shown = 0.0;
+  self->reported = 0.0;
+  /* Counted as done, whatever ticks still come: the limit alone moves the bar. */
+  begin_stretch_locked (self, 0.0, 1.0, 1.0);
+  g_atomic_int_set (&self->ticks, G_MAXINT / 2);
+  self->limit = limit;
+  self->limit_data = user_data;
+  if (self->progress != NULL)
+    mw_progress_update (self->progress, 0.0, message);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
  * mw_ticker_phase:
  * @message: (nullable): a new message (the phase goes on: the bar does not restart)
  * @start: where the stretch begins on the bar; never below what is shown
